@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Install the system packages the test suite uses (Debian/Ubuntu; needs root).
+set -euo pipefail
+# command -> Debian package: the sandbox (bwrap, prlimit, setpriv) and the languages it runs.
+declare -A wanted=(
+  [bwrap]=bubblewrap [prlimit]=util-linux [setpriv]=util-linux [gcc]=gcc [g++]=g++
+  [node]=nodejs [javac]=openjdk-17-jdk-headless [go]=golang-go [psql]=postgresql-client
+  [redis-cli]=redis-tools
+)
+missing=()
+for command in "${!wanted[@]}"; do
+  command -v "$command" >/dev/null 2>&1 || missing+=("${wanted[$command]}")
+done
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u | sed '/^$/d')
+[ ${#missing[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+  echo "missing system packages: ${missing[*]}; run: sudo apt-get install ${missing[*]}" >&2
+  exit 1
+fi
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null

@@ -1,0 +1,5 @@
+"""``python -m codearena``."""
+
+from codearena.cli import main
+
+main()

@@ -1,0 +1,380 @@
+"""The ``codearena`` command: each command is a thin call into the modules below it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.markdown import Markdown
+from rich.table import Table
+
+from codearena import __version__
+from codearena.catalog import ModelInfo, discover_ollama, fetch_openrouter_models
+from codearena.config import ConfigError, Settings, load_settings, mask_url
+from codearena.gateway import CallResult, Gateway, GatewayEvent
+from codearena.pipeline import Context, InputError, run_task
+from codearena.prompting import REQUIREMENTS, TONES, PromptOptions, extract_code
+from codearena.sandbox.cli import app as sandbox_app
+from codearena.store import StoreError, repo
+from codearena.store.db import upgrade
+
+app = typer.Typer(
+    name="codearena",
+    help="Send one coding task to many LLMs, compare, execute and measure.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+models_app = typer.Typer(
+    help="List known models, or sync OpenRouter's listing.", invoke_without_command=True
+)
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+app.add_typer(db_app, name="db")
+app.add_typer(sandbox_app, name="sandbox", help="Run programs in the isolated sandbox.")
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+
+class UsageFailure(Exception):
+    """Bad input: printed as one message, exit status 2."""
+
+
+def _context() -> Context:
+    return Context.open(load_settings())
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+
+
+@app.command()
+def info(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
+    """Version, config file, database URL (password masked) and configured providers."""
+    settings = load_settings()
+    providers = [
+        {
+            "name": p.name,
+            "base_url": p.base_url,
+            "key_env": p.key_env,
+            "configured": p.has_key,
+            "status": "ready" if p.has_key else f"missing key: set {p.key_env}",
+        }
+        for p in settings.providers.values()
+    ]
+    data = {
+        "version": __version__,
+        "config_file": str(settings.config_path) if settings.config_path else None,
+        "database_url": mask_url(settings.database_url),
+        "home": str(settings.home),
+        "providers": providers,
+    }
+    if as_json:
+        _print_json(data)
+        return
+    out.print(f"codearena {__version__}")
+    out.print(f"config file:  {data['config_file'] or '(none; using defaults and environment)'}")
+    out.print(f"database:     {data['database_url']}")
+    table = Table("provider", "base URL", "status")
+    for p in providers:
+        table.add_row(str(p["name"]), str(p["base_url"]), str(p["status"]))
+    out.print(table)
+
+
+async def _reachability(settings: Settings) -> tuple[dict[str, bool], list[ModelInfo]]:
+    reachable: dict[str, bool] = {}
+    local: list[ModelInfo] = []
+    async with httpx.AsyncClient() as client:
+        found = await discover_ollama(settings.providers["ollama"], client, timeout=0.5)
+    reachable["ollama"] = found is not None
+    local.extend(found or [])
+    return reachable, local
+
+
+@models_app.callback()
+def models(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array.")] = False,
+) -> None:
+    """Every known model with id, label, provider, status, context length and prices."""
+    if ctx.invoked_subcommand is not None:
+        return
+    context = _context()
+    reachable, local = asyncio.run(_reachability(context.settings))
+    context.catalog.add(local)
+    rows = [
+        {
+            "id": m.id,
+            "label": m.label,
+            "provider": m.provider,
+            "status": context.catalog.status(m, reachable),
+            "context_length": m.context_length,
+            "price_input_per_m": m.price_input_per_m,
+            "price_output_per_m": m.price_output_per_m,
+            "presets": list(m.presets),
+            "source": m.source,
+        }
+        for m in context.catalog.all()
+    ]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("id", "label", "provider", "status", "context", "$/M in", "$/M out")
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            str(r["label"]),
+            str(r["provider"]),
+            str(r["status"]),
+            _fmt(r["context_length"]),
+            _fmt(r["price_input_per_m"]),
+            _fmt(r["price_output_per_m"]),
+        )
+    out.print(table)
+    if not reachable["ollama"]:
+        out.print(
+            f"Ollama: no server at {context.settings.providers['ollama'].base_url.removesuffix('/v1')} (set OLLAMA_HOST)"
+        )
+
+
+def _fmt(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+@models_app.command("sync")
+def models_sync(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Read OpenRouter's /models listing and store prices and context lengths."""
+    context = _context()
+    provider = context.settings.providers["openrouter"]
+
+    async def fetch() -> list[ModelInfo]:
+        async with httpx.AsyncClient(headers=dict(provider.headers)) as client:
+            return await fetch_openrouter_models(provider, client)
+
+    try:
+        listing = asyncio.run(fetch())
+    except httpx.HTTPError as exc:
+        raise UsageFailure(
+            f"cannot read {provider.base_url}/models ({exc}); check the network or OPENROUTER_BASE_URL"
+        ) from exc
+    count = repo.save_catalog(context.store, listing)
+    if as_json:
+        _print_json({"synced": count, "source": f"{provider.base_url}/models"})
+    else:
+        out.print(f"synced {count} models from {provider.base_url}/models")
+
+
+class _LiveView:
+    """Per model: status, tokens so far, elapsed time."""
+
+    def __init__(self, models: list[str]) -> None:
+        self.models = models
+        self.status = ["waiting"] * len(models)
+        self.chars = [0] * len(models)
+        self.started = time.perf_counter()
+        self.ended: list[float | None] = [None] * len(models)
+
+    def __call__(self, event: GatewayEvent) -> None:
+        if event.kind == "start":
+            self.status[event.index] = "connecting"
+        elif event.kind == "delta":
+            self.status[event.index] = "streaming"
+            self.chars[event.index] += len(event.text)
+        elif event.kind == "retry":
+            self.status[event.index] = "retrying"
+        elif event.kind == "done" and event.result is not None:
+            self.status[event.index] = event.result.status
+            self.ended[event.index] = time.perf_counter()
+
+    def render(self) -> Table:
+        table = Table("model", "status", "tokens", "elapsed")
+        now = time.perf_counter()
+        for i, model in enumerate(self.models):
+            elapsed = (self.ended[i] or now) - self.started
+            table.add_row(model, self.status[i], f"~{self.chars[i] // 4}", f"{elapsed:.1f} s")
+        return table
+
+
+def _result_json(result: CallResult) -> dict[str, Any]:
+    return {
+        "model": result.model,
+        "status": result.status,
+        "text": result.text,
+        "code": [{"language": b.language, "source": b.source} for b in extract_code(result.text)],
+        "ttft_ms": result.ttft_ms,
+        "latency_ms": result.latency_ms,
+        "prompt_tokens": result.prompt_tokens,
+        "completion_tokens": result.completion_tokens,
+        "tokens_estimated": result.tokens_estimated,
+        "cost_usd": result.cost_usd,
+        "served_model": result.served_model,
+        "provider": result.provider,
+        "finish_reason": result.finish_reason,
+        "error": result.error,
+    }
+
+
+@app.command()
+def generate(
+    task: Annotated[str, typer.Argument(help="The coding task, in natural language.")],
+    model: Annotated[
+        list[str], typer.Option("-m", "--model", help="Model id; repeat for several.")
+    ],
+    requirement: Annotated[
+        str, typer.Option("--requirement", help=f"One of: {'; '.join(REQUIREMENTS)}")
+    ] = "Generate code",
+    tone: Annotated[
+        str, typer.Option("--tone", help=f"One of: {', '.join(TONES)}")
+    ] = "Professional",
+    language: Annotated[
+        str | None, typer.Option("--language", help="Output programming language.")
+    ] = None,
+    plain: Annotated[
+        bool, typer.Option("--plain", help="Send the task as written, no study prompt.")
+    ] = False,
+    temperature: Annotated[float, typer.Option("--temperature")] = 0.5,
+    fallback: Annotated[
+        list[str] | None, typer.Option("--fallback", help="Fallback model, tried in order.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Send one task to every model at once, stream the answers and store everything."""
+    try:
+        options = PromptOptions(requirement, tone, language, "plain" if plain else "study")
+    except ValueError as exc:
+        raise UsageFailure(str(exc)) from exc
+    context = _context()
+    view = _LiveView(model)
+
+    async def go() -> Any:
+        async with Gateway(context.settings, context.catalog) as gateway:
+            if as_json or not out.is_terminal:
+                return await run_task(
+                    context,
+                    gateway,
+                    task,
+                    model,
+                    options,
+                    temperature=temperature,
+                    fallbacks=fallback or (),
+                    listener=view,
+                )
+            with Live(view.render(), console=err, refresh_per_second=8) as live:
+
+                def listen(event: GatewayEvent) -> None:
+                    view(event)
+                    live.update(view.render())
+
+                return await run_task(
+                    context,
+                    gateway,
+                    task,
+                    model,
+                    options,
+                    temperature=temperature,
+                    fallbacks=fallback or (),
+                    listener=listen,
+                )
+
+    try:
+        outcome = asyncio.run(go())
+    except InputError as exc:
+        raise UsageFailure(str(exc)) from exc
+    if as_json:
+        _print_json(
+            {"task_id": outcome.task_id, "results": [_result_json(r) for r in outcome.results]}
+        )
+    else:
+        for result in outcome.results:
+            _print_result(result)
+        out.print(
+            f"[dim]task {outcome.task_id} stored in {mask_url(context.settings.database_url)}[/dim]"
+        )
+    if all(r.status == "error" for r in outcome.results):
+        raise typer.Exit(1)
+
+
+def _print_result(result: CallResult) -> None:
+    figures = [
+        f"ttft {result.ttft_ms:.0f} ms" if result.ttft_ms is not None else None,
+        f"total {result.latency_ms:.0f} ms" if result.latency_ms is not None else None,
+        f"{result.prompt_tokens}+{result.completion_tokens} tokens{' (estimated)' if result.tokens_estimated else ''}"
+        if result.completion_tokens is not None
+        else None,
+        f"${result.cost_usd:.6f}" if result.cost_usd is not None else None,
+    ]
+    out.rule(f"{result.model} [{result.status}]")
+    out.print(" · ".join(f for f in figures if f), markup=False)
+    if result.error:
+        out.print(f"error: {result.error}", style="red", markup=False)
+    if result.text:
+        out.print(Markdown(result.text))
+
+
+@app.command()
+def history(
+    limit: Annotated[int, typer.Option("--limit", min=1)] = 20,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Stored tasks with their generations, newest first."""
+    context = _context()
+    tasks = repo.list_tasks(context.store, limit)
+    if as_json:
+        _print_json([repo.task_dict(t) for t in tasks])
+        return
+    table = Table("task", "created", "prompt", "generations")
+    for t in tasks:
+        gens = ", ".join(f"{g.model}: {g.status}" for g in t.generations)
+        prompt = t.prompt if len(t.prompt) < 60 else t.prompt[:57] + "..."
+        table.add_row(t.id[:12], t.created_at.strftime("%Y-%m-%d %H:%M"), prompt, gens)
+    out.print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Migrate the database to the latest schema."""
+    settings = load_settings()
+    from codearena.store.db import make_engine
+
+    engine = make_engine(settings.database_url)
+    upgrade(engine)
+    out.print(f"database at {mask_url(settings.database_url)} is up to date")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+) -> None:
+    """Start the web platform."""
+    import uvicorn
+
+    from codearena.web.app import create_app
+
+    context = _context()
+    if not any(p.has_key for p in context.settings.providers.values() if p.needs_key):
+        err.print(
+            "No API key configured yet: the platform starts anyway. To add one, stop it and run\n"
+            "  export OPENROUTER_API_KEY=sk-or-...   (or OPENAI_API_KEY, or start Ollama locally)\n"
+            "then start it again. `codearena info` shows what is configured."
+        )
+    err.print(
+        f"codearena {__version__} on http://{host}:{port}  (database {mask_url(context.settings.database_url)})"
+    )
+    uvicorn.run(create_app(context), host=host, port=port, log_level="info")
+
+
+def main() -> None:
+    try:
+        app()
+    except (UsageFailure, ConfigError, StoreError) as exc:
+        err.print(f"error: {exc}", markup=False)
+        sys.exit(2)

@@ -1,0 +1,410 @@
+"""The one async client for OpenAI-compatible chat completions.
+
+Streams every call (SSE), measures time to first token and total latency, retries connect errors,
+408, 429 and 5xx with exponential backoff and jitter (honouring ``Retry-After``) only before the
+first token has arrived, enforces separate connect, first-token and total timeouts, tries fallback
+models in order, and fans one task out to many models with a per-provider concurrency limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from codearena.catalog import Catalog, Route, UnknownModel
+from codearena.config import ConfigError, Settings
+from codearena.gateway.errors import UpstreamError, from_body, from_status, parse_retry_after
+from codearena.gateway.sse import iter_sse_data
+from codearena.gateway.types import CallResult, ChatRequest, GatewayEvent, Listener
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+@dataclass
+class _Stream:
+    """What one attempt has received so far."""
+
+    parts: list[str] = field(default_factory=list)
+    first_token_at: float | None = None
+    finish_reason: str | None = None
+    upstream_id: str | None = None
+    served_model: str | None = None
+    usage: dict[str, Any] | None = None
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+def _estimate_tokens(text: str) -> int:
+    return max(1, math.ceil(len(text) / 4)) if text else 0
+
+
+class Gateway:
+    """Chat completions against every configured provider."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: Catalog,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        gw = settings.gateway
+        self._client = httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(
+                connect=gw.connect_timeout,
+                read=max(gw.first_token_timeout, 1.0),
+                write=30.0,
+                pool=None,
+            ),
+            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+        )
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._limits: dict[str, asyncio.Semaphore] = {}
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+    async def __aenter__(self) -> Gateway:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    def _semaphore(self, route: Route) -> asyncio.Semaphore:
+        name = route.provider.name
+        if name not in self._limits:
+            self._limits[name] = asyncio.Semaphore(route.provider.concurrency)
+        return self._limits[name]
+
+    async def fan_out(
+        self, requests: Sequence[ChatRequest], listener: Listener | None = None
+    ) -> list[CallResult]:
+        """Run every request concurrently; one model's failure never affects the others."""
+        tasks = [
+            asyncio.create_task(self._guarded(index, request, listener))
+            for index, request in enumerate(requests)
+        ]
+        return list(await asyncio.gather(*tasks))
+
+    async def _guarded(
+        self, index: int, request: ChatRequest, listener: Listener | None
+    ) -> CallResult:
+        try:
+            return await self.complete(request, index=index, listener=listener)
+        except Exception as exc:  # a bug must not lose the other models' answers
+            result = CallResult(request.model, "unknown", error=f"internal error: {exc!r}")
+            result.error_kind = "internal"
+            _emit(listener, GatewayEvent(index, request.model, "done", result=result))
+            return result
+
+    async def complete(
+        self, request: ChatRequest, *, index: int = 0, listener: Listener | None = None
+    ) -> CallResult:
+        """One model (and its fallbacks, in order) for one request."""
+        _emit(listener, GatewayEvent(index, request.model, "start"))
+        result: CallResult | None = None
+        clock: list[float] = []  # the call's start, set once the first slot is acquired
+        for model_id in (request.model, *request.fallbacks):
+            try:
+                route = self.catalog.resolve(model_id)
+            except UnknownModel as exc:
+                result = CallResult(
+                    request.model, "unknown", error=str(exc), error_kind="unknown_model"
+                )
+                continue
+            async with self._semaphore(route):
+                if not clock:
+                    clock.append(time.perf_counter())
+                result = await self._call_route(route, request, clock[0], index, listener)
+            if result.status == "ok" or result.text:
+                break
+        assert result is not None
+        result.model = request.model
+        _emit(listener, GatewayEvent(index, request.model, "done", result=result))
+        return result
+
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        gw = self.settings.gateway
+        delay = min(gw.backoff_max, gw.backoff_base * 2 ** (attempt - 1))
+        delay *= self._rng.uniform(0.5, 1.0)
+        return float(max(delay, retry_after or 0.0))
+
+    async def _call_route(
+        self,
+        route: Route,
+        request: ChatRequest,
+        start: float,
+        index: int,
+        listener: Listener | None,
+    ) -> CallResult:
+        provider = route.provider
+        result = CallResult(request.model, provider.name)
+        try:
+            key = provider.api_key()
+        except ConfigError as exc:
+            result.error, result.error_kind, result.latency_ms = str(exc), "config", 0.0
+            return result
+        if provider.needs_key and not key:
+            result.error = f"missing key: set {provider.key_env}"
+            result.error_kind = "missing_key"
+            result.latency_ms = 0.0
+            return result
+        headers = {"Accept": "text/event-stream", **provider.headers}
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        body: dict[str, Any] = {
+            "model": route.model.upstream_id,
+            "messages": request.messages,
+            "stream": True,
+        }
+        if request.temperature is not None:
+            body["temperature"] = request.temperature
+        if request.max_tokens is not None:
+            body["max_tokens"] = request.max_tokens
+        if provider.name == "openrouter":
+            body["usage"] = {"include": True}
+        else:
+            body["stream_options"] = {"include_usage": True}
+        gw = self.settings.gateway
+        total_deadline = start + gw.total_timeout
+        url = f"{provider.base_url}/chat/completions"
+        attempt = 0
+        while True:
+            attempt += 1
+            stream = _Stream()
+            try:
+                await self._attempt(
+                    url,
+                    headers,
+                    body,
+                    route,
+                    stream,
+                    total_deadline,
+                    index,
+                    request.model,
+                    listener,
+                )
+                error: UpstreamError | None = None
+            except UpstreamError as exc:
+                error = exc
+            result.attempts = attempt
+            if error is None or stream.parts or not error.retryable or attempt > gw.max_retries:
+                return self._finish(result, route, request, stream, start, error, attempt)
+            delay = self._backoff(attempt, error.retry_after)
+            if time.perf_counter() + delay >= total_deadline:
+                error.message += (
+                    f" (not retried: waiting {delay:.1f} s would pass the total timeout)"
+                )
+                return self._finish(result, route, request, stream, start, error, attempt)
+            _emit(listener, GatewayEvent(index, request.model, "retry", text=error.message))
+            await self._sleep(delay)
+
+    async def _attempt(
+        self,
+        url: str,
+        headers: dict[str, str],
+        body: dict[str, Any],
+        route: Route,
+        stream: _Stream,
+        total_deadline: float,
+        index: int,
+        model: str,
+        listener: Listener | None,
+    ) -> None:
+        gw = self.settings.gateway
+        provider = route.provider
+        loop = asyncio.get_running_loop()
+        now = time.perf_counter()
+        first_token_deadline = now + gw.first_token_timeout
+        # asyncio deadlines use the loop clock; translate from perf_counter offsets.
+        to_loop = loop.time() - now
+        deadline = min(first_token_deadline, total_deadline)
+        try:
+            async with asyncio.timeout_at(deadline + to_loop) as timer:
+                async with self._client.stream("POST", url, json=body, headers=headers) as response:
+                    if response.status_code != 200:
+                        payload = _json_or_none(await response.aread())
+                        raise from_status(
+                            response.status_code,
+                            payload,
+                            provider=provider.name,
+                            key_env=provider.key_env,
+                            retry_after=parse_retry_after(response.headers.get("retry-after")),
+                        )
+                    if "text/event-stream" not in response.headers.get("content-type", ""):
+                        payload = _json_or_none(await response.aread())
+                        self._read_whole(payload, stream, provider.name, provider.key_env)
+                        return
+                    async for data in iter_sse_data(response.aiter_lines()):
+                        try:
+                            chunk = json.loads(data)
+                        except ValueError:
+                            continue
+                        if not isinstance(chunk, dict):
+                            continue
+                        had_token = stream.first_token_at is not None
+                        self._read_chunk(chunk, stream, provider.name, provider.key_env)
+                        if stream.first_token_at is not None and not had_token:
+                            timer.reschedule(total_deadline + to_loop)
+                            _emit(listener, GatewayEvent(index, model, "delta", text=stream.text))
+                        elif had_token and stream.parts and chunk.get("choices"):
+                            _emit_delta(listener, index, model, chunk)
+        except TimeoutError:
+            if stream.first_token_at is None and first_token_deadline < total_deadline:
+                raise UpstreamError(
+                    "first_token_timeout",
+                    f"no first token within {gw.first_token_timeout:g} s; the model may be overloaded",
+                ) from None
+            raise UpstreamError(
+                "timeout", f"total timeout of {gw.total_timeout:g} s exceeded"
+            ) from None
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise UpstreamError(
+                "connect",
+                f"cannot connect to {provider.base_url} ({exc or type(exc).__name__})",
+                retryable=True,
+            ) from None
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.ReadTimeout) as exc:
+            if stream.first_token_at is None:
+                raise UpstreamError(
+                    "cut",
+                    f"connection to {provider.name} closed before any answer ({exc})",
+                    retryable=True,
+                ) from None
+            raise UpstreamError(
+                "cut", f"connection cut mid-stream after {len(stream.text)} characters ({exc})"
+            ) from None
+        if stream.finish_reason is None:
+            raise UpstreamError(
+                "cut",
+                f"stream ended before the answer finished ({len(stream.text)} characters received)",
+                retryable=True,
+            )
+
+    @staticmethod
+    def _read_chunk(
+        chunk: dict[str, Any], stream: _Stream, provider: str, key_env: str | None
+    ) -> None:
+        stream.upstream_id = stream.upstream_id or chunk.get("id")
+        if isinstance(chunk.get("model"), str):
+            stream.served_model = chunk["model"]
+        if isinstance(chunk.get("usage"), dict):
+            stream.usage = chunk["usage"]
+        if chunk.get("error"):
+            raise from_body(chunk, provider=provider, key_env=key_env)
+        for choice in chunk.get("choices") or ():
+            delta = choice.get("delta") or {}
+            content = delta.get("content")
+            if content:
+                if stream.first_token_at is None:
+                    stream.first_token_at = time.perf_counter()
+                stream.parts.append(content)
+            reason = choice.get("finish_reason")
+            if reason:
+                stream.finish_reason = reason
+                if reason == "error":
+                    raise UpstreamError(
+                        "stream_error",
+                        "the generation ended with an error (finish_reason 'error')",
+                        retryable=True,
+                    )
+
+    @staticmethod
+    def _read_whole(payload: Any, stream: _Stream, provider: str, key_env: str | None) -> None:
+        if not isinstance(payload, dict) or payload.get("error") or not payload.get("choices"):
+            raise from_body(
+                payload if isinstance(payload, dict) else {}, provider=provider, key_env=key_env
+            )
+        choice = payload["choices"][0]
+        content = (choice.get("message") or {}).get("content") or ""
+        stream.first_token_at = time.perf_counter()
+        stream.parts.append(content)
+        stream.finish_reason = choice.get("finish_reason") or "stop"
+        stream.upstream_id = payload.get("id")
+        stream.served_model = payload.get("model")
+        stream.usage = payload.get("usage") if isinstance(payload.get("usage"), dict) else None
+
+    @staticmethod
+    def _finish(
+        result: CallResult,
+        route: Route,
+        request: ChatRequest,
+        stream: _Stream,
+        start: float,
+        error: UpstreamError | None,
+        attempts: int,
+    ) -> CallResult:
+        end = time.perf_counter()
+        result.provider = route.provider.name
+        result.text = stream.text
+        result.latency_ms = round((end - start) * 1000, 3)
+        if stream.first_token_at is not None:
+            result.ttft_ms = round((stream.first_token_at - start) * 1000, 3)
+        result.served_model = stream.served_model or (
+            route.model.upstream_id if error is None else None
+        )
+        result.upstream_id = stream.upstream_id
+        result.finish_reason = stream.finish_reason
+        result.attempts = attempts
+        if error is None:
+            result.status = "ok"
+        else:
+            result.status = "error"
+            result.error = (
+                error.message if attempts <= 1 else f"{error.message} (after {attempts} attempts)"
+            )
+            result.error_kind = error.kind
+        usage = stream.usage or {}
+        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
+        if isinstance(prompt, int) and isinstance(completion, int):
+            result.prompt_tokens, result.completion_tokens = prompt, completion
+            cost = usage.get("cost")
+            if isinstance(cost, int | float) and not isinstance(cost, bool):
+                result.cost_usd, result.cost_source = float(cost), "upstream"
+            else:
+                computed = route.model.cost_usd(prompt, completion)
+                if computed is not None:
+                    result.cost_usd, result.cost_source = round(computed, 10), "catalog"
+        elif stream.first_token_at is not None or error is None:
+            prompt_text = "".join(m.get("content", "") for m in request.messages)
+            result.prompt_tokens = _estimate_tokens(prompt_text)
+            result.completion_tokens = _estimate_tokens(stream.text)
+            result.tokens_estimated = True
+        return result
+
+
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return {"error": {"message": raw[:300].decode("utf-8", "replace") or "empty body"}}
+
+
+def _emit(listener: Listener | None, event: GatewayEvent) -> None:
+    if listener is not None:
+        listener(event)
+
+
+def _emit_delta(listener: Listener | None, index: int, model: str, chunk: dict[str, Any]) -> None:
+    if listener is None:
+        return
+    for choice in chunk.get("choices") or ():
+        content = (choice.get("delta") or {}).get("content")
+        if content:
+            listener(GatewayEvent(index, model, "delta", text=content))

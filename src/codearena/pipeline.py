@@ -1,0 +1,110 @@
+"""The one pipeline behind the CLI, the web platform and batch runs: task -> fan-out -> store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from codearena.catalog import Catalog, UnknownModel
+from codearena.config import Settings, load_settings
+from codearena.gateway import CallResult, ChatRequest, Gateway, GatewayEvent, Listener
+from codearena.prompting import DEFAULT_TEMPERATURE, PromptOptions, build_messages, extract_code
+from codearena.store import Store, repo
+
+MAX_TASK_CHARS = 100_000
+
+
+class InputError(ValueError):
+    """Bad input from a user; the message says what to do."""
+
+
+@dataclass
+class Context:
+    """Settings, store and catalog, opened once per command or server."""
+
+    settings: Settings
+    store: Store
+    catalog: Catalog
+
+    @classmethod
+    def open(cls, settings: Settings | None = None) -> Context:
+        settings = settings or load_settings()
+        store = Store(settings.database_url)
+        return cls(settings, store, Catalog(settings, repo.load_catalog(store)))
+
+
+@dataclass
+class TaskOutcome:
+    task_id: str
+    results: list[CallResult]
+    generation_ids: list[str]
+
+
+def validate_task(text: str) -> str:
+    if not text or not text.strip():
+        raise InputError("the task is empty: describe what the code should do")
+    if len(text) > MAX_TASK_CHARS:
+        raise InputError(
+            f"the task has {len(text):,} characters; the limit is {MAX_TASK_CHARS:,}. Shorten it."
+        )
+    return text
+
+
+def validate_models(catalog: Catalog, models: Sequence[str]) -> list[str]:
+    if not models:
+        raise InputError("choose at least one model with -m MODEL (see `codearena models`)")
+    for model in models:
+        try:
+            catalog.resolve(model)
+        except UnknownModel as exc:
+            raise InputError(str(exc)) from exc
+    return list(models)
+
+
+async def run_task(
+    context: Context,
+    gateway: Gateway,
+    task: str,
+    models: Sequence[str],
+    options: PromptOptions,
+    *,
+    temperature: float | None = DEFAULT_TEMPERATURE,
+    source: str = "cli",
+    fallbacks: Sequence[str] = (),
+    listener: Listener | None = None,
+) -> TaskOutcome:
+    """Validate, store the task, fan out, and store each generation as it finishes."""
+    validate_task(task)
+    validate_models(context.catalog, [*models, *fallbacks])
+    messages = build_messages(task, options)
+    stored = repo.create_task(
+        context.store,
+        prompt=task,
+        mode=options.mode,
+        requirement=options.requirement if options.mode == "study" else None,
+        tone=options.tone if options.mode == "study" else None,
+        output_language=options.language,
+        temperature=temperature,
+        messages=messages,
+        source=source,
+    )
+    generation_ids = []
+    for position, model in enumerate(models):
+        route = context.catalog.resolve(model)
+        row = repo.create_generation(
+            context.store, stored.id, position, model, route.model.label, route.provider.name
+        )
+        generation_ids.append(row.id)
+
+    def on_event(event: GatewayEvent) -> None:
+        if event.kind == "done" and event.result is not None:
+            code = [block.to_dict() for block in extract_code(event.result.text)]
+            repo.finish_generation(context.store, generation_ids[event.index], event.result, code)
+        if listener is not None:
+            listener(event)
+
+    requests = [
+        ChatRequest(model, messages, temperature, fallbacks=tuple(fallbacks)) for model in models
+    ]
+    results = await gateway.fan_out(requests, on_event)
+    return TaskOutcome(stored.id, results, generation_ids)

@@ -1,0 +1,85 @@
+"""``codearena sandbox run FILE``: run one source file in a sandbox and show the verdict."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .languages import language_for_path, normalize_language
+from .registry import get_sandbox
+from .types import ExecResult, Limits, SandboxError
+
+app = typer.Typer(help="Run code in the isolated sandbox.", no_args_is_help=True)
+
+
+@app.callback()
+def main() -> None:
+    """Run code in the isolated sandbox."""
+
+
+def _fail(message: str) -> typer.Exit:
+    Console(stderr=True).print(f"[bold red]error:[/] {message}")
+    return typer.Exit(2)
+
+
+@app.command()
+def run(
+    file: Annotated[Path, typer.Argument(help="Source file to run.")],
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="Language (default: from extension).")
+    ] = None,
+    stdin: Annotated[
+        Path | None, typer.Option("--stdin", help="File fed to standard input.")
+    ] = None,
+    timeout: Annotated[float, typer.Option("--timeout", help="Wall-clock limit, seconds.")] = 10.0,
+    memory: Annotated[int, typer.Option("--memory", help="Memory limit, MiB.")] = 512,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    backend: Annotated[
+        str, typer.Option("--backend", help="bwrap (default) or unisolated.")
+    ] = "bwrap",
+) -> None:
+    """Run FILE; exit 0 if it passed, 1 otherwise, 2 on bad input."""
+    try:
+        program = file.read_text(encoding="utf-8")
+        given = stdin.read_text(encoding="utf-8") if stdin is not None else ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _fail(f"cannot read input: {exc}") from None
+    try:
+        language = normalize_language(lang) if lang else language_for_path(file)
+        limits = Limits(timeout_s=timeout, memory_mb=memory)
+        sandbox = get_sandbox(backend)
+        result = sandbox.run(program, language, given, limits)
+    except (SandboxError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    if as_json:
+        typer.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        _show(result)
+    raise typer.Exit(0 if result.verdict == "passed" else 1)
+
+
+def _show(result: ExecResult) -> None:
+    console = Console()
+    colour = "green" if result.verdict == "passed" else "red"
+    table = Table(show_header=False, box=None)
+    table.add_row("verdict", f"[bold {colour}]{result.verdict}[/]")
+    table.add_row("language", str(result.language))
+    table.add_row(
+        "backend", result.backend + ("" if result.isolated else " [red](NOT isolated)[/]")
+    )
+    table.add_row("exit code", str(result.exit_code))
+    if result.signal is not None:
+        table.add_row("signal", str(result.signal))
+    table.add_row("duration", f"{result.duration_ms:.1f} ms")
+    console.print(table)
+    for title, text in (("stdout", result.stdout), ("stderr", result.stderr)):
+        if text:
+            console.rule(title)
+            console.print(
+                text, markup=False, highlight=False, end="" if text.endswith("\n") else "\n"
+            )

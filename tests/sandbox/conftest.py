@@ -1,0 +1,55 @@
+"""Fixtures for the sandbox tests: a real bubblewrap sandbox and a leftover-process scanner."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from codearena.sandbox import Sandbox, get_sandbox
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Sandbox:
+    return get_sandbox("bwrap")
+
+
+def processes_with(marker: str) -> list[int]:
+    """Host pids whose command line contains ``marker`` (scans /proc, no psutil)."""
+    found = []
+    me = os.getpid()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if marker.encode() in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def wait_gone(marker: str, attempts: int = 40) -> list[int]:
+    """Poll until no process carries ``marker``; returns what is left (empty when clean)."""
+    left = processes_with(marker)
+    for _ in range(attempts):
+        if not left:
+            break
+        time.sleep(0.05)
+        left = processes_with(marker)
+    return left
+
+
+@pytest.fixture
+def marker() -> Iterator[str]:
+    """A unique string to put into sandboxed command lines; checked for leftovers afterwards."""
+    value = "cxmark" + secrets.token_hex(6)
+    yield value
+    assert wait_gone(value) == [], f"processes with {value} survived the run"
+    assert subprocess.run(["true"], check=False).returncode == 0  # the host can still fork

@@ -1,0 +1,132 @@
+"""The store against SQLite and the PostgreSQL server, and the pipeline writing into it."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from sqlalchemy import inspect, select
+
+from codearena.catalog import Catalog, ModelInfo
+from codearena.config import Settings
+from codearena.gateway import Gateway, GatewayEvent
+from codearena.pipeline import Context, InputError, run_task
+from codearena.prompting import PromptOptions
+from codearena.store import Generation, Store, Task, repo
+from codearena.store.db import current_revision, head_revision, make_engine, upgrade
+from tests.conftest import SECRET, fast, unique
+
+
+def test_new_database_is_migrated_on_first_use(database_url: str) -> None:
+    store = Store(database_url)
+    try:
+        tables = set(inspect(store.engine).get_table_names())
+        assert {"tasks", "generations", "catalog_models", "alembic_version"} <= tables
+        assert current_revision(store.engine) == head_revision()
+        upgrade(store.engine)  # idempotent
+    finally:
+        store.dispose()
+
+
+def test_sqlite_uses_wal_and_a_busy_timeout(tmp_path: object) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/x.db")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()
+
+
+def test_catalog_roundtrip(database_url: str) -> None:
+    store = Store(database_url)
+    models = [ModelInfo("a/b", "A B", "openrouter", "a/b", 8192, 0.5, 1.5, "synced")]
+    assert repo.save_catalog(store, models) == 1
+    assert (
+        repo.save_catalog(
+            store, [ModelInfo("a/b", "A B2", "openrouter", "a/b", 9000, 1.0, 2.0, "synced")]
+        )
+        == 1
+    )
+    loaded = repo.load_catalog(store)
+    assert [(m.id, m.label, m.context_length, m.price_input_per_m) for m in loaded] == [
+        ("a/b", "A B2", 9000, 1.0)
+    ]
+    store.dispose()
+
+
+async def test_pipeline_stores_task_and_every_generation(
+    database_url: str, settings: Settings
+) -> None:
+    context = Context(settings, Store(database_url), Catalog(settings))
+    models = [unique("ok"), unique("error-402")]
+    task_text = "Écris une fonction add — with unicode ✓"
+    async with Gateway(settings, context.catalog) as gateway:
+        outcome = await run_task(
+            context, gateway, task_text, models, PromptOptions(language="Python")
+        )
+    stored = repo.get_task(context.store, outcome.task_id)
+    assert stored is not None and stored.prompt == task_text and stored.output_language == "Python"
+    assert stored.messages[0]["role"] == "system"
+    by_model = {g.model: g for g in stored.generations}
+    ok, failed = by_model[models[0]], by_model[models[1]]
+    assert ok.status == "ok" and ok.code == [
+        {
+            "language": "python",
+            "source": "def add(a, b):\n    return a + b",
+            "variant": None,
+            "complete": True,
+        }
+    ]
+    assert ok.cost_usd and ok.ttft_ms and ok.upstream_id and ok.finished_at
+    assert failed.status == "error" and "out of credits" in (failed.error or "")
+    with context.store.session() as session:
+        for row in session.scalars(select(Generation)):
+            assert SECRET not in repr(repo.generation_dict(row))
+        assert SECRET not in repr([repo.task_dict(t) for t in session.scalars(select(Task))])
+    context.store.dispose()
+
+
+async def test_interrupted_fan_out_keeps_what_completed(
+    database_url: str, settings: Settings
+) -> None:
+    settings = fast(settings, total_timeout=30)
+    context = Context(settings, Store(database_url), Catalog(settings))
+    fast_model, hanging = unique("ok"), unique("hang")
+    finished = asyncio.Event()
+
+    def listen(event: GatewayEvent) -> None:
+        if event.kind == "done" and event.model == fast_model:
+            finished.set()
+
+    async with Gateway(settings, context.catalog) as gateway:
+        job = asyncio.create_task(
+            run_task(
+                context, gateway, "task", [fast_model, hanging], PromptOptions(), listener=listen
+            )
+        )
+        await asyncio.wait_for(finished.wait(), 10)
+        job.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await job
+    tasks = repo.list_tasks(context.store)
+    assert len(tasks) == 1
+    statuses = {g.model: g.status for g in tasks[0].generations}
+    assert statuses == {fast_model: "ok", hanging: "pending"}
+    context.store.dispose()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("", "empty"), ("   \n", "empty"), ("x" * 100_001, "limit is 100,000")],
+)
+async def test_bad_tasks_are_refused_before_anything_is_stored(
+    settings: Settings, tmp_path: object, text: str, message: str
+) -> None:
+    context = Context(settings, Store(f"sqlite:///{tmp_path}/bad.db"), Catalog(settings))
+    async with Gateway(settings, context.catalog) as gateway:
+        with pytest.raises(InputError, match=message):
+            await run_task(context, gateway, text, ["openai/gpt-4"], PromptOptions())
+        with pytest.raises(InputError, match="Did you mean"):
+            await run_task(context, gateway, "ok", ["openai/gpt-44"], PromptOptions())
+    assert repo.list_tasks(context.store) == []
+    context.store.dispose()
