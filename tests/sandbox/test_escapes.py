@@ -13,6 +13,8 @@ from codearena.sandbox import Limits, Sandbox
 
 from .conftest import processes_with
 
+PROJECT = Path(__file__).resolve().parents[2]
+
 
 def test_loopback_tcp_to_host_listener_fails(sandbox: Sandbox, marker: str) -> None:
     server = socket.socket()
@@ -54,7 +56,7 @@ def test_writes_outside_workdir_do_not_reach_host(sandbox: Sandbox, marker: str)
         f"/etc/{marker}",
         f"/tmp/{marker}",
         f"/root/{marker}",
-        f"/work/main/{marker}",
+        f"{PROJECT}/{marker}",
         f"/{marker}",
     ]
     program = "import sys\n" + "".join(
@@ -109,7 +111,13 @@ def test_host_files_unreadable(sandbox: Sandbox, marker: str, tmp_path: Path) ->
     db.chmod(0o644)
     home_secret = Path.home() / f".codearena-{marker}"
     home_secret.write_text(marker + "homesecret")
-    targets = ["/work/main/pyproject.toml", str(db), str(home_secret), "/etc/shadow", "/etc/passwd"]
+    targets = [
+        str(PROJECT / "pyproject.toml"),
+        str(db),
+        str(home_secret),
+        "/etc/shadow",
+        "/etc/passwd",
+    ]
     try:
         for target in targets[:-2]:
             assert Path(target).exists()
