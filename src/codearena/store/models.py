@@ -6,7 +6,17 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -94,3 +104,106 @@ class CatalogModel(Base):
     price_output_per_m: Mapped[float | None] = mapped_column(Float)
     source: Mapped[str] = mapped_column(String(16), default="synced")
     synced_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Execution(Base):
+    """One sandbox run of a generation's code (against the task's tests when it has any)."""
+
+    __tablename__ = "executions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    generation_id: Mapped[str] = mapped_column(
+        ForeignKey("generations.id", ondelete="CASCADE"), index=True
+    )
+    task_id: Mapped[str] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"), index=True)
+    block_index: Mapped[int | None] = mapped_column(Integer)
+    language: Mapped[str] = mapped_column(String(32))
+    test_kind: Mapped[str | None] = mapped_column(String(16))
+    verdict: Mapped[str] = mapped_column(String(16), index=True)
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    signal: Mapped[int | None] = mapped_column(Integer)
+    stdout: Mapped[str] = mapped_column(Text, default="")
+    stderr: Mapped[str] = mapped_column(Text, default="")
+    duration_ms: Mapped[float | None] = mapped_column(Float)
+    tests_passed: Mapped[int | None] = mapped_column(Integer)
+    tests_total: Mapped[int | None] = mapped_column(Integer)
+    backend: Mapped[str] = mapped_column(String(32))
+    isolated: Mapped[bool] = mapped_column(Boolean, default=True)
+    source: Mapped[str] = mapped_column(String(16), default="cli")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CodeMetrics(Base):
+    """Static measurements of one generation's code, comparable across models."""
+
+    __tablename__ = "code_metrics"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    generation_id: Mapped[str] = mapped_column(
+        ForeignKey("generations.id", ondelete="CASCADE"), index=True
+    )
+    language: Mapped[str | None] = mapped_column(String(32))
+    lines: Mapped[int] = mapped_column(Integer, default=0)
+    lint_count: Mapped[int] = mapped_column(Integer, default=0)
+    security_count: Mapped[int] = mapped_column(Integer, default=0)
+    syntax_ok: Mapped[bool | None] = mapped_column(Boolean)
+    complexity_max: Mapped[float | None] = mapped_column(Float)
+    complexity_mean: Mapped[float | None] = mapped_column(Float)
+    findings_per_100_lines: Mapped[float | None] = mapped_column(Float)
+    lint_by_rule: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Finding(Base):
+    """One lint or security finding in a generation's code."""
+
+    __tablename__ = "findings"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    generation_id: Mapped[str] = mapped_column(
+        ForeignKey("generations.id", ondelete="CASCADE"), index=True
+    )
+    tool: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    rule: Mapped[str] = mapped_column(String(32))
+    severity: Mapped[str | None] = mapped_column(String(16))
+    confidence: Mapped[str | None] = mapped_column(String(16))
+    cwe: Mapped[int | None] = mapped_column(Integer)
+    line: Mapped[int | None] = mapped_column(Integer)
+    message: Mapped[str] = mapped_column(Text, default="")
+
+
+class BenchRun(Base):
+    """A batch benchmark: a suite, models and samples; resumable."""
+
+    __tablename__ = "bench_runs"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    suite: Mapped[str] = mapped_column(String(200))
+    models: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    samples: Mapped[int] = mapped_column(Integer, default=1)
+    temperature: Mapped[float | None] = mapped_column(Float)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+
+
+class BenchItem(Base):
+    """One (problem, model, sample) of a run, linked to its generation and execution."""
+
+    __tablename__ = "bench_items"
+    __table_args__ = (UniqueConstraint("run_id", "problem_id", "model", "sample"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("bench_runs.id", ondelete="CASCADE"), index=True)
+    problem_id: Mapped[str] = mapped_column(String(200))
+    model: Mapped[str] = mapped_column(String(200))
+    sample: Mapped[int] = mapped_column(Integer)
+    task_id: Mapped[str | None] = mapped_column(ForeignKey("tasks.id", ondelete="SET NULL"))
+    generation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("generations.id", ondelete="SET NULL")
+    )
+    execution_id: Mapped[str | None] = mapped_column(
+        ForeignKey("executions.id", ondelete="SET NULL")
+    )
+    passed: Mapped[bool | None] = mapped_column(Boolean)
