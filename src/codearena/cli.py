@@ -16,6 +16,7 @@ from rich.markdown import Markdown
 from rich.table import Table
 
 from codearena import __version__
+from codearena.bench_cli import BenchFailure
 from codearena.catalog import ModelInfo, discover_ollama, fetch_openrouter_models
 from codearena.config import ConfigError, Settings, load_settings, mask_url
 from codearena.gateway import CallResult, Gateway, GatewayEvent
@@ -338,6 +339,40 @@ def history(
     out.print(table)
 
 
+@app.command()
+def bench(
+    suite: Annotated[
+        str | None, typer.Argument(help="'humaneval' or the path of a JSONL suite.")
+    ] = None,
+    model: Annotated[
+        list[str] | None, typer.Option("-m", "--model", help="Model id, or 'reference'.")
+    ] = None,
+    samples: Annotated[
+        int, typer.Option("--samples", min=1, help="Samples per problem (pass@k for k <= N).")
+    ] = 1,
+    temperature: Annotated[float, typer.Option("--temperature")] = 0.2,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, help="Items in flight at once.")
+    ] = 8,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Only the first K problems.")
+    ] = None,
+    resume: Annotated[
+        str | None, typer.Option("--resume", help="Continue an interrupted run.")
+    ] = None,
+    backend: Annotated[
+        str | None, typer.Option("--backend", help="Sandbox backend (default: config, else bwrap).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Run a benchmark suite through the gateway and the sandbox; report pass@k per model."""
+    from codearena.bench_cli import run_bench
+
+    run_bench(
+        suite, model or [], samples, temperature, concurrency, limit, resume, backend, as_json
+    )
+
+
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Migrate the database to the latest schema."""
@@ -375,6 +410,6 @@ def serve(
 def main() -> None:
     try:
         app()
-    except (UsageFailure, ConfigError, StoreError) as exc:
+    except (UsageFailure, ConfigError, StoreError, BenchFailure) as exc:
         err.print(f"error: {exc}", markup=False)
         sys.exit(2)

@@ -86,6 +86,12 @@ class GatewaySettings:
 
 
 @dataclass(frozen=True)
+class SandboxSettings:
+    backend: str = "bwrap"
+    python_paths: tuple[str, ...] = ()  # read-only site-packages offered to sandboxed Python
+
+
+@dataclass(frozen=True)
 class ExtraModel:
     """A model declared in the config file (for a custom provider, or a label for any id)."""
 
@@ -104,6 +110,7 @@ class Settings:
     providers: Mapping[str, ProviderConfig]
     gateway: GatewaySettings = GatewaySettings()
     models: tuple[ExtraModel, ...] = ()
+    sandbox: SandboxSettings = SandboxSettings()
 
 
 def mask_url(url: str) -> str:
@@ -146,7 +153,7 @@ def builtin_providers(env: Mapping[str, str]) -> dict[str, ProviderConfig]:
 _PROVIDER_KEYS = {"base_url", "api_key_env", "headers", "concurrency"}
 _GATEWAY_KEYS = {f for f in GatewaySettings.__dataclass_fields__}
 _MODEL_KEYS = {f for f in ExtraModel.__dataclass_fields__}
-_TOP_KEYS = {"database_url", "providers", "gateway", "models"}
+_TOP_KEYS = {"database_url", "providers", "gateway", "models", "sandbox"}
 
 
 def _line_of(text: str, table: str, key: str) -> int | None:
@@ -271,6 +278,19 @@ def _models_from(reader: _Reader, raw: Any) -> tuple[ExtraModel, ...]:
     return tuple(models)
 
 
+def _sandbox_from(reader: _Reader, raw: Any) -> SandboxSettings:
+    if not isinstance(raw, dict):
+        raise reader.error("sandbox", "", "expected a table")
+    reader.check_keys("sandbox", raw, {"backend", "python_paths"})
+    backend = reader.typed("sandbox", "backend", raw.get("backend", "bwrap"), str)
+    paths = reader.typed("sandbox", "python_paths", raw.get("python_paths", []), list)
+    for path in paths:
+        reader.typed("sandbox", "python_paths", path, str)
+        if not Path(path).is_dir():
+            raise reader.error("sandbox", "python_paths", f"{path} is not a directory")
+    return SandboxSettings(backend, tuple(paths))
+
+
 def default_home(env: Mapping[str, str]) -> Path:
     if env.get("CODEARENA_HOME"):
         return Path(env["CODEARENA_HOME"]).expanduser()
@@ -288,6 +308,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     providers = builtin_providers(env)
     gateway = GatewaySettings()
     models: tuple[ExtraModel, ...] = ()
+    sandbox = SandboxSettings()
     if config_path is not None and config_path.is_file():
         config_path = config_path.resolve()
         data, reader = _parse_file(config_path)
@@ -298,6 +319,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             providers[name] = provider
         gateway = _gateway_from(reader, data.get("gateway", {}))
         models = _models_from(reader, data.get("models", []))
+        sandbox = _sandbox_from(reader, data.get("sandbox", {}))
         if "database_url" in data:
             reader.typed("", "database_url", data["database_url"], str)
     else:
@@ -308,4 +330,4 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         database_url = f"sqlite:///{home / 'codearena.db'}"
     for provider in providers.values():
         provider.api_key()  # a key file with loose permissions fails here, before any call
-    return Settings(home, database_url, config_path, providers, gateway, models)
+    return Settings(home, database_url, config_path, providers, gateway, models, sandbox)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from codearena.catalog import Catalog, UnknownModel
+from codearena.checks import ChecksUnavailable
 from codearena.config import Settings, load_settings
+from codearena.evaluation import check_and_record
 from codearena.gateway import CallResult, ChatRequest, Gateway, GatewayEvent, Listener
 from codearena.prompting import DEFAULT_TEMPERATURE, PromptOptions, build_messages, extract_code
 from codearena.store import Store, repo
 
 MAX_TASK_CHARS = 100_000
+log = logging.getLogger(__name__)
 
 
 class InputError(ValueError):
@@ -72,6 +77,7 @@ async def run_task(
     source: str = "cli",
     fallbacks: Sequence[str] = (),
     listener: Listener | None = None,
+    checks: bool = True,
 ) -> TaskOutcome:
     """Validate, store the task, fan out, and store each generation as it finishes."""
     validate_task(task)
@@ -88,11 +94,63 @@ async def run_task(
         messages=messages,
         source=source,
     )
+    results, generation_ids = await generate_into(
+        context,
+        gateway,
+        stored.id,
+        messages,
+        list(models),
+        temperature=temperature,
+        fallbacks=fallbacks,
+        listener=listener,
+    )
+    if checks:
+        await check_generations(context, results, generation_ids, options.language)
+    return TaskOutcome(stored.id, results, generation_ids)
+
+
+async def check_generations(
+    context: Context,
+    results: Sequence[CallResult],
+    generation_ids: Sequence[str],
+    language: str | None,
+) -> None:
+    """Static findings for every answer that has code; a missing checker never loses answers."""
+    jobs = [
+        check_and_record(context.store, generation_id, result.text, language and language.lower())
+        for result, generation_id in zip(results, generation_ids, strict=True)
+        if result.text
+    ]
+    for outcome in await asyncio.gather(*jobs, return_exceptions=True):
+        if isinstance(outcome, ChecksUnavailable):
+            log.warning("static checks skipped: %s", outcome)
+        elif isinstance(outcome, BaseException):
+            raise outcome
+
+
+async def generate_into(
+    context: Context,
+    gateway: Gateway,
+    task_id: str,
+    messages: list[dict[str, str]],
+    models: list[str],
+    *,
+    temperature: float | None = DEFAULT_TEMPERATURE,
+    fallbacks: Sequence[str] = (),
+    first_position: int = 0,
+    listener: Listener | None = None,
+) -> tuple[list[CallResult], list[str]]:
+    """Add one generation per model to a stored task, each written the moment it finishes."""
     generation_ids = []
-    for position, model in enumerate(models):
+    for offset, model in enumerate(models):
         route = context.catalog.resolve(model)
         row = repo.create_generation(
-            context.store, stored.id, position, model, route.model.label, route.provider.name
+            context.store,
+            task_id,
+            first_position + offset,
+            model,
+            route.model.label,
+            route.provider.name,
         )
         generation_ids.append(row.id)
 
@@ -107,4 +165,4 @@ async def run_task(
         ChatRequest(model, messages, temperature, fallbacks=tuple(fallbacks)) for model in models
     ]
     results = await gateway.fan_out(requests, on_event)
-    return TaskOutcome(stored.id, results, generation_ids)
+    return results, generation_ids

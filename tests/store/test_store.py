@@ -14,6 +14,7 @@ from codearena.pipeline import Context, InputError, run_task
 from codearena.prompting import PromptOptions
 from codearena.store import Generation, Store, Task, repo
 from codearena.store.db import current_revision, head_revision, make_engine, upgrade
+from codearena.store.models import CodeMetrics, Finding
 from tests.conftest import SECRET, fast, unique
 
 
@@ -129,4 +130,29 @@ async def test_bad_tasks_are_refused_before_anything_is_stored(
         with pytest.raises(InputError, match="Did you mean"):
             await run_task(context, gateway, "ok", ["openai/gpt-44"], PromptOptions())
     assert repo.list_tasks(context.store) == []
+    context.store.dispose()
+
+
+async def test_pipeline_stores_static_findings_per_generation(
+    database_url: str, settings: Settings
+) -> None:
+    context = Context(settings, Store(database_url), Catalog(settings))
+    risky = "ECHO: ```python\nimport os\nimport subprocess\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n```"
+    models = [unique("ok"), unique("ok")]
+    async with Gateway(settings, context.catalog) as gateway:
+        outcome = await run_task(context, gateway, risky, models[:1], PromptOptions(mode="plain"))
+        clean = await run_task(
+            context, gateway, "add", models[1:], PromptOptions(language="Python")
+        )
+    with context.store.session() as session:
+        metrics = {m.generation_id: m for m in session.scalars(select(CodeMetrics))}
+        findings = list(session.scalars(select(Finding)))
+    risky_metrics = metrics[outcome.generation_ids[0]]
+    assert risky_metrics.language == "python" and risky_metrics.lines == 4
+    assert risky_metrics.lint_by_rule.get("F401") == 1
+    assert risky_metrics.security_count >= 1
+    assert any(f.cwe == 78 and f.generation_id == outcome.generation_ids[0] for f in findings)
+    clean_metrics = metrics[clean.generation_ids[0]]
+    assert clean_metrics.lint_count == 0 and clean_metrics.security_count == 0
+    assert clean_metrics.complexity_max == 1
     context.store.dispose()

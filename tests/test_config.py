@@ -1,0 +1,44 @@
+"""Settings: the config file's sandbox table, and what a configured environment offers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from codearena.config import ConfigError, load_settings
+from codearena.evaluation import open_sandbox
+
+
+def test_sandbox_python_paths_are_importable_read_only(env: Path) -> None:
+    lib = env / "site"
+    lib.mkdir()
+    (lib / "teamlib.py").write_text("ANSWER = 42\n")
+    (env / "codearena.toml").write_text(f'[sandbox]\npython_paths = ["{lib}"]\n')
+    settings = load_settings()
+    assert settings.sandbox.python_paths == (str(lib),)
+    sandbox = open_sandbox(settings.sandbox)
+    program = (
+        "import teamlib\nprint(teamlib.ANSWER)\n"
+        "try:\n    open(teamlib.__file__, 'a').write('x')\n    print('WROTE')\n"
+        "except OSError:\n    print('read-only')\n"
+    )
+    result = sandbox.run(program, "python")
+    assert result.verdict == "passed", result.stderr
+    assert result.stdout.split() == ["42", "read-only"]
+    assert (lib / "teamlib.py").read_text() == "ANSWER = 42\n"
+
+
+def test_without_python_paths_only_the_standard_library(env: Path) -> None:
+    sandbox = open_sandbox(load_settings().sandbox)
+    result = sandbox.run("import json, sqlite3\nimport httpx\n", "python")
+    assert result.verdict == "error" and "No module named 'httpx'" in result.stderr
+
+
+def test_bad_sandbox_table(env: Path) -> None:
+    (env / "codearena.toml").write_text('[sandbox]\npython_paths = ["/nonexistent/dir"]\n')
+    with pytest.raises(ConfigError, match="line 2.*not a directory"):
+        load_settings()
+    (env / "codearena.toml").write_text('[sandbox]\nbackend = "bwrap"\nmemory = 3\n')
+    with pytest.raises(ConfigError, match="line 3.*memory"):
+        load_settings()
