@@ -37,8 +37,8 @@ def test_without_python_paths_only_the_standard_library(env: Path) -> None:
 
 def test_bad_sandbox_table(env: Path) -> None:
     (env / "codearena.toml").write_text('[sandbox]\npython_paths = ["/nonexistent/dir"]\n')
-    with pytest.raises(ConfigError, match="line 2.*not a directory"):
+    with pytest.raises(ConfigError, match=r"line 2.*not a directory"):
         load_settings()
     (env / "codearena.toml").write_text('[sandbox]\nbackend = "bwrap"\nmemory = 3\n')
-    with pytest.raises(ConfigError, match="line 3.*memory"):
+    with pytest.raises(ConfigError, match=r"line 3.*memory"):
         load_settings()

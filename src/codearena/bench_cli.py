@@ -11,9 +11,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from codearena.config import load_settings
+from codearena.evaluation import open_sandbox
 from codearena.gateway import Gateway
 from codearena.pipeline import Context, InputError
-from codearena.evaluation import open_sandbox
 from codearena.sandbox import SandboxError
 from codearena.suites import SuiteError
 from codearena.suites.runner import BenchRunner, RunSpec
