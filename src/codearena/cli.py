@@ -25,6 +25,7 @@ from codearena.prompting import REQUIREMENTS, TONES, PromptOptions, extract_code
 from codearena.sandbox.cli import app as sandbox_app
 from codearena.store import StoreError, repo
 from codearena.store.db import upgrade
+from codearena.web.cli import study_app, users_app
 
 app = typer.Typer(
     name="codearena",
@@ -40,6 +41,8 @@ db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(db_app, name="db")
 app.add_typer(sandbox_app, name="sandbox", help="Run programs in the isolated sandbox.")
+app.add_typer(users_app, name="users", help="Accounts for researchers and admins.")
+app.add_typer(study_app, name="study", help="Create and list studies.")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)

@@ -9,7 +9,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from . import _userns
+from . import _pyboot, _userns
 from ._process import run_process
 from .execution import classify, plan_program
 from .languages import Language, get_language, python_executable
@@ -20,6 +20,15 @@ WORKDIR = "/tmp"
 PYTHONPATH_DIR = "/opt/codearena/pythonpath"
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 _ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime")
+_PYTHON_ETC_FILES = ("ld.so.cache", "localtime")
+_ROOT_NS_ARGS = (
+    "--unshare-ipc",
+    "--unshare-pid",
+    "--unshare-net",
+    "--unshare-uts",
+    "--unshare-cgroup-try",
+)
+_USER_NS_ARGS = ("--unshare-all", "--disable-userns")
 _ROOT_DIRS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 _INSTALL_HINT = (
     "Fix: install bubblewrap (apt-get install bubblewrap) and make sure user namespaces are "
@@ -49,6 +58,7 @@ class BwrapSandbox(AsyncRunMixin):
         self.as_root = os.geteuid() == 0
         self.prlimit = shutil.which("prlimit") or "/usr/bin/prlimit"
         self.setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
+        self._static: dict[str, list[str]] = {}
 
     # -- availability ---------------------------------------------------------------------
     def check_available(self) -> None:
@@ -91,7 +101,8 @@ class BwrapSandbox(AsyncRunMixin):
         lang = get_language(language)
         self.check_available()
         plan = plan_program(lang, program, limits, self.python, files)
-        with self._command(plan.argv, limits, lang, plan.files) as (argv, fds):
+        python_main = plan.source if lang.name == "python" and not plan.compiled else None
+        with self._command(plan.argv, limits, lang, plan.files, python_main) as (argv, fds):
             raw = run_process(
                 argv,
                 stdin=stdin.encode(),
@@ -111,9 +122,19 @@ class BwrapSandbox(AsyncRunMixin):
 
     @contextlib.contextmanager
     def _command(
-        self, inner: list[str], limits: Limits, lang: Language | None, files: dict[str, str]
+        self,
+        inner: list[str],
+        limits: Limits,
+        lang: Language | None,
+        files: dict[str, str],
+        python_main: str | None = None,
     ) -> Iterator[tuple[list[str], list[int]]]:
-        """The full argv (prlimit + bwrap + options + inner command) and fds to inherit."""
+        """The full argv (bwrap + options + inner command) and the fds it must inherit.
+
+        Python programs (``python_main`` set) start as ``python -I -S -B -c BOOT``: the bootstrap
+        drops privileges and sets the rlimits itself (see ``_pyboot``). Everything else runs
+        under ``prlimit`` (outside bwrap) and ``setpriv`` (inside, as root) as before.
+        """
         fds: list[int] = []
         try:
             with contextlib.ExitStack() as stack:
@@ -126,38 +147,62 @@ class BwrapSandbox(AsyncRunMixin):
                         file_args += ["--dir", f"{WORKDIR}/{parent}"]
                     file_args += ["--perms", "0644", "--file", str(fd), f"{WORKDIR}/{name}"]
                 processes = max(limits.processes, lang.min_processes if lang else 1)
+                address_space = (
+                    limits.memory_mb + (lang.address_space_extra_mb if lang else 0)
+                ) * MIB
+                uid: int | None = None
                 if self.as_root:
                     ns_fd = _userns.shared_userns_fd()
                     fds.append(ns_fd)
                     uid = stack.enter_context(_userns.lease_uid())
-                    ns_args = ["--userns", str(ns_fd), "--unshare-ipc", "--unshare-pid"]
-                    ns_args += ["--unshare-net", "--unshare-uts", "--unshare-cgroup-try"]
-                    drop = [self.setpriv, f"--reuid={uid}", f"--regid={uid}", "--clear-groups"]
-                    drop += ["--inh-caps=-all", "--bounding-set=-all", "--"]
-                    outer_nproc = [f"--nproc={processes}"]
+                    ns_args = ["--userns", str(ns_fd), *_ROOT_NS_ARGS]
                 else:
-                    ns_args = ["--unshare-all", "--disable-userns"]
-                    drop = [self.prlimit, f"--nproc={processes}", "--"]
-                    outer_nproc = []
-                extra_as = lang.address_space_extra_mb if lang else 0
+                    ns_args = list(_USER_NS_ARGS)
+                prefix: list[str] = []
+                drop: list[str] = []
+                if python_main is not None:
+                    if self.as_root:  # the bootstrap needs these two to drop to ``uid``
+                        ns_args += ["--cap-drop", "ALL"]
+                        ns_args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+                    boot = _pyboot.bootstrap(
+                        workdir=WORKDIR,
+                        name=python_main,
+                        uid=uid,
+                        address_space=address_space,
+                        cpu_s=limits.effective_cpu_s,
+                        file_size=limits.file_size_mb * MIB,
+                        open_files=limits.open_files,
+                        processes=processes,
+                        python_paths=self._python_path_dirs(),
+                    )
+                    inner = [self.python, "-I", "-S", "-B", "-c", boot]
+                else:
+                    prefix = [
+                        self.prlimit,
+                        f"--as={address_space}",
+                        f"--cpu={limits.effective_cpu_s}",
+                        f"--fsize={limits.file_size_mb * MIB}",
+                        f"--nofile={limits.open_files}",
+                        "--core=0",
+                    ]
+                    if self.as_root:
+                        prefix.append(f"--nproc={processes}")
+                        drop = [self.setpriv, f"--reuid={uid}", f"--regid={uid}"]
+                        drop += ["--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--"]
+                    else:
+                        drop = [self.prlimit, f"--nproc={processes}", "--"]
+                    prefix.append("--")
                 argv = [
-                    self.prlimit,
-                    f"--as={(limits.memory_mb + extra_as) * MIB}",
-                    f"--cpu={limits.effective_cpu_s}",
-                    f"--fsize={limits.file_size_mb * MIB}",
-                    f"--nofile={limits.open_files}",
-                    "--core=0",
-                    *outer_nproc,
-                    "--",
+                    *prefix,
                     self.bwrap_path,
                     *ns_args,
-                    "--die-with-parent",
-                    "--new-session",
-                    "--hostname",
-                    "sandbox",
-                    "--clearenv",
-                    *self._env_args(lang),
-                    *self._mount_args(lang, limits),
+                    *self._static_args(lang),
+                    "--perms",
+                    "1777",
+                    "--size",
+                    str(limits.tmpfs_mb * MIB),
+                    "--tmpfs",
+                    WORKDIR,
                     *file_args,
                     "--chdir",
                     WORKDIR,
@@ -170,6 +215,26 @@ class BwrapSandbox(AsyncRunMixin):
                 if fd != _userns._userns_fd:
                     os.close(fd)
 
+    def _python_path_dirs(self) -> tuple[str, ...]:
+        return tuple(f"{PYTHONPATH_DIR}/{i}" for i in range(len(self.python_paths)))
+
+    def _static_args(self, lang: Language | None) -> list[str]:
+        """Options that depend only on the language (computed once per sandbox and language)."""
+        key = lang.name if lang else ""
+        cached = self._static.get(key)
+        if cached is None:
+            cached = [
+                "--die-with-parent",
+                "--new-session",
+                "--hostname",
+                "sandbox",
+                "--clearenv",
+                *self._env_args(lang),
+                *self._mount_args(lang),
+            ]
+            self._static[key] = cached
+        return cached
+
     def _env_args(self, lang: Language | None) -> list[str]:
         env = {"PATH": SANDBOX_PATH, "HOME": WORKDIR, "TMPDIR": WORKDIR, "LANG": "C.UTF-8"}
         if lang is not None:
@@ -178,15 +243,14 @@ class BwrapSandbox(AsyncRunMixin):
                 env["PYTHONDONTWRITEBYTECODE"] = "1"
                 env["PYTHONNOUSERSITE"] = "1"
                 if self.python_paths:
-                    env["PYTHONPATH"] = os.pathsep.join(
-                        f"{PYTHONPATH_DIR}/{i}" for i in range(len(self.python_paths))
-                    )
+                    env["PYTHONPATH"] = os.pathsep.join(self._python_path_dirs())
         args: list[str] = []
         for key, value in env.items():
             args += ["--setenv", key, value]
         return args
 
-    def _mount_args(self, lang: Language | None, limits: Limits) -> list[str]:
+    def _mount_args(self, lang: Language | None) -> list[str]:
+        """Everything but the working directory's tmpfs (its size comes with each run)."""
         args = ["--ro-bind", "/usr", "/usr", "--perms", "0755", "--dir", "/etc"]
         for name in _ROOT_DIRS:
             path = f"/{name}"
@@ -194,10 +258,11 @@ class BwrapSandbox(AsyncRunMixin):
                 args += ["--symlink", os.readlink(path), path]
             elif os.path.isdir(path):
                 args += ["--ro-bind", path, path]
-        for name in _ETC_FILES:
+        is_python = lang is not None and lang.name == "python"
+        for name in _PYTHON_ETC_FILES if is_python else _ETC_FILES:
             args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
         binds: list[str] = list(lang.binds) if lang else []
-        if lang is not None and lang.name == "python":
+        if is_python:
             binds.append(_python_prefix(self.python))
         made: set[str] = {"/", "/etc", "/usr"}
         for path in binds:
@@ -208,7 +273,7 @@ class BwrapSandbox(AsyncRunMixin):
                     made.add(str(ancestor))
                     args += ["--perms", "0755", "--dir", str(ancestor)]
             args += ["--ro-bind", path, path]
-        if lang is not None and lang.name == "python":
+        if is_python:
             if self.python_paths:
                 for parent in ("/opt", "/opt/codearena", PYTHONPATH_DIR):
                     args += ["--perms", "0755", "--dir", parent]
@@ -217,7 +282,6 @@ class BwrapSandbox(AsyncRunMixin):
             for site in Path(_python_prefix(self.python)).glob("lib/python3*/site-packages"):
                 args += ["--tmpfs", str(site)]
         args += ["--proc", "/proc", "--dev", "/dev"]
-        args += ["--perms", "1777", "--size", str(limits.tmpfs_mb * MIB), "--tmpfs", WORKDIR]
         return args
 
 

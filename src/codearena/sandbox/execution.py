@@ -31,6 +31,7 @@ class Plan:
     files: dict[str, str]
     argv: list[str]
     compiled: bool
+    source: str = ""
 
 
 def plan_program(
@@ -49,14 +50,14 @@ def plan_program(
     values = {"src": src, "main": main_class, "mem": str(limits.memory_mb), "python": python}
     run = [part.format(**values) for part in lang.run]
     if lang.compile is None:
-        return Plan(all_files, run, compiled=False)
+        return Plan(all_files, run, compiled=False, source=src)
     build = [part.format(**values) for part in lang.compile]
     script = (
         f"{shlex.join(build)} 1>&2 || exit 1\n"
         "printf 'compiled\\n' >&{status_fd}\n"
         f"exec {shlex.join(run)} {{status_fd}}>&-\n"
     )
-    return Plan(all_files, ["bash", "-c", script], compiled=True)
+    return Plan(all_files, ["bash", "-c", script], compiled=True, source=src)
 
 
 def check_file_name(name: str) -> None:

@@ -1,29 +1,88 @@
-"""The FastAPI application (participant and researcher pages arrive with the web issue)."""
+"""The FastAPI application: participant and researcher pages, the JSON API, ``/healthz``."""
 
 from __future__ import annotations
 
-from html import escape
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import text
 
+import codearena.store.platform_models  # noqa: F401  (the platform's tables)
 from codearena import __version__
+from codearena.gateway import Gateway
 from codearena.pipeline import Context
+from codearena.sandbox import Sandbox
+from codearena.web import api, errors, pages
+from codearena.web.limits import PlatformLimits
+from codearena.web.security import SECURITY_HEADERS, SecurityHeaders
+from codearena.web.state import STATIC, TEMPLATES, Platform, default_sandbox
+from codearena.web.studies import platform_secret
+from codearena.web.tasks import mark_interrupted
 
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
+__all__ = ["SECURITY_HEADERS", "create_app"]
+SHUTDOWN_GRACE_S = 5.0
 
 
-def create_app(context: Context) -> FastAPI:
-    app = FastAPI(title="codearena", version=__version__)
+def templates() -> Environment:
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+    )
+
+
+def create_app(
+    context: Context,
+    *,
+    limits: PlatformLimits | None = None,
+    sandbox: Callable[[], Sandbox] | None = None,
+) -> FastAPI:
+    platform = Platform(
+        context=context,
+        secret=platform_secret(context.store),
+        limits=limits or PlatformLimits(),
+        sandbox_factory=sandbox or default_sandbox(),
+        templates=templates(),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        platform.gateway = Gateway(context.settings, context.catalog)
+        mark_interrupted(platform)
+        try:
+            yield
+        finally:
+            running = list(platform.background)
+            if running:
+                _, unfinished = await asyncio.wait(running, timeout=SHUTDOWN_GRACE_S)
+                for task in unfinished:
+                    task.cancel()
+                await asyncio.gather(*unfinished, return_exceptions=True)
+            await platform.gateway.aclose()
+            platform.gateway = None
+
+    app = FastAPI(
+        title="codearena",
+        version=__version__,
+        lifespan=lifespan,
+        description="Web platform of codearena: studies, tasks streamed from many models, "
+        "sandboxed runs, ratings, blind votes and surveys. Every state-changing request needs "
+        'the X-CSRF-Token header (GET /api/session gives it). Errors are {"error": message}.',
+    )
     app.state.context = context
+    app.state.platform = platform
+    app.add_middleware(SecurityHeaders)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    errors.install(app, pages.error_page)
+    app.include_router(api.router)
+    app.include_router(pages.router)
 
-    @app.get("/healthz")
+    @app.get("/healthz", tags=["health"])
     def healthz() -> JSONResponse:
         try:
             with context.store.engine.connect() as connection:
@@ -37,29 +96,5 @@ def create_app(context: Context) -> FastAPI:
             "database": database,
         }
         return JSONResponse(body, status_code=200 if database == "ok" else 503)
-
-    @app.get("/", response_class=HTMLResponse)
-    def index() -> HTMLResponse:
-        providers = context.settings.providers.values()
-        rows = "".join(
-            f"<li>{escape(p.name)}: {'ready' if p.has_key else 'missing key: set ' + escape(p.key_env or '')}</li>"
-            for p in providers
-        )
-        configured = any(p.has_key for p in providers if p.needs_key)
-        hint = (
-            ""
-            if configured
-            else (
-                "<p>No API key is configured. Stop the server, run "
-                "<code>export OPENROUTER_API_KEY=sk-or-...</code> (or <code>OPENAI_API_KEY</code>, "
-                "or start Ollama), and start it again.</p>"
-            )
-        )
-        page = (
-            "<!doctype html><html lang='en'><head><meta charset='utf-8'><title>codearena</title></head>"
-            f"<body><h1>codearena {escape(__version__)}</h1>{hint}<h2>Providers</h2><ul>{rows}</ul>"
-            "</body></html>"
-        )
-        return HTMLResponse(page, headers=SECURITY_HEADERS)
 
     return app

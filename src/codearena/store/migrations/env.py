@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
+import codearena.store.platform_models  # noqa: F401
 from codearena.store.models import Base
 
 engine = context.config.attributes.get("engine")

@@ -1,0 +1,200 @@
+"""Tables of the web platform: accounts, studies, participants, and what participants give.
+
+They live on the store's ``Base``; the pipeline's own tables (``tasks``, ``generations``,
+``executions``) are linked to studies and participants here rather than altered.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from codearena.store.models import Base, new_id, utcnow
+
+
+def participant_id() -> str:
+    """An anonymous participant id, the only one used in analysis and exports."""
+    return "P-" + secrets.token_hex(5).upper()
+
+
+class WebUser(Base):
+    """An admin or a researcher (participants join through invites instead)."""
+
+    __tablename__ = "web_users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Study(Base):
+    __tablename__ = "studies"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    consent_text: Mapped[str] = mapped_column(Text, default="")
+    models: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    mode: Mapped[str] = mapped_column(String(16))
+    prompt_options: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    survey_name: Mapped[str] = mapped_column(String(200))
+    survey: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    budget_tasks: Mapped[int | None] = mapped_column(Integer)
+    budget_usd: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    owner_id: Mapped[str | None] = mapped_column(ForeignKey("web_users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Participant(Base):
+    __tablename__ = "participants"
+
+    id: Mapped[str] = mapped_column(String(16), primary_key=True, default=participant_id)
+    study_id: Mapped[str] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
+    pseudonym: Mapped[str] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(320))
+    consented_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    survey_completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie holds a random token, the table only its hash."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str | None] = mapped_column(ForeignKey("web_users.id", ondelete="CASCADE"))
+    participant_id: Mapped[str | None] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class StudyTask(Base):
+    """A participant's task in a study: which model sits at which position, and its state."""
+
+    __tablename__ = "study_tasks"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    task_id: Mapped[str | None] = mapped_column(
+        ForeignKey("tasks.id", ondelete="SET NULL"), index=True
+    )
+    study_id: Mapped[str] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
+    participant_id: Mapped[str] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    mode: Mapped[str] = mapped_column(String(16))
+    models: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    prompt: Mapped[str] = mapped_column(Text)
+    tests: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="running")
+    revealed: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, index=True
+    )
+
+
+class Rating(Base):
+    """A participant's ratings of one answer (1-5 per dimension, minutes to make it usable)."""
+
+    __tablename__ = "ratings"
+    __table_args__ = (UniqueConstraint("study_task_id", "position"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    study_task_id: Mapped[str] = mapped_column(
+        ForeignKey("study_tasks.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer)
+    generation_id: Mapped[str | None] = mapped_column(
+        ForeignKey("generations.id", ondelete="SET NULL")
+    )
+    participant_id: Mapped[str] = mapped_column(String(16), index=True)
+    model: Mapped[str] = mapped_column(String(200))
+    correctness: Mapped[int | None] = mapped_column(Integer)
+    quality: Mapped[int | None] = mapped_column(Integer)
+    usefulness: Mapped[int | None] = mapped_column(Integer)
+    minutes_to_usable: Mapped[float | None] = mapped_column(Float)
+    comment: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Vote(Base):
+    """A blind battle's outcome (``a``, ``b``, ``tie``, ``bothbad``) or a named-mode upvote.
+
+    ``self_identified`` is set when an answer the vote concerns names its own model, so that
+    analysis can exclude the vote.
+    """
+
+    __tablename__ = "votes"
+    __table_args__ = (UniqueConstraint("study_task_id", "kind", "position"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    study_task_id: Mapped[str] = mapped_column(
+        ForeignKey("study_tasks.id", ondelete="CASCADE"), index=True
+    )
+    study_id: Mapped[str] = mapped_column(String(32), index=True)
+    participant_id: Mapped[str] = mapped_column(String(16), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "battle" or "upvote"
+    position: Mapped[int] = mapped_column(Integer, default=-1)  # upvote: the answer; battle: -1
+    choice: Mapped[str | None] = mapped_column(String(16))
+    model_a: Mapped[str | None] = mapped_column(String(200))
+    model_b: Mapped[str | None] = mapped_column(String(200))
+    model: Mapped[str | None] = mapped_column(String(200))
+    self_identified: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SurveyAnswer(Base):
+    __tablename__ = "survey_answers"
+    __table_args__ = (UniqueConstraint("participant_id", "question_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    study_id: Mapped[str] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
+    participant_id: Mapped[str] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    question_id: Mapped[str] = mapped_column(String(64))
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StudyExecution(Base):
+    """Who ran an execution, from which study task (the execution row itself is the pipeline's)."""
+
+    __tablename__ = "study_executions"
+
+    execution_id: Mapped[str] = mapped_column(
+        ForeignKey("executions.id", ondelete="CASCADE"), primary_key=True
+    )
+    study_task_id: Mapped[str] = mapped_column(
+        ForeignKey("study_tasks.id", ondelete="CASCADE"), index=True
+    )
+    participant_id: Mapped[str] = mapped_column(String(16), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class PlatformSecret(Base):
+    """Secrets the platform generates for itself (the invite-signing key), never API keys."""
+
+    __tablename__ = "platform_secrets"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))

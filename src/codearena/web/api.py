@@ -1,0 +1,301 @@
+"""The JSON API: every page action as a documented endpoint (OpenAPI at ``/docs``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from codearena.web import auth, judgements, studies, survey, views
+from codearena.web.csrf import issue_token
+from codearena.web.deps import Admin, Joined, MaybePrincipal, Participant, PlatformDep, Staff
+from codearena.web.deps import check_csrf as _check_csrf
+from codearena.web.errors import ApiError
+from codearena.web.execution import RunInput, run_block
+from codearena.web.streams import sse_stream
+from codearena.web.tasks import TaskInput, create_task
+
+router = APIRouter(prefix="/api", dependencies=[Depends(_check_csrf)])
+
+
+class LoginInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str
+    password: str
+
+
+class JoinInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    pseudonym: str = Field(max_length=100)
+    email: str | None = None
+
+
+class StudyInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    models: list[str]
+    mode: str = "named"
+    description: str = ""
+    consent_text: str = ""
+    prompt_options: list[str] = list(studies.PROMPT_OPTIONS)
+    survey: str | None = Field(default=None, description="study-2025 (default)")
+    budget_tasks: int | None = None
+    budget_usd: float | None = None
+
+
+class StatusInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: str
+
+
+class UserInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    email: str
+    role: str
+    password: str
+
+
+@router.get("/session", summary="Who is signed in, and the CSRF token for this browser")
+def session_info(
+    request: Request, response: Response, platform: PlatformDep, who: MaybePrincipal
+) -> dict[str, Any]:
+    return {
+        "csrf_token": issue_token(platform.secret, request, response),
+        "role": who.role if who else None,
+        "participant_id": who.participant_id if who else None,
+        "consented": who.consented if who else False,
+    }
+
+
+@router.post("/login", summary="Sign in as an admin or researcher")
+def login(
+    data: LoginInput, request: Request, response: Response, platform: PlatformDep
+) -> dict[str, Any]:
+    client = request.client.host if request.client else "?"
+    if not platform.limiter.allow(f"login:{client}", platform.limits.logins_per_minute):
+        raise ApiError(429, "too many sign-in attempts: wait a minute")
+    user = auth.authenticate(platform.context.store, data.email, data.password)
+    if user is None:
+        raise ApiError(401, "wrong e-mail or password")
+    auth.start_session(platform.context.store, request, response, user_id=user.id)
+    return {"role": user.role, "email": user.email}
+
+
+@router.post("/logout", summary="Sign out")
+def logout(request: Request, response: Response, platform: PlatformDep) -> dict[str, Any]:
+    auth.end_session(platform.context.store, request, response)
+    return {"ok": True}
+
+
+@router.post("/users", summary="Create an admin or researcher account (admin)", status_code=201)
+def create_user(data: UserInput, platform: PlatformDep, _: Admin) -> dict[str, Any]:
+    try:
+        user = auth.create_user(platform.context.store, data.email, data.role, data.password)
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from exc
+    return {"id": user.id, "email": user.email, "role": user.role}
+
+
+@router.get("/studies", summary="Studies you own (admins: all)")
+def list_studies(request: Request, platform: PlatformDep, who: Staff) -> list[dict[str, Any]]:
+    base = str(request.base_url)
+    return [
+        studies.study_dict(s, platform.secret, base)
+        for s in studies.list_studies(platform.context.store, who)
+    ]
+
+
+@router.post("/studies", summary="Create a study (researcher)", status_code=201)
+def create_study(
+    data: StudyInput, request: Request, platform: PlatformDep, who: Staff
+) -> dict[str, Any]:
+    spec = studies.StudySpec(**data.model_dump())
+    try:
+        study = studies.create_study(
+            platform.context.store, platform.context.catalog, spec, who.user_id
+        )
+    except studies.StudyInputError as exc:
+        raise ApiError(400, str(exc)) from exc
+    return studies.study_dict(study, platform.secret, str(request.base_url))
+
+
+@router.get("/studies/{study_id}", summary="A study with its counts (researcher)")
+def get_study(study_id: str, request: Request, platform: PlatformDep, who: Staff) -> dict[str, Any]:
+    study = studies.get_owned_study(platform.context.store, who, study_id)
+    data = studies.study_dict(study, platform.secret, str(request.base_url))
+    data["stats"] = studies.study_stats(platform.context.store, study.id)
+    return data
+
+
+@router.post("/studies/{study_id}/status", summary="Open or close a study (researcher)")
+def set_study_status(
+    study_id: str, data: StatusInput, platform: PlatformDep, who: Staff
+) -> dict[str, Any]:
+    studies.get_owned_study(platform.context.store, who, study_id)
+    studies.set_status(platform.context.store, study_id, data.status)
+    return {"id": study_id, "status": data.status}
+
+
+@router.post("/join/{token}", summary="Join a study through its invite token", status_code=201)
+def join(
+    token: str, data: JoinInput, request: Request, response: Response, platform: PlatformDep
+) -> dict[str, Any]:
+    study = studies.study_from_token(platform.context.store, platform.secret, token)
+    person = studies.join(platform.context.store, study, data.pseudonym, data.email)
+    auth.start_session(platform.context.store, request, response, participant_id=person.id)
+    return {"participant_id": person.id, "consent_text": study.consent_text}
+
+
+@router.post("/consent", summary="Accept the study's consent text")
+def consent(platform: PlatformDep, who: Joined) -> dict[str, Any]:
+    assert who.participant_id
+    studies.consent(platform.context.store, who.participant_id)
+    return {"participant_id": who.participant_id, "consented": True}
+
+
+@router.get("/study", summary="Your study: options, models (named mode only), budget")
+def my_study(platform: PlatformDep, who: Joined) -> dict[str, Any]:
+    assert who.study_id
+    study = studies.get_study(platform.context.store, who.study_id)
+    return {
+        "name": study.name,
+        "description": study.description,
+        "consent_text": study.consent_text,
+        "mode": study.mode,
+        "status": study.status,
+        "prompt_options": study.prompt_options,
+        "models": (
+            [
+                {"id": m, "label": views.model_label(platform.context.catalog, m)}
+                for m in study.models
+            ]
+            if study.mode == "named"
+            else None
+        ),
+        "budget_tasks": study.budget_tasks,
+        "budget_usd": study.budget_usd,
+    }
+
+
+@router.post("/tasks", summary="Create a task; answers stream from /api/tasks/{id}/events")
+async def new_task(data: TaskInput, platform: PlatformDep, who: Participant) -> Response:
+    row = await create_task(platform, who, data)
+    view = views.task_view(platform.context.store, platform.context.catalog, row, None)
+    live = platform.hub.get(row.id)
+    if live is not None:
+        view["answers"] = live.snapshot()["answers"]
+    return JSONResponse(view, status_code=202)
+
+
+@router.get("/tasks", summary="Your own tasks, newest first")
+def my_tasks(platform: PlatformDep, who: Participant) -> list[dict[str, Any]]:
+    assert who.participant_id
+    return views.history(platform.context.store, platform.context.catalog, who.participant_id)
+
+
+@router.get("/tasks/{task_id}", summary="One of your tasks with its answers")
+def get_task(task_id: str, platform: PlatformDep, who: Participant) -> dict[str, Any]:
+    assert who.participant_id
+    row = views.load_own(platform.context.store, who.participant_id, task_id)
+    live = platform.hub.get(row.id)
+    return views.task_view(platform.context.store, platform.context.catalog, row, live)
+
+
+@router.get(
+    "/tasks/{task_id}/events",
+    summary="Server-sent events: snapshot, start, delta, retry, done, end",
+    response_class=StreamingResponse,
+)
+def task_events(task_id: str, platform: PlatformDep, who: Participant) -> StreamingResponse:
+    assert who.participant_id
+    store, catalog = platform.context.store, platform.context.catalog
+    row = views.load_own(store, who.participant_id, task_id)
+
+    def stored() -> dict[str, Any]:
+        fresh = views.load_own(store, row.participant_id, row.id)
+        return {
+            "type": "snapshot",
+            "complete": True,
+            "answers": views.stored_answers(store, catalog, fresh),
+        }
+
+    return StreamingResponse(
+        sse_stream(platform.hub.get(row.id), stored),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.post("/tasks/{task_id}/answers/{position}/run", summary="Run a code block in the sandbox")
+async def run_code(
+    task_id: str, position: int, data: RunInput, platform: PlatformDep, who: Participant
+) -> dict[str, Any]:
+    assert who.participant_id
+    row = views.load_own(platform.context.store, who.participant_id, task_id)
+    return await run_block(platform, who, row, position, data.block_index)
+
+
+@router.post("/tasks/{task_id}/answers/{position}/rating", summary="Rate one answer")
+def rate(
+    task_id: str,
+    position: int,
+    data: judgements.RatingInput,
+    platform: PlatformDep,
+    who: Participant,
+) -> dict[str, Any]:
+    assert who.participant_id
+    row = views.load_own(platform.context.store, who.participant_id, task_id)
+    rating = judgements.rate(platform.context.store, row, position, data)
+    return views.rating_dict(rating)
+
+
+@router.post("/tasks/{task_id}/vote", summary="Blind mode: A better, B better, tie or both bad")
+def vote(
+    task_id: str, data: judgements.VoteInput, platform: PlatformDep, who: Participant
+) -> dict[str, Any]:
+    assert who.participant_id
+    store, catalog = platform.context.store, platform.context.catalog
+    row = views.load_own(store, who.participant_id, task_id)
+    stored = judgements.vote(store, catalog, row, data.choice)
+    return {"choice": stored.choice, "answers": views.stored_answers(store, catalog, row)}
+
+
+@router.post("/tasks/{task_id}/answers/{position}/upvote", summary="Named mode: upvote an answer")
+def upvote(task_id: str, position: int, platform: PlatformDep, who: Participant) -> dict[str, Any]:
+    assert who.participant_id
+    store = platform.context.store
+    row = views.load_own(store, who.participant_id, task_id)
+    stored = judgements.upvote(store, platform.context.catalog, row, position)
+    return {"position": position, "model": stored.model}
+
+
+@router.get("/survey", summary="The survey's questions and your answers so far")
+def get_survey(platform: PlatformDep, who: Participant) -> dict[str, Any]:
+    assert who.participant_id and who.study_id
+    study = studies.get_study(platform.context.store, who.study_id)
+    return survey.survey_view(platform.context.store, study, who.participant_id)
+
+
+@router.put("/survey/answers/{question_id}", summary="Save one survey answer")
+def save_answer(
+    question_id: str, data: survey.AnswerInput, platform: PlatformDep, who: Participant
+) -> dict[str, Any]:
+    assert who.participant_id and who.study_id
+    study = studies.get_study(platform.context.store, who.study_id)
+    value = survey.save_answer(
+        platform.context.store, study, who.participant_id, question_id, data.value
+    )
+    return {"question_id": question_id, "value": value}
+
+
+@router.post("/survey/submit", summary="Finish the survey (required questions are checked)")
+def submit_survey(platform: PlatformDep, who: Participant) -> dict[str, Any]:
+    assert who.participant_id and who.study_id
+    study = studies.get_study(platform.context.store, who.study_id)
+    survey.submit(platform.context.store, study, who.participant_id)
+    return {
+        "completed": True,
+        "summary": judgements.summary(platform.context.store, who.participant_id),
+    }

@@ -1,0 +1,118 @@
+"""``codearena users`` and ``codearena study``: Typer sub-apps mounted by ``codearena.cli``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+import codearena.store.platform_models  # noqa: F401  (the platform's tables)
+from codearena.config import load_settings
+from codearena.pipeline import Context
+from codearena.web import auth, studies
+
+users_app = typer.Typer(help="Accounts of the web platform.", no_args_is_help=True)
+study_app = typer.Typer(help="Studies of the web platform.", no_args_is_help=True)
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+
+
+@users_app.callback()
+def users() -> None:
+    """Accounts of the web platform (participants join through invites instead)."""
+
+
+@study_app.callback()
+def study() -> None:
+    """Studies of the web platform."""
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option("--email", help="the account's e-mail address")],
+    role: Annotated[str, typer.Option("--role", help="admin or researcher")] = "researcher",
+) -> None:
+    """Create an account; the password is read from stdin (one line)."""
+    if sys.stdin.isatty():
+        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    context = Context.open(load_settings())
+    try:
+        user = auth.create_user(context.store, email, role, password)
+    except ValueError as exc:
+        _fail(str(exc))
+        return
+    typer.echo(f"created {user.role} {user.email}")
+
+
+@study_app.command("create")
+def study_create(
+    name: Annotated[str, typer.Option("--name", help="the study's name")],
+    models: Annotated[str, typer.Option("--models", help="2 to 8 model ids, comma-separated")],
+    mode: Annotated[str, typer.Option("--mode", help="named or blind")] = "named",
+    survey: Annotated[
+        str | None, typer.Option("--survey", help="study-2025 (default) or a TOML/YAML file")
+    ] = None,
+    budget_usd: Annotated[
+        float | None, typer.Option("--budget-usd", help="USD budget per participant")
+    ] = None,
+    max_tasks: Annotated[
+        int | None, typer.Option("--max-tasks", help="task budget per participant")
+    ] = None,
+    description: Annotated[str, typer.Option("--description")] = "",
+    consent: Annotated[
+        str, typer.Option("--consent", help="consent text (default: built in)")
+    ] = "",
+    base_url: Annotated[
+        str, typer.Option("--base-url", help="the platform's public address, for the invite URL")
+    ] = DEFAULT_BASE_URL,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Create a study and print its invite URL."""
+    context = Context.open(load_settings())
+    spec = studies.StudySpec(
+        name=name,
+        models=models.split(","),
+        mode=mode,
+        description=description,
+        consent_text=consent,
+        survey=survey,
+        budget_tasks=max_tasks,
+        budget_usd=budget_usd,
+    )
+    try:
+        study = studies.create_study(context.store, context.catalog, spec)
+    except studies.StudyInputError as exc:
+        _fail(str(exc))
+        return
+    secret = studies.platform_secret(context.store)
+    data = studies.study_dict(study, secret, base_url)
+    if as_json:
+        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    typer.echo(f"study {study.id} ({study.mode}, {len(study.models)} models)")
+    typer.echo(f"invite: {data['invite_url']}")
+
+
+@study_app.command("list")
+def study_list(
+    base_url: Annotated[str, typer.Option("--base-url")] = DEFAULT_BASE_URL,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Every study with its status and invite URL."""
+    context = Context.open(load_settings())
+    secret = studies.platform_secret(context.store)
+    rows = [studies.study_dict(s, secret, base_url) for s in studies.list_studies(context.store)]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for row in rows:
+        typer.echo(f"{row['id']}  {row['status']:6}  {row['mode']:5}  {row['name']}")
+        typer.echo(f"    {row['invite_url']}")

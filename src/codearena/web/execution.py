@@ -1,0 +1,122 @@
+"""Run an answer's code block in the sandbox against the task's tests, and store the execution."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from codearena.prompting import CodeBlock, guess_language
+from codearena.sandbox import (
+    ExecResult,
+    Limits,
+    SandboxError,
+    SandboxUnavailable,
+    TestSpec,
+    normalize_language,
+    run_tests,
+)
+from codearena.store.models import Execution
+from codearena.store.platform_models import StudyExecution, StudyTask
+from codearena.web.auth import Principal
+from codearena.web.errors import ApiError
+from codearena.web.judgements import generation_at
+from codearena.web.state import Platform
+
+
+class RunInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    block_index: int = Field(default=0, ge=0, description="index of the answer's code block")
+
+
+def _spec(tests: dict[str, Any] | None) -> TestSpec | None:
+    if not tests:
+        return None
+    return TestSpec(
+        tests["kind"],
+        code=tests.get("code", ""),
+        examples=[(str(a), str(b)) for a, b in tests.get("examples", [])],
+    )
+
+
+async def run_block(
+    platform: Platform, principal: Principal, row: StudyTask, position: int, block_index: int
+) -> dict[str, Any]:
+    store = platform.context.store
+    generation = generation_at(store, row, position)
+    blocks = list(generation.code or [])
+    if not 0 <= block_index < len(blocks):
+        raise ApiError(404, f"this answer has no code block {block_index}")
+    block = blocks[block_index]
+    task_language = None
+    if row.tests and row.tests.get("kind") == "python":
+        task_language = "python"
+    raw_language = guess_language(
+        CodeBlock(block.get("language"), str(block.get("source", ""))), task_language
+    )
+    try:
+        language = normalize_language(raw_language or "python")
+    except SandboxError as exc:
+        raise ApiError(400, str(exc)) from exc
+    if not platform.limiter.allow(
+        f"run:{principal.participant_id}", platform.limits.runs_per_minute
+    ):
+        raise ApiError(429, "too many runs in a minute: wait a little and try again")
+    spec = _spec(row.tests)
+    limits = Limits(timeout_s=platform.limits.run_timeout_s)
+    source = str(block.get("source", ""))
+
+    def execute() -> ExecResult:
+        sandbox = platform.sandbox_factory()
+        if spec is None:
+            return sandbox.run(source, language, "", limits)
+        return run_tests(sandbox, source, language, spec, limits)
+
+    try:
+        result = await asyncio.to_thread(execute)
+    except SandboxUnavailable as exc:
+        raise ApiError(503, f"the sandbox is not available on this server: {exc}") from exc
+    except SandboxError as exc:
+        raise ApiError(400, str(exc)) from exc
+    with store.session() as session:
+        execution = Execution(
+            generation_id=generation.id,
+            task_id=generation.task_id,
+            block_index=block_index,
+            language=language,
+            test_kind=spec.kind if spec else None,
+            verdict=result.verdict,
+            exit_code=result.exit_code,
+            signal=result.signal,
+            stdout=result.stdout,
+            stderr=result.stderr,
+            duration_ms=result.duration_ms,
+            tests_passed=result.tests_passed,
+            tests_total=result.tests_total,
+            backend=result.backend,
+            isolated=result.isolated,
+            source="web",
+        )
+        session.add(execution)
+        session.flush()
+        session.add(
+            StudyExecution(
+                execution_id=execution.id,
+                study_task_id=row.id,
+                participant_id=row.participant_id,
+                position=position,
+            )
+        )
+    return {
+        "id": execution.id,
+        "verdict": result.verdict,
+        "tests_passed": result.tests_passed,
+        "tests_total": result.tests_total,
+        "stdout": result.stdout[:20_000],
+        "stderr": result.stderr[:20_000],
+        "duration_ms": result.duration_ms,
+        "exit_code": result.exit_code,
+        "language": language,
+        "isolated": result.isolated,
+    }

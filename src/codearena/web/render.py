@@ -1,0 +1,108 @@
+"""Model replies as safe HTML: Markdown with raw HTML disabled, code highlighted by Pygments.
+
+Every code block gets Copy and Download buttons; a block the pipeline extracted as runnable
+code also gets a Run button carrying the index of that block in ``generations.code``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+from typing import Any
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexer import Lexer
+from pygments.lexers import TextLexer, get_lexer_by_name
+from pygments.util import ClassNotFound
+
+_FORMATTER = HtmlFormatter(nowrap=True)
+_EXTENSIONS = {
+    "python": "py",
+    "py": "py",
+    "javascript": "js",
+    "js": "js",
+    "typescript": "ts",
+    "java": "java",
+    "c": "c",
+    "cpp": "cpp",
+    "c++": "cpp",
+    "go": "go",
+    "bash": "sh",
+    "sh": "sh",
+    "rust": "rs",
+    "sql": "sql",
+    "html": "html",
+    "csharp": "cs",
+    "c#": "cs",
+    "php": "php",
+}
+
+
+def _lexer(language: str | None) -> Lexer:
+    if language:
+        try:
+            lexer: Lexer = get_lexer_by_name(language, stripnl=False)
+            return lexer
+        except ClassNotFound:
+            pass
+    fallback: Lexer = TextLexer(stripnl=False)
+    return fallback
+
+
+def code_block_html(source: str, language: str | None, run_index: int | None) -> str:
+    """One highlighted block with its tool buttons (all text escaped by Pygments / escape)."""
+    lang = (language or "").strip().lower()[:32]
+    body = highlight(source, _lexer(lang or None), _FORMATTER)
+    filename = f"solution.{_EXTENSIONS.get(lang, 'txt')}"
+    run = (
+        f'<button type="button" class="btn run" data-action="run" data-testid="run" '
+        f'data-block="{run_index}" disabled>Run</button>'
+        if run_index is not None
+        else ""
+    )
+    return (
+        f'<div class="code-block" data-language="{escape(lang)}">'
+        f'<div class="code-tools"><span class="code-lang">{escape(lang or "code")}</span>'
+        '<button type="button" class="btn" data-action="copy">Copy</button>'
+        f'<button type="button" class="btn" data-action="download" '
+        f'data-filename="{escape(filename)}">Download</button>{run}</div>'
+        f'<pre class="highlight"><code>{body}</code></pre>'
+        '<div class="run-result" data-testid="run-result" hidden></div></div>'
+    )
+
+
+def _parser(code: Sequence[dict[str, Any]], used: set[int]) -> MarkdownIt:
+    md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+
+    def fence(_renderer: Any, tokens: Sequence[Token], idx: int, _options: Any, _env: Any) -> str:
+        token = tokens[idx]
+        source = token.content.rstrip("\n")
+        language = token.info.strip().split()[0] if token.info.strip() else None
+        run_index = None
+        for index, block in enumerate(code):
+            if index not in used and block.get("source") == source and source.strip():
+                run_index = index
+                used.add(index)
+                break
+        return code_block_html(source, language, run_index)
+
+    md.add_render_rule("fence", fence)
+    md.add_render_rule("code_block", fence)
+    return md
+
+
+def render_answer(text: str, code: Sequence[dict[str, Any]] = ()) -> str:
+    """Safe HTML for a reply; code the pipeline extracted but Markdown did not fence is appended."""
+    used: set[int] = set()
+    html = str(_parser(code, used).render(text or ""))
+    leftovers = [
+        code_block_html(str(block.get("source", "")), block.get("language"), index)
+        for index, block in enumerate(code)
+        if index not in used and str(block.get("source", "")).strip()
+    ]
+    if leftovers:
+        html += '<p class="extracted">Code found in the reply:</p>' + "".join(leftovers)
+    return html

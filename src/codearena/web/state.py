@@ -1,0 +1,54 @@
+"""The platform's shared state: context, gateway, live tasks, limits, secret, sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from jinja2 import Environment
+
+from codearena.gateway import Gateway
+from codearena.pipeline import Context
+from codearena.sandbox import Sandbox, get_sandbox
+from codearena.web.limits import PlatformLimits, RateLimiter
+from codearena.web.streams import TaskHub
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+
+
+@dataclass
+class Platform:
+    context: Context
+    secret: str
+    limits: PlatformLimits
+    sandbox_factory: Callable[[], Sandbox]
+    templates: Environment
+    gateway: Gateway | None = None
+    hub: TaskHub = field(default_factory=TaskHub)
+    limiter: RateLimiter = field(default_factory=RateLimiter)
+    background: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def require_gateway(self) -> Gateway:
+        if self.gateway is None:
+            raise RuntimeError("the gateway is opened by the app's lifespan")
+        return self.gateway
+
+    def spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Run a coroutine owned by the app: a closed browser tab does not cancel it."""
+        task = asyncio.create_task(coroutine)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+
+def default_sandbox(backend: str = "bwrap") -> Callable[[], Sandbox]:
+    return lambda: get_sandbox(backend)
+
+
+def platform_of(request: Request) -> Platform:
+    platform: Platform = request.app.state.platform
+    return platform

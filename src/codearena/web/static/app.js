@@ -1,0 +1,265 @@
+// codearena pages. No inline scripts (CSP script-src 'self'); untrusted text is only ever
+// set with textContent. The one HTML string inserted is the server's rendering of an answer
+// (Markdown with raw HTML disabled, every character escaped), parsed with DOMParser.
+"use strict";
+
+const csrfToken = () => document.querySelector('meta[name="csrf-token"]').content;
+
+async function api(method, url, data) {
+  const response = await fetch(url, {
+    method,
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
+    body: data === undefined ? undefined : JSON.stringify(data),
+  });
+  let json = null;
+  try { json = await response.json(); } catch (e) { json = null; }
+  if (!response.ok) throw new Error((json && json.error) || response.statusText);
+  return json;
+}
+
+function el(tag, attrs, text) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  return node;
+}
+
+function setServerHtml(target, html) {
+  const doc = new DOMParser().parseFromString(html, "text/html");
+  target.replaceChildren(...Array.from(doc.body.childNodes).map((n) => document.importNode(n, true)));
+}
+
+// ----------------------------------------------------------------------------- code tools
+function copyCode(button) {
+  const code = button.closest(".code-block").querySelector("code").textContent;
+  if (navigator.clipboard && window.isSecureContext) {
+    navigator.clipboard.writeText(code).then(() => flash(button, "Copied"), () => flash(button, "Copy failed"));
+  } else {
+    const area = el("textarea"); area.value = code; document.body.append(area); area.select();
+    document.execCommand("copy"); area.remove(); flash(button, "Copied");
+  }
+}
+
+function downloadCode(button) {
+  const code = button.closest(".code-block").querySelector("code").textContent;
+  const url = URL.createObjectURL(new Blob([code], { type: "text/plain" }));
+  const link = el("a", { href: url, download: button.dataset.filename || "solution.txt" });
+  document.body.append(link); link.click(); link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+function flash(button, text) {
+  const old = button.textContent; button.textContent = text;
+  setTimeout(() => { button.textContent = old; }, 1200);
+}
+
+// ----------------------------------------------------------------------------- task page
+function taskPage() {
+  const body = document.body;
+  const taskId = body.dataset.task;
+  const blind = body.dataset.mode === "blind";
+  const opened = performance.now();
+  const running = new Set();
+  const column = (p) => document.querySelector(`.answer[data-position="${p}"]`);
+  const part = (col, name) => col.querySelector(`[data-role="${name}"]`);
+
+  function streamTarget(col) {
+    const holder = part(col, "body");
+    let pre = holder.querySelector("pre.streaming");
+    if (!pre) { pre = el("pre", { class: "streaming" }); holder.replaceChildren(pre); }
+    return pre;
+  }
+
+  function setStatus(col, status) {
+    const badge = part(col, "status");
+    badge.textContent = status; badge.className = `badge status-${status}`;
+  }
+
+  function apply(a) {
+    const col = column(a.position);
+    if (!col) return;
+    if (a.name) part(col, "name").textContent = a.name;
+    if (a.status) setStatus(col, a.status);
+    if (a.html !== undefined) {
+      setServerHtml(part(col, "body"), a.html);
+      running.delete(a.position);
+      if (body.dataset.complete === "true") enableRuns(col);
+    } else if (a.text !== undefined) {
+      streamTarget(col).textContent = a.text;
+      running.add(a.position);
+    }
+    const error = part(col, "error");
+    error.textContent = a.error || ""; error.hidden = !a.error;
+    if (a.latency_ms !== undefined && a.latency_ms !== null) {
+      part(col, "elapsed").textContent = `${(a.latency_ms / 1000).toFixed(2)} s`;
+    }
+    if (a.completion_tokens !== undefined && a.completion_tokens !== null) {
+      part(col, "tokens").textContent = `${a.completion_tokens} tokens`;
+    }
+    if (a.cost_usd !== undefined && a.cost_usd !== null) {
+      part(col, "cost").textContent = `$${Number(a.cost_usd).toFixed(5)}`;
+    }
+  }
+
+  function tick() {
+    const seconds = ((performance.now() - opened) / 1000).toFixed(1);
+    for (const p of running) part(column(p), "elapsed").textContent = `${seconds} s`;
+  }
+
+  function enableRuns(scope) {
+    scope.querySelectorAll('[data-action="run"]').forEach((b) => { b.disabled = false; });
+  }
+
+  function complete() {
+    body.dataset.complete = "true";
+    running.clear();
+    document.querySelector('[data-role="task-status"]').textContent = "All answers are in.";
+    enableRuns(document);
+    document.querySelectorAll('[data-testid="rating-save"], [data-action="upvote"]').forEach((b) => {
+      if (b.textContent !== "Upvoted") b.disabled = false;
+    });
+    if (body.dataset.voted !== "true") {
+      document.querySelectorAll("[data-vote]").forEach((b) => { b.disabled = false; });
+    }
+  }
+
+  if (body.dataset.complete === "true") {
+    complete();
+  } else {
+    document.querySelectorAll(".answer").forEach((col) => running.add(Number(col.dataset.position)));
+    const timer = setInterval(tick, 100);
+    const source = new EventSource(`/api/tasks/${encodeURIComponent(taskId)}/events`);
+    source.onmessage = (message) => {
+      const event = JSON.parse(message.data);
+      if (event.type === "snapshot") event.answers.forEach(apply);
+      else if (event.type === "start") setStatus(column(event.position), "streaming");
+      else if (event.type === "delta") {
+        setStatus(column(event.position), "streaming");
+        streamTarget(column(event.position)).append(document.createTextNode(event.text));
+      } else if (event.type === "retry") setStatus(column(event.position), "retrying");
+      else if (event.type === "done") apply(event);
+      else if (event.type === "end") {
+        source.close(); clearInterval(timer); tick(); complete();
+        if (event.error) document.querySelector('[data-role="task-status"]').textContent = event.error;
+      }
+    };
+  }
+
+  async function run(button) {
+    const col = button.closest(".answer");
+    const out = button.closest(".code-block").querySelector(".run-result");
+    out.hidden = false; out.replaceChildren(el("span", {}, "Running…"));
+    button.disabled = true;
+    try {
+      const r = await api("POST", `/api/tasks/${taskId}/answers/${col.dataset.position}/run`,
+        { block_index: Number(button.dataset.block) });
+      const tests = r.tests_total !== null && r.tests_total !== undefined
+        ? ` · tests passed ${r.tests_passed}/${r.tests_total}` : "";
+      const head = el("div", {});
+      head.append(el("span", { class: `verdict-${r.verdict}`, "data-testid": "verdict" }, r.verdict),
+        el("span", {}, `${tests} · ${Math.round(r.duration_ms)} ms`));
+      out.replaceChildren(head);
+      if (r.stdout) out.append(el("pre", {}, r.stdout));
+      if (r.stderr) out.append(el("pre", { class: "error" }, r.stderr));
+    } catch (error) {
+      out.replaceChildren(el("span", { class: "error" }, error.message));
+    } finally { button.disabled = false; }
+  }
+
+  async function vote(choice) {
+    const status = document.querySelector('[data-role="vote-status"]');
+    try {
+      const r = await api("POST", `/api/tasks/${taskId}/vote`, { choice });
+      body.dataset.voted = "true";
+      document.querySelectorAll("[data-vote]").forEach((b) => { b.disabled = true; });
+      status.textContent = `Your vote: ${r.choice}. The models are revealed.`;
+      r.answers.forEach(apply);
+      enableRuns(document);
+    } catch (error) { status.textContent = error.message; }
+  }
+
+  document.addEventListener("click", (event) => {
+    const button = event.target.closest("button");
+    if (!button || button.disabled) return;
+    if (button.dataset.action === "run") run(button);
+    else if (button.dataset.vote) vote(button.dataset.vote);
+    else if (button.dataset.action === "upvote") {
+      const col = button.closest(".answer");
+      api("POST", `/api/tasks/${taskId}/answers/${col.dataset.position}/upvote`).then(
+        () => { button.textContent = "Upvoted"; button.disabled = true; },
+        (error) => { part(col, "rating-status").textContent = error.message; });
+    }
+  });
+
+  document.addEventListener("keydown", (event) => {
+    if (!blind || body.dataset.complete !== "true" || body.dataset.voted === "true") return;
+    if (event.target.closest("input, textarea, select") || event.ctrlKey || event.metaKey || event.altKey) return;
+    const choice = { a: "a", b: "b", t: "tie", x: "bothbad" }[event.key.toLowerCase()];
+    if (choice) { event.preventDefault(); vote(choice); }
+  });
+
+  document.querySelectorAll('form[data-role="rating"]').forEach((form) => {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const col = form.closest(".answer");
+      const status = part(col, "rating-status");
+      const data = {};
+      for (const name of ["correctness", "quality", "usefulness"]) {
+        const v = form.elements[name].value; if (v) data[name] = Number(v);
+      }
+      const minutes = form.elements.minutes_to_usable.value;
+      if (minutes !== "") data.minutes_to_usable = Number(minutes);
+      const comment = form.elements.comment.value.trim();
+      if (comment) data.comment = comment;
+      try {
+        await api("POST", `/api/tasks/${taskId}/answers/${col.dataset.position}/rating`, data);
+        status.textContent = "saved";
+      } catch (error) { status.textContent = error.message; }
+    });
+  });
+}
+
+// ----------------------------------------------------------------------------- survey page
+function surveyPage() {
+  document.querySelectorAll("fieldset.question").forEach((set) => {
+    set.addEventListener("change", async () => {
+      const kind = set.dataset.kind;
+      let value;
+      if (kind === "multi") value = Array.from(set.querySelectorAll("input:checked")).map((i) => i.value);
+      else if (kind === "text") value = set.querySelector("textarea").value;
+      else {
+        const checked = set.querySelector("input:checked");
+        value = checked ? (kind === "rating" ? Number(checked.value) : checked.value) : null;
+      }
+      const saved = set.querySelector('[data-role="saved"]');
+      try {
+        await api("PUT", `/api/survey/answers/${encodeURIComponent(set.dataset.question)}`, { value });
+        saved.textContent = "saved"; saved.className = "small";
+      } catch (error) { saved.textContent = error.message; saved.className = "small error"; }
+    });
+  });
+}
+
+// ----------------------------------------------------------------------------- study page
+function studyPage() {
+  const form = document.getElementById("task-form");
+  if (!form) return;
+  form.addEventListener("submit", () => {
+    const button = form.querySelector('[data-testid="generate"]');
+    setTimeout(() => { button.disabled = true; button.textContent = "Sending…"; }, 0);
+  });
+}
+
+document.addEventListener("click", (event) => {
+  const button = event.target.closest("button[data-action]");
+  if (!button) return;
+  if (button.dataset.action === "copy") copyCode(button);
+  else if (button.dataset.action === "download") downloadCode(button);
+});
+
+const pages = { task: taskPage, survey: surveyPage, study: studyPage };
+document.addEventListener("DOMContentLoaded", () => {
+  const page = pages[document.body.dataset.page];
+  if (page) page();
+});

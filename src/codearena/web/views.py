@@ -1,0 +1,172 @@
+"""What a participant may see of a task: blind answers carry no model identity before the vote."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from codearena.catalog import Catalog, UnknownModel
+from codearena.prompting import extract_code
+from codearena.store import Store, repo
+from codearena.store.models import Generation
+from codearena.store.platform_models import Rating, StudyTask, Vote
+from codearena.web.errors import NotFound
+from codearena.web.render import render_answer
+from codearena.web.streams import AnswerState, LiveTask
+
+_FIGURES = (
+    "served_model",
+    "ttft_ms",
+    "latency_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "tokens_estimated",
+    "cost_usd",
+)
+INTERRUPTED = "the server stopped before this answer finished; start the task again"
+
+
+def blind_label(position: int) -> str:
+    return f"Model {'AB'[position]}" if position < 2 else f"Model {position + 1}"
+
+
+def model_label(catalog: Catalog, model: str) -> str:
+    try:
+        return catalog.resolve(model).model.label
+    except UnknownModel:
+        return model
+
+
+def shows_models(row: StudyTask) -> bool:
+    return row.mode == "named" or row.revealed
+
+
+def present(
+    catalog: Catalog,
+    row: StudyTask,
+    position: int,
+    status: str,
+    text: str,
+    source: Any | None,
+    code: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """One answer for the browser. ``source`` is a CallResult or a Generation when finished."""
+    named = shows_models(row)
+    model = row.models[position]
+    answer: dict[str, Any] = {
+        "position": position,
+        "name": model_label(catalog, model) if named else blind_label(position),
+        "status": status,
+    }
+    if status in ("pending", "streaming"):
+        answer["text"] = text
+        return answer
+    if code is None:
+        code = [b.to_dict() for b in extract_code(text)]
+    answer["html"] = render_answer(text, code)
+    error = getattr(source, "error", None) if source is not None else INTERRUPTED
+    if named:
+        answer["model"] = model
+        answer["error"] = error
+        for name in _FIGURES:
+            answer[name] = getattr(source, name, None)
+    elif status == "error":
+        kind = getattr(source, "error_kind", None) or "error"
+        answer["error"] = f"this model failed ({kind}); the other answer still counts"
+    return answer
+
+
+def live_presenter(catalog: Catalog, row: StudyTask) -> Any:
+    def show(state: AnswerState) -> dict[str, Any]:
+        return present(catalog, row, state.position, state.status, state.text, state.result)
+
+    return show
+
+
+def stored_answers(store: Store, catalog: Catalog, row: StudyTask) -> list[dict[str, Any]]:
+    if row.task_id is None:
+        return [
+            present(catalog, row, i, "error" if row.status != "running" else "pending", "", None)
+            for i in range(len(row.models))
+        ]
+    task = repo.get_task(store, row.task_id)
+    generations: list[Generation] = list(task.generations) if task else []
+    return [
+        present(catalog, row, g.position, g.status, g.text, g, list(g.code or []))
+        for g in generations
+    ]
+
+
+def answers(store: Store, catalog: Catalog, row: StudyTask, live: LiveTask | None) -> Any:
+    if live is not None and not live.complete:
+        return live.snapshot()["answers"]
+    return stored_answers(store, catalog, row)
+
+
+def load_own(store: Store, participant_id: str, study_task_id: str) -> StudyTask:
+    """The participant's own task; someone else's is reported exactly like a missing one."""
+    with store.session() as session:
+        row = session.get(StudyTask, study_task_id)
+    if row is None or row.participant_id != participant_id:
+        raise NotFound("no such task")
+    return row
+
+
+def task_view(
+    store: Store, catalog: Catalog, row: StudyTask, live: LiveTask | None
+) -> dict[str, Any]:
+    with store.session() as session:
+        ratings = session.scalars(select(Rating).where(Rating.study_task_id == row.id)).all()
+        votes = session.scalars(select(Vote).where(Vote.study_task_id == row.id)).all()
+    battle = next((v for v in votes if v.kind == "battle"), None)
+    return {
+        "id": row.id,
+        "mode": row.mode,
+        "prompt": row.prompt,
+        "tests": row.tests,
+        "created_at": row.created_at.isoformat(),
+        "status": row.status,
+        "complete": row.status != "running",
+        "revealed": shows_models(row),
+        "answers": answers(store, catalog, row, live),
+        "vote": battle.choice if battle else None,
+        "upvoted": sorted(v.position for v in votes if v.kind == "upvote"),
+        "ratings": {str(r.position): rating_dict(r) for r in ratings},
+    }
+
+
+def rating_dict(rating: Rating) -> dict[str, Any]:
+    return {
+        "position": rating.position,
+        "correctness": rating.correctness,
+        "quality": rating.quality,
+        "usefulness": rating.usefulness,
+        "minutes_to_usable": rating.minutes_to_usable,
+        "comment": rating.comment,
+    }
+
+
+def history(store: Store, catalog: Catalog, participant_id: str) -> list[dict[str, Any]]:
+    with store.session() as session:
+        rows = session.scalars(
+            select(StudyTask)
+            .where(StudyTask.participant_id == participant_id)
+            .order_by(StudyTask.created_at.desc())
+        ).all()
+    return [
+        {
+            "id": row.id,
+            "created_at": row.created_at.isoformat(),
+            "prompt": row.prompt[:300],
+            "mode": row.mode,
+            "status": row.status,
+            "revealed": shows_models(row),
+            "models": (
+                [model_label(catalog, m) for m in row.models]
+                if shows_models(row)
+                else [blind_label(i) for i in range(len(row.models))]
+            ),
+        }
+        for row in rows
+    ]

@@ -1,0 +1,202 @@
+"""Playwright driving Debian's Chromium against a live server on the loopback fake upstream."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from codearena.web.auth import create_user
+from codearena.web.studies import StudySpec, create_study, invite_url, platform_secret
+from tests.conftest import unique
+from tests.web.conftest import PASSWORD, SCREENSHOTS, LiveServer
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail(
+            "browser tests need Debian's Chromium at /usr/bin/chromium: "
+            "apt-get install -y chromium chromium-driver (never `playwright install`)"
+        )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Iterator[Path]:
+    folder = tmp_path / "screenshots"
+    folder.mkdir()
+    yield folder
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for shot in folder.iterdir():
+        shutil.copy(shot, SCREENSHOTS / shot.name)
+
+
+def _invite(server: LiveServer, models: list[str], mode: str) -> str:
+    spec = StudySpec(name=f"Browser study ({mode})", models=models, mode=mode)
+    study = create_study(server.context.store, server.context.catalog, spec)
+    return invite_url(platform_secret(server.context.store), study.id, server.url)
+
+
+def _join(page: Page, invite: str, name: str) -> None:
+    page.goto(invite)
+    page.get_by_test_id("join-name").fill(name)
+    page.get_by_test_id("join-submit").click()
+    expect(page.get_by_test_id("consent-accept")).to_be_visible()
+    page.get_by_test_id("consent-accept").click()
+    expect(page.get_by_test_id("task-input")).to_be_visible()
+
+
+def _errors(page: Page) -> list[str]:
+    found: list[str] = []
+    page.on("pageerror", lambda exc: found.append(str(exc)))
+    page.on("dialog", lambda dialog: found.append(f"dialog: {dialog.message}"))
+    return found
+
+
+def test_participant_named_and_blind_tasks_then_survey(
+    live_server: LiveServer, browser: Browser, shots: Path
+) -> None:
+    fast, slow, broken = unique("ok"), unique("slow-0.25"), unique("error-502")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors = _errors(page)
+    _join(page, _invite(live_server, [fast, slow, broken], "named"), "ada")
+    page.screenshot(path=shots / "1-study-page.png", full_page=True)
+    page.get_by_test_id("task-input").fill("Write add(a, b) in Python")
+    for model in (fast, slow, broken):
+        page.locator(f'[data-testid="model-option"][data-model="{model}"]').check()
+    page.get_by_text("Tests (optional)").click()
+    page.get_by_test_id("tests-code").fill("assert add(1, 2) == 3")
+    page.get_by_test_id("generate").click()
+
+    columns = page.get_by_test_id("answer")
+    expect(columns).to_have_count(3)
+    fast_col = page.locator(f'[data-testid="answer"][data-model="{fast}"]')
+    slow_col = page.locator(f'[data-testid="answer"][data-model="{slow}"]')
+    broken_col = page.locator(f'[data-testid="answer"][data-model="{broken}"]')
+    # The fast model's answer is complete while the slow one is still streaming its first tokens.
+    expect(fast_col.locator('[data-role="status"]')).to_have_text("ok")
+    expect(slow_col.locator("pre.streaming")).not_to_be_empty()
+    expect(slow_col.locator('[data-role="status"]')).to_have_text("streaming")
+    page.screenshot(path=shots / "2-named-streaming.png", full_page=True)
+    expect(broken_col.locator('[data-role="error"]')).to_contain_text("502")
+    expect(slow_col.locator('[data-role="status"]')).to_have_text("ok", timeout=20_000)
+    expect(page.get_by_test_id("task-status")).to_have_text("All answers are in.")
+
+    fast_col.get_by_test_id("run").first.click()
+    expect(fast_col.get_by_test_id("verdict")).to_have_text("passed", timeout=30_000)
+    expect(fast_col.get_by_test_id("run-result")).to_contain_text("tests passed 1/1")
+    fast_col.get_by_test_id("rating-correctness").select_option("5")
+    fast_col.get_by_test_id("rating-quality").select_option("4")
+    fast_col.get_by_test_id("rating-usefulness").select_option("4")
+    fast_col.get_by_test_id("rating-minutes").fill("3")
+    fast_col.get_by_test_id("rating-save").click()
+    expect(fast_col.get_by_test_id("rating-status")).to_have_text("saved")
+    page.screenshot(path=shots / "3-named-done.png", full_page=True)
+
+    # A blind study: two models drawn, no names in the page before the vote.
+    a, b = unique("ok"), unique("slow-0.01")
+    _join(page, _invite(live_server, [a, b], "blind"), "ada")
+    page.get_by_test_id("task-input").fill("Write add(a, b)")
+    expect(page.get_by_test_id("model-option")).to_have_count(0)
+    page.get_by_test_id("generate").click()
+    expect(page.get_by_test_id("answer")).to_have_count(2)
+    expect(page.get_by_test_id("vote-a")).to_be_enabled(timeout=20_000)
+    html = page.content()
+    for model in (a, b):
+        assert model.split("/")[1] not in html
+    assert page.get_by_test_id("answer").first.get_attribute("data-model") is None
+    page.screenshot(path=shots / "4-blind-before-vote.png", full_page=True)
+    page.keyboard.press("b")
+    expect(page.get_by_test_id("vote-status")).to_contain_text("Your vote: b")
+    names = page.locator('[data-role="name"]').all_text_contents()
+    assert sorted(names) == sorted(m.split(":", 1)[1] for m in (a, b))
+    page.screenshot(path=shots / "5-blind-revealed.png", full_page=True)
+
+    page.goto(f"{live_server.url}/survey")
+    page.get_by_test_id("survey-submit").click()
+    expect(page.get_by_test_id("survey-errors")).to_contain_text("q1")
+    for qid, label in [
+        ("q1", "2 - 5"),
+        ("q2", "Master's degree"),
+        ("q3", "Germany"),
+        ("q4", "E-commerce"),
+        ("q5", "Developer"),
+        ("q6", "Python"),
+        ("q7", "5 to 10"),
+        ("q8", "Easy"),
+        ("q9", "Yes"),
+        ("q10", "Python"),
+        ("q11", "1-5"),
+        ("q12", "GPT 4o"),
+        ("q13", "4"),
+    ]:
+        page.get_by_test_id(f"question-{qid}").get_by_label(label, exact=True).check()
+        expect(page.get_by_test_id(f"question-{qid}").locator('[data-role="saved"]')).to_have_text(
+            "saved"
+        )
+    page.screenshot(path=shots / "6-survey.png", full_page=True)
+    page.get_by_test_id("survey-submit").click()
+    expect(page.get_by_test_id("thanks")).to_be_visible()
+    expect(page.get_by_test_id("summary")).to_contain_text("Blind votes: 1")
+    page.screenshot(path=shots / "7-thanks.png", full_page=True)
+    assert errors == []
+
+
+def test_hostile_reply_executes_nothing(
+    live_server: LiveServer, browser: Browser, shots: Path
+) -> None:
+    page = browser.new_page(viewport={"width": 390, "height": 900})  # a phone: columns stack
+    errors = _errors(page)
+    _join(page, _invite(live_server, [unique("ok"), unique("ok")], "named"), "eve")
+    payload = (
+        "ECHO: <script>window.__pwned = 1; alert(1)</script>"
+        ' <img src=x onerror="window.__pwned = 2; alert(2)">'
+        " [click](javascript:alert(3))"
+    )
+    page.get_by_test_id("task-input").fill(payload)
+    page.get_by_test_id("model-option").nth(0).check()
+    page.get_by_test_id("model-option").nth(1).check()
+    page.get_by_test_id("generate").click()
+    expect(page.get_by_test_id("task-status")).to_have_text("All answers are in.")
+    body = page.get_by_test_id("answer").first.locator('[data-role="body"]')
+    expect(body).to_contain_text("<script>window.__pwned = 1")
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert page.locator(".answer-body script, .answer-body img").count() == 0
+    assert page.locator('.answer-body a[href^="javascript"]').count() == 0
+    boxes = [page.get_by_test_id("answer").nth(i).bounding_box() for i in range(2)]
+    assert boxes[0] and boxes[1] and boxes[1]["y"] > boxes[0]["y"], "columns stack on a phone"
+    page.screenshot(path=shots / "8-hostile-phone.png", full_page=True)
+    assert errors == []
+
+
+def test_researcher_signs_in_and_creates_a_study(
+    live_server: LiveServer, browser: Browser, shots: Path
+) -> None:
+    create_user(live_server.context.store, "lead@example.org", "researcher", PASSWORD)
+    page = browser.new_page()
+    page.goto(f"{live_server.url}/researcher")
+    page.get_by_test_id("login-email").fill("lead@example.org")
+    page.get_by_test_id("login-password").fill(PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    page.get_by_test_id("study-name").fill("Team comparison")
+    page.get_by_test_id("study-models").fill(f"{unique('ok')}\n{unique('ok')}")
+    page.get_by_test_id("study-create").click()
+    expect(page.get_by_test_id("invite-url")).to_have_value(__import__("re").compile(r"/join/"))
+    page.screenshot(path=shots / "9-researcher-study.png", full_page=True)
