@@ -156,3 +156,29 @@ async def test_pipeline_stores_static_findings_per_generation(
     assert clean_metrics.lint_count == 0 and clean_metrics.security_count == 0
     assert clean_metrics.complexity_max == 1
     context.store.dispose()
+
+
+def test_upgrade_keeps_existing_rows(database_url: str) -> None:
+    """A database made by an older version is migrated without losing or breaking rows."""
+    from alembic import command
+
+    from codearena.store.db import alembic_config
+
+    engine = make_engine(database_url)
+    command.upgrade(alembic_config(engine), "0003")
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO studies (id, name, description, consent_text, models, mode, "
+            "prompt_options, survey_name, survey, status, created_at) VALUES "
+            "('s1', 'old', '', '', '[]', 'named', '[]', 'study-2025', '{}', 'open', CURRENT_TIMESTAMP)"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO participants (id, study_id, pseudonym, created_at) "
+            "VALUES ('P-OLD', 's1', 'ann', CURRENT_TIMESTAMP)"
+        )
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as connection:
+        row = connection.exec_driver_sql("SELECT pseudonym, source FROM participants").one()
+    assert tuple(row) == ("ann", "platform")
+    engine.dispose()

@@ -68,6 +68,7 @@ class Participant(Base):
     id: Mapped[str] = mapped_column(String(16), primary_key=True, default=participant_id)
     study_id: Mapped[str] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
     pseudonym: Mapped[str] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(16), default="platform")  # or "import"
     email: Mapped[str | None] = mapped_column(String(320))
     consented_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     survey_completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -173,6 +174,7 @@ class SurveyAnswer(Base):
     )
     question_id: Mapped[str] = mapped_column(String(64))
     value: Mapped[Any] = mapped_column(JSON)
+    raw: Mapped[str | None] = mapped_column(Text)  # an imported answer's text as it was written
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

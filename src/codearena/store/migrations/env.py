@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Engine
 
-import codearena.store.platform_models  # noqa: F401
+import codearena.store.platform_models
+import codearena.store.research_models  # noqa: F401
 from codearena.store.models import Base
 
 engine = context.config.attributes.get("engine")

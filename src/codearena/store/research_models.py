@@ -1,0 +1,80 @@
+"""Tables of the researcher's side: votes imported from other arenas and open coding."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from codearena.store.models import Base, new_id, utcnow
+
+
+class ImportedVote(Base):
+    """A pairwise vote collected elsewhere (``codearena votes import``)."""
+
+    __tablename__ = "imported_votes"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    study_id: Mapped[str] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(300))  # the file name it came from
+    line: Mapped[int] = mapped_column(Integer)
+    model_a: Mapped[str] = mapped_column(String(200))
+    model_b: Mapped[str] = mapped_column(String(200))
+    winner: Mapped[str] = mapped_column(String(16))  # a, b, tie, both_bad
+    participant: Mapped[str | None] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(64))
+    category: Mapped[str | None] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class CodingCategory(Base):
+    __tablename__ = "coding_categories"
+    __table_args__ = (UniqueConstraint("study_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    study_id: Mapped[str] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+
+
+class CodingConcept(Base):
+    __tablename__ = "coding_concepts"
+    __table_args__ = (UniqueConstraint("study_id", "name"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    study_id: Mapped[str] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    category_id: Mapped[str | None] = mapped_column(
+        ForeignKey("coding_categories.id", ondelete="SET NULL")
+    )
+
+
+class CodingCode(Base):
+    """A short code for free-text answers of one question (or ``comments`` for rating comments)."""
+
+    __tablename__ = "coding_codes"
+    __table_args__ = (UniqueConstraint("study_id", "question", "name"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    study_id: Mapped[str] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
+    question: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    concept_id: Mapped[str | None] = mapped_column(
+        ForeignKey("coding_concepts.id", ondelete="SET NULL")
+    )
+
+
+class CodeAssignment(Base):
+    """A code tagged on one free-text answer: a survey answer or a rating comment."""
+
+    __tablename__ = "code_assignments"
+    __table_args__ = (UniqueConstraint("code_id", "answer_kind", "answer_id"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    code_id: Mapped[str] = mapped_column(
+        ForeignKey("coding_codes.id", ondelete="CASCADE"), index=True
+    )
+    answer_kind: Mapped[str] = mapped_column(String(16))  # "survey" or "comment"
+    answer_id: Mapped[str] = mapped_column(String(32), index=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
