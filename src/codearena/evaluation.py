@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
 
 from codearena.checks import CheckReport, acheck_code
 from codearena.config import SandboxSettings
@@ -122,8 +125,9 @@ def record_execution(
     tests: TestSpec | None,
     result: ExecResult,
     source: str,
+    link: Callable[[Session, Execution], None] | None = None,
 ) -> str:
-    """Store one execution; returns its id."""
+    """Store one execution (and whatever ``link`` adds in the same transaction); returns its id."""
     with store.session() as session:
         row = Execution(
             generation_id=generation_id,
@@ -144,6 +148,9 @@ def record_execution(
             source=source,
         )
         session.add(row)
+        if link is not None:
+            session.flush()
+            link(session, row)
     return row.id
 
 

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
+from codearena.evaluation import Program, aexecute, record_execution
 from codearena.prompting import CodeBlock, guess_language
 from codearena.sandbox import (
-    ExecResult,
     Limits,
     SandboxError,
     SandboxUnavailable,
     TestSpec,
     normalize_language,
-    run_tests,
 )
 from codearena.store.models import Execution
 from codearena.store.platform_models import StudyExecution, StudyTask
@@ -65,41 +64,15 @@ async def run_block(
         raise ApiError(429, "too many runs in a minute: wait a little and try again")
     spec = _spec(row.tests)
     limits = Limits(timeout_s=platform.limits.run_timeout_s)
-    source = str(block.get("source", ""))
-
-    def execute() -> ExecResult:
-        sandbox = platform.sandbox_factory()
-        if spec is None:
-            return sandbox.run(source, language, "", limits)
-        return run_tests(sandbox, source, language, spec, limits)
-
+    program = Program(str(block.get("source", "")), language, block_index)
     try:
-        result = await asyncio.to_thread(execute)
+        result = await aexecute(platform.sandbox_factory(), program, spec, limits)
     except SandboxUnavailable as exc:
         raise ApiError(503, f"the sandbox is not available on this server: {exc}") from exc
     except SandboxError as exc:
         raise ApiError(400, str(exc)) from exc
-    with store.session() as session:
-        execution = Execution(
-            generation_id=generation.id,
-            task_id=generation.task_id,
-            block_index=block_index,
-            language=language,
-            test_kind=spec.kind if spec else None,
-            verdict=result.verdict,
-            exit_code=result.exit_code,
-            signal=result.signal,
-            stdout=result.stdout,
-            stderr=result.stderr,
-            duration_ms=result.duration_ms,
-            tests_passed=result.tests_passed,
-            tests_total=result.tests_total,
-            backend=result.backend,
-            isolated=result.isolated,
-            source="web",
-        )
-        session.add(execution)
-        session.flush()
+
+    def link(session: Session, execution: Execution) -> None:
         session.add(
             StudyExecution(
                 execution_id=execution.id,
@@ -108,8 +81,20 @@ async def run_block(
                 position=position,
             )
         )
+
+    execution_id = record_execution(
+        store,
+        task_id=generation.task_id,
+        generation_id=generation.id,
+        program=program,
+        language=language,
+        tests=spec,
+        result=result,
+        source="web",
+        link=link,
+    )
     return {
-        "id": execution.id,
+        "id": execution_id,
         "verdict": result.verdict,
         "tests_passed": result.tests_passed,
         "tests_total": result.tests_total,
