@@ -280,3 +280,48 @@ def test_serve_starts_without_any_key_and_says_how_to_add_one(env: Path) -> None
         proc.terminate()
         _, stderr = proc.communicate(timeout=10)
     assert "export OPENROUTER_API_KEY" in stderr
+
+
+def test_generate_runs_every_answer_against_tests(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    tests = env / "test_add.py"
+    tests.write_text("from solution import add\n\ndef test_add():\n    assert add(2, 2) == 4\n")
+    ok, broken = unique("ok"), unique("error-401")
+    code, out, _ = run(
+        capsys, "generate", "Write add", "-m", ok, "-m", broken, "--tests", str(tests), "--json"
+    )
+    assert code == 0
+    first, second = json.loads(out)["results"]
+    assert first["execution"]["verdict"] == "passed" and first["execution"]["backend"] == "bwrap"
+    assert (first["execution"]["tests_passed"], first["execution"]["tests_total"]) == (1, 1)
+    assert second["execution"] is None
+    _, out, _ = run(capsys, "history", "--json")
+    assert json.loads(out)[0]["generations"][0]["status"] == "ok"
+
+
+def test_generate_with_examples_and_failing_answer(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    examples = env / "examples.json"
+    examples.write_text(
+        json.dumps([{"stdin": "abc\n", "stdout": "cba\n"}, {"stdin": "x\n", "stdout": "x\n"}])
+    )
+    task = "ECHO: ```python\nprint(input())\n```"
+    code, out, _ = run(
+        capsys,
+        "generate",
+        task,
+        "--plain",
+        "-m",
+        unique("ok"),
+        "--examples",
+        str(examples),
+        "--json",
+    )
+    execution = json.loads(out)["results"][0]["execution"]
+    assert code == 0 and execution["verdict"] == "failed"
+    assert (execution["tests_passed"], execution["tests_total"]) == (1, 2)
+    examples.write_text("{not json")
+    code, _, err = run(capsys, "generate", "t", "-m", unique("ok"), "--examples", str(examples))
+    assert code == 2 and "stdin" in err

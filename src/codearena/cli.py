@@ -6,6 +6,8 @@ import asyncio
 import json
 import sys
 import time
+from contextlib import nullcontext
+from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
@@ -19,9 +21,11 @@ from codearena import __version__
 from codearena.bench_cli import BenchFailure
 from codearena.catalog import ModelInfo, discover_ollama, fetch_openrouter_models
 from codearena.config import ConfigError, Settings, load_settings, mask_url
+from codearena.evaluation import open_sandbox
 from codearena.gateway import CallResult, Gateway, GatewayEvent
 from codearena.pipeline import Context, InputError, run_task
 from codearena.prompting import REQUIREMENTS, TONES, PromptOptions, extract_code
+from codearena.sandbox import ExecResult, SandboxError, TestSpec
 from codearena.sandbox.cli import app as sandbox_app
 from codearena.store import StoreError, repo
 from codearena.store.db import upgrade
@@ -248,6 +252,18 @@ def generate(
     fallback: Annotated[
         list[str] | None, typer.Option("--fallback", help="Fallback model, tried in order.")
     ] = None,
+    tests: Annotated[
+        Path | None, typer.Option("--tests", help="Python test code to run every answer against.")
+    ] = None,
+    examples: Annotated[
+        Path | None,
+        typer.Option(
+            "--examples", help='JSON list of {"stdin", "stdout"} examples for every answer.'
+        ),
+    ] = None,
+    run_code: Annotated[
+        bool, typer.Option("--run", help="Run every answer in the sandbox (implied by tests).")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Send one task to every model at once, stream the answers and store everything."""
@@ -255,28 +271,21 @@ def generate(
         options = PromptOptions(requirement, tone, language, "plain" if plain else "study")
     except ValueError as exc:
         raise UsageFailure(str(exc)) from exc
+    spec = _test_spec(tests, examples)
     context = _context()
+    sandbox = open_sandbox(context.settings.sandbox) if (spec is not None or run_code) else None
     view = _LiveView(model)
 
     async def go() -> Any:
+        live = None if as_json or not out.is_terminal else Live(view.render(), console=err)
+
+        def listen(event: GatewayEvent) -> None:
+            view(event)
+            if live is not None:
+                live.update(view.render())
+
         async with Gateway(context.settings, context.catalog) as gateway:
-            if as_json or not out.is_terminal:
-                return await run_task(
-                    context,
-                    gateway,
-                    task,
-                    model,
-                    options,
-                    temperature=temperature,
-                    fallbacks=fallback or (),
-                    listener=view,
-                )
-            with Live(view.render(), console=err, refresh_per_second=8) as live:
-
-                def listen(event: GatewayEvent) -> None:
-                    view(event)
-                    live.update(view.render())
-
+            with live or nullcontext():
                 return await run_task(
                     context,
                     gateway,
@@ -286,6 +295,8 @@ def generate(
                     temperature=temperature,
                     fallbacks=fallback or (),
                     listener=listen,
+                    tests=spec,
+                    sandbox=sandbox,
                 )
 
     try:
@@ -293,17 +304,68 @@ def generate(
     except InputError as exc:
         raise UsageFailure(str(exc)) from exc
     if as_json:
-        _print_json(
-            {"task_id": outcome.task_id, "results": [_result_json(r) for r in outcome.results]}
-        )
+        results = [
+            {**_result_json(r), "execution": _execution_json(e)}
+            for r, e in zip(outcome.results, outcome.executions, strict=True)
+        ]
+        _print_json({"task_id": outcome.task_id, "results": results})
     else:
-        for result in outcome.results:
+        for result, execution in zip(outcome.results, outcome.executions, strict=True):
             _print_result(result)
+            if execution is not None:
+                tests_line = (
+                    f", {execution.tests_passed}/{execution.tests_total} tests"
+                    if execution.tests_total is not None
+                    else ""
+                )
+                out.print(
+                    f"run: {execution.verdict}{tests_line}, {execution.duration_ms:.0f} ms "
+                    f"({execution.backend})",
+                    markup=False,
+                )
         out.print(
             f"[dim]task {outcome.task_id} stored in {mask_url(context.settings.database_url)}[/dim]"
         )
     if all(r.status == "error" for r in outcome.results):
         raise typer.Exit(1)
+
+
+def _execution_json(execution: ExecResult | None) -> dict[str, Any] | None:
+    if execution is None:
+        return None
+    keys = (
+        "verdict",
+        "exit_code",
+        "tests_passed",
+        "tests_total",
+        "duration_ms",
+        "stdout",
+        "stderr",
+        "backend",
+    )
+    return {key: getattr(execution, key) for key in keys}
+
+
+def _test_spec(tests: Path | None, examples: Path | None) -> TestSpec | None:
+    """Tests for ``generate`` from --tests (Python) or --examples (JSON stdin/stdout pairs)."""
+    if tests and examples:
+        raise UsageFailure("give --tests or --examples, not both")
+    try:
+        if tests:
+            return TestSpec("python", tests.read_text(encoding="utf-8"))
+        if examples:
+            data = json.loads(examples.read_text(encoding="utf-8"))
+            pairs = [(str(e.get("stdin", "")), str(e["stdout"])) for e in data]
+            if not pairs:
+                raise ValueError("the list is empty")
+            return TestSpec("io", examples=pairs)
+    except OSError as exc:
+        raise UsageFailure(f"cannot read {exc.filename}: {exc.strerror}") from exc
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise UsageFailure(
+            f'{examples}: expected a JSON list of {{"stdin": ..., "stdout": ...}} objects ({exc})'
+        ) from exc
+    return None
 
 
 def _print_result(result: CallResult) -> None:
@@ -413,6 +475,6 @@ def serve(
 def main() -> None:
     try:
         app()
-    except (UsageFailure, ConfigError, StoreError, BenchFailure) as exc:
+    except (UsageFailure, ConfigError, StoreError, BenchFailure, SandboxError) as exc:
         err.print(f"error: {exc}", markup=False)
         sys.exit(2)

@@ -207,3 +207,48 @@ async def check_and_record(
     report = await acheck_code(source, lang)
     await asyncio.to_thread(record_checks, store, generation_id, report)
     return report
+
+
+def answer_language(text: str, language: str | None) -> str | None:
+    """The language to run an answer in: the task's output language, else its first tagged block."""
+    for candidate in [language, *(b.language for b in extract_code(text))]:
+        if candidate:
+            try:
+                return normalize_language(candidate)
+            except SandboxError:
+                continue
+    return None
+
+
+async def execute_answer(
+    store: Store,
+    sandbox: Sandbox,
+    *,
+    task_id: str,
+    generation_id: str,
+    text: str,
+    language: str | None,
+    tests: TestSpec | None,
+    source: str,
+    limits: Limits | None = None,
+) -> ExecResult:
+    """Pick the answer's code, run it (against ``tests`` when given) and store the execution."""
+    lang = answer_language(text, language) or "python"
+    entry = tests.entry_point if tests else None
+    program = select_program(text, lang, entry_point=entry)
+    if program is None:
+        result = no_code_result(lang, sandbox.name)
+    else:
+        result = await aexecute(sandbox, program, tests, limits)
+    await asyncio.to_thread(
+        record_execution,
+        store,
+        task_id=task_id,
+        generation_id=generation_id,
+        program=program,
+        language=lang,
+        tests=tests,
+        result=result,
+        source=source,
+    )
+    return result

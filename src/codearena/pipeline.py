@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 
 from codearena.catalog import Catalog, UnknownModel
 from codearena.checks import ChecksUnavailable
 from codearena.config import Settings, load_settings
-from codearena.evaluation import check_and_record
+from codearena.evaluation import check_and_record, execute_answer
 from codearena.gateway import CallResult, ChatRequest, Gateway, GatewayEvent, Listener
 from codearena.prompting import DEFAULT_TEMPERATURE, PromptOptions, build_messages, extract_code
+from codearena.sandbox import ExecResult, Sandbox, TestSpec
 from codearena.store import Store, repo
 
 MAX_TASK_CHARS = 100_000
@@ -43,6 +44,7 @@ class TaskOutcome:
     task_id: str
     results: list[CallResult]
     generation_ids: list[str]
+    executions: list[ExecResult | None] = field(default_factory=list)
 
 
 def validate_task(text: str) -> str:
@@ -78,6 +80,8 @@ async def run_task(
     fallbacks: Sequence[str] = (),
     listener: Listener | None = None,
     checks: bool = True,
+    tests: TestSpec | None = None,
+    sandbox: Sandbox | None = None,
 ) -> TaskOutcome:
     """Validate, store the task, fan out, and store each generation as it finishes."""
     validate_task(task)
@@ -93,6 +97,7 @@ async def run_task(
         temperature=temperature,
         messages=messages,
         source=source,
+        tests=asdict(tests) if tests else None,
     )
     results, generation_ids = await generate_into(
         context,
@@ -106,7 +111,27 @@ async def run_task(
     )
     if checks:
         await check_generations(context, results, generation_ids, options.language)
-    return TaskOutcome(stored.id, results, generation_ids)
+    executions: list[ExecResult | None] = [None] * len(results)
+    if sandbox is not None:
+        runs = {
+            index: execute_answer(
+                context.store,
+                sandbox,
+                task_id=stored.id,
+                generation_id=generation_id,
+                text=result.text,
+                language=options.language,
+                tests=tests,
+                source=source,
+            )
+            for index, (result, generation_id) in enumerate(
+                zip(results, generation_ids, strict=True)
+            )
+            if result.status == "ok"
+        }
+        for index, outcome in zip(runs, await asyncio.gather(*runs.values()), strict=True):
+            executions[index] = outcome
+    return TaskOutcome(stored.id, results, generation_ids, executions)
 
 
 async def check_generations(
