@@ -29,6 +29,7 @@ from codearena.sandbox import ExecResult, SandboxError, TestSpec
 from codearena.sandbox.cli import app as sandbox_app
 from codearena.store import StoreError, repo
 from codearena.store.db import upgrade
+from codearena.survey.cli import survey_app
 from codearena.web.cli import study_app, users_app
 
 app = typer.Typer(
@@ -47,6 +48,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(sandbox_app, name="sandbox", help="Run programs in the isolated sandbox.")
 app.add_typer(users_app, name="users", help="Accounts for researchers and admins.")
 app.add_typer(study_app, name="study", help="Create and list studies.")
+app.add_typer(survey_app, name="survey", help="Import form exports and summarise a study's survey.")
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)

@@ -1,0 +1,129 @@
+"""``codearena survey``: import online-form exports and summarise a study's survey.
+
+``survey_app`` is a Typer sub-app; ``codearena.cli`` mounts it as ``survey``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from codearena.config import ConfigError, load_settings
+from codearena.store import Store, StoreError
+from codearena.survey.aliases import AliasError, Aliases, load_aliases
+from codearena.survey.importer import ImportFailure, ImportReport, import_survey
+from codearena.survey.summary import SurveySummary, UnknownStudy, find_study, summarize_survey
+
+survey_app = typer.Typer(
+    help="Import survey answers exported from online forms; summarise a study's survey.",
+    no_args_is_help=True,
+)
+
+StudyOption = Annotated[str, typer.Option("--study", help="the study's id or its (unique) name")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+@survey_app.callback()
+def survey() -> None:
+    """Survey answers: imports of form exports and per-question summaries."""
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _store() -> Store:
+    try:
+        return Store(load_settings().database_url)
+    except (ConfigError, StoreError) as exc:
+        _fail(str(exc))
+
+
+def _print_json(value: Any) -> None:
+    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def _print_report(report: ImportReport) -> None:
+    typer.echo(f"imported {report.respondents} respondents into study {report.study_id}")
+    if report.replaced:
+        typer.echo(f"replaced the previous import ({report.replaced} respondents)")
+    if report.blank_rows:
+        typer.echo(f"skipped {report.blank_rows} row(s) without an answer to a matched question")
+    typer.echo(f"matched columns: {len(report.matched_columns)}")
+    for header, number in report.matched_columns.items():
+        typer.echo(f"  Q{number:<3} {header}")
+    if report.unmatched_columns:
+        typer.echo(f"unmatched columns (not imported): {len(report.unmatched_columns)}")
+        for header in report.unmatched_columns:
+            typer.echo(f"  {header}")
+    if report.unknown_answers:
+        typer.echo("answers matching no option (counted as Other; map them in an alias file):")
+        for number, seen in report.unknown_answers.items():
+            for text, count in seen.items():
+                typer.echo(f"  Q{number:<3} {count:>4} x {text!r}")
+
+
+def _print_summary(summary: SurveySummary) -> None:
+    sources = ", ".join(f"{n} {source}" for source, n in summary.by_source.items())
+    typer.echo(f"study {summary.study_id}: {summary.respondents} respondents ({sources})")
+    for q in summary.questions:
+        typer.echo("")
+        typer.echo(f"Q{q.number} [{q.question.kind}] {q.question.text}  ({q.answered} answered)")
+        data = q.to_dict()
+        for option, count in q.counts.items():
+            typer.echo(f"  {count:>5}  {data['percentages'][option]:>5.1f}%  {option}")
+        if q.mean is not None:
+            typer.echo(f"  mean {q.mean:.2f}  median {q.median:g}")
+        for text in q.answers or []:
+            typer.echo(f"  - {' '.join(text.split())}")
+
+
+@survey_app.command("import")
+def import_command(
+    file: Annotated[Path, typer.Argument(help="the form export: a .csv or .xlsx file")],
+    study: StudyOption,
+    sheet: Annotated[
+        str | None, typer.Option("--sheet", help="the .xlsx sheet to read (default: the first)")
+    ] = None,
+    aliases: Annotated[
+        Path | None,
+        typer.Option("--aliases", help='a TOML file with [aliases] "text seen" = "option"'),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import a form export (one row per respondent), replacing the study's previous import."""
+    try:
+        table = load_aliases(aliases) if aliases is not None else Aliases()
+    except AliasError as exc:
+        _fail(str(exc))
+    store = _store()
+    try:
+        report = import_survey(store, study, file, sheet=sheet, aliases=table)
+    except (UnknownStudy, ImportFailure, AliasError) as exc:
+        _fail(str(exc))
+    finally:
+        store.dispose()
+    if as_json:
+        _print_json(report.to_dict())
+    else:
+        _print_report(report)
+
+
+@survey_app.command("summary")
+def summary_command(study: StudyOption, as_json: JsonOption = False) -> None:
+    """Counts and percentages per option, rating means and medians, free-text answers."""
+    store = _store()
+    try:
+        summary = summarize_survey(store, find_study(store, study).id)
+    except UnknownStudy as exc:
+        _fail(str(exc))
+    finally:
+        store.dispose()
+    if as_json:
+        _print_json(summary.to_dict())
+    else:
+        _print_summary(summary)

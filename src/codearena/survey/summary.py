@@ -1,0 +1,191 @@
+"""Per-question summaries of a study's survey answers, given in the platform or imported.
+
+Both kinds of answers are stored the same way (``survey_answers.value``: an option for a single
+choice, a list of options for a multi-choice, an integer for a rating, text for free text), so
+they are analysed the same way: a respondent counts once per option they chose; a value that is no
+option of the question counts under "Other" (the question's "Other"-style option if it has one);
+ratings get a mean and a median; free-text answers are listed.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from codearena.store import Store
+from codearena.store.platform_models import Participant, Study, SurveyAnswer
+from codearena.survey.aliases import other_option
+from codearena.survey.instruments import (
+    Instrument,
+    InstrumentError,
+    Question,
+    instrument_from_dict,
+)
+
+
+class UnknownStudy(LookupError):
+    """No study (or more than one) answers to the given id or name."""
+
+
+def find_study(store: Store, spec: str) -> Study:
+    """A study by id, or by its name when exactly one study has that name."""
+    with store.session() as session:
+        study = session.get(Study, spec)
+        if study is not None:
+            return study
+        named = list(session.scalars(select(Study).where(Study.name == spec.strip())))
+    if not named:
+        raise UnknownStudy(f"no study with id or name {spec!r} (see `codearena study list`)")
+    if len(named) > 1:
+        ids = ", ".join(s.id for s in named)
+        raise UnknownStudy(f"{len(named)} studies are named {spec!r}: give the id ({ids})")
+    return named[0]
+
+
+def study_instrument(study: Study) -> Instrument:
+    try:
+        return instrument_from_dict(study.survey, f"study {study.id}")
+    except InstrumentError as exc:
+        raise UnknownStudy(f"the survey of study {study.id} cannot be read: {exc}") from exc
+
+
+@dataclass
+class QuestionSummary:
+    number: int
+    question: Question
+    answered: int = 0
+    counts: dict[str, int] = field(default_factory=dict)
+    mean: float | None = None
+    median: float | None = None
+    answers: list[str] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "number": self.number,
+            "id": self.question.id,
+            "text": self.question.text,
+            "type": self.question.kind,
+            "section": self.question.section,
+            "answered": self.answered,
+            "counts": dict(self.counts),
+            "percentages": {
+                option: round(100 * n / self.answered, 1) if self.answered else 0.0
+                for option, n in self.counts.items()
+            },
+            "mean": None if self.mean is None else round(self.mean, 4),
+            "median": self.median,
+        }
+        if self.answers is not None:
+            data["answers"] = list(self.answers)
+        return data
+
+
+@dataclass
+class SurveySummary:
+    study_id: str
+    respondents: int
+    by_source: dict[str, int]
+    questions: list[QuestionSummary]
+
+    def question(self, number: int) -> QuestionSummary:
+        return self.questions[number - 1]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "study_id": self.study_id,
+            "respondents": self.respondents,
+            "by_source": dict(self.by_source),
+            "questions": [q.to_dict() for q in self.questions],
+        }
+
+
+def _blank(value: Any) -> bool:
+    return value is None or value == [] or (isinstance(value, str) and not value.strip())
+
+
+def _buckets(question: Question, value: Any) -> set[str]:
+    """The options one respondent's ``value`` counts under (each at most once)."""
+    other = other_option(question)
+    values = value if isinstance(value, list) else [value]
+    return {v if isinstance(v, str) and v in question.options else other for v in values}
+
+
+def _rating(question: Question, value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    integral = isinstance(value, float) and value.is_integer()
+    if integral or (isinstance(value, str) and value.strip().lstrip("+-").isdigit()):
+        value = int(value)
+    if isinstance(value, int) and question.min <= value <= question.max:
+        return value
+    return None
+
+
+def summarize_question(number: int, question: Question, values: list[Any]) -> QuestionSummary:
+    """The summary of one question over the respondents' stored values (blanks skipped)."""
+    given = [v for v in values if not _blank(v)]
+    summary = QuestionSummary(number, question, answered=len(given))
+    if question.kind == "text":
+        summary.answers = [str(v).strip() for v in given]
+        return summary
+    other = other_option(question)
+    counter: Counter[str] = Counter()
+    if question.kind == "rating":
+        numbers = [_rating(question, v) for v in given]
+        valid = [n for n in numbers if n is not None]
+        counter.update(str(n) for n in valid)
+        counter[other] += len(numbers) - len(valid)
+        labels = [str(n) for n in range(question.min, question.max + 1)]
+        if valid:
+            summary.mean = statistics.fmean(valid)
+            summary.median = float(statistics.median(valid))
+    else:
+        for value in given:
+            counter.update(_buckets(question, value))
+        labels = list(question.options)
+    summary.counts = {label: counter[label] for label in labels}
+    summary.counts.setdefault(other, counter[other])
+    return summary
+
+
+def summarize_survey(store: Store, study_id: str) -> SurveySummary:
+    """Every question of the study's instrument over every respondent (platform and imported).
+
+    A respondent is a participant of the study with at least one stored survey answer.
+    """
+    with store.session() as session:
+        study = session.get(Study, study_id)
+        if study is None:
+            raise UnknownStudy(f"no study with id {study_id!r}")
+        rows = session.execute(
+            select(SurveyAnswer.participant_id, SurveyAnswer.question_id, SurveyAnswer.value)
+            .join(Participant, Participant.id == SurveyAnswer.participant_id)
+            .where(SurveyAnswer.study_id == study_id)
+            .order_by(Participant.created_at, Participant.pseudonym, Participant.id)
+        ).all()
+        sources = dict(
+            session.execute(
+                select(Participant.id, Participant.source).where(Participant.study_id == study_id)
+            ).all()
+        )
+    instrument = study_instrument(study)
+    by_question: dict[str, list[Any]] = {q.id: [] for q in instrument.questions}
+    respondents: set[str] = set()
+    for participant_id, question_id, value in rows:
+        if question_id in by_question and not _blank(value):
+            by_question[question_id].append(value)
+            respondents.add(participant_id)
+    by_source = Counter(sources.get(p, "platform") for p in respondents)
+    return SurveySummary(
+        study_id=study_id,
+        respondents=len(respondents),
+        by_source={"platform": by_source["platform"], "import": by_source["import"]},
+        questions=[
+            summarize_question(n, q, by_question[q.id])
+            for n, q in enumerate(instrument.questions, start=1)
+        ],
+    )
