@@ -18,10 +18,12 @@ from rich.markdown import Markdown
 from rich.table import Table
 
 from codearena import __version__
+from codearena.analysis.cli import leaderboard_command, votes_app
 from codearena.bench_cli import BenchFailure
 from codearena.catalog import ModelInfo, discover_ollama, fetch_openrouter_models
 from codearena.config import ConfigError, Settings, load_settings, mask_url
 from codearena.evaluation import open_sandbox
+from codearena.exports.cli import export_command, import_command
 from codearena.gateway import CallResult, Gateway, GatewayEvent
 from codearena.pipeline import Context, InputError, run_task
 from codearena.prompting import REQUIREMENTS, TONES, PromptOptions, extract_code
@@ -49,6 +51,10 @@ app.add_typer(sandbox_app, name="sandbox", help="Run programs in the isolated sa
 app.add_typer(users_app, name="users", help="Accounts for researchers and admins.")
 app.add_typer(study_app, name="study", help="Create and list studies.")
 app.add_typer(survey_app, name="survey", help="Import form exports and summarise a study's survey.")
+app.command("export")(export_command)
+app.command("leaderboard")(leaderboard_command)
+app.add_typer(votes_app, name="votes", help="Votes collected elsewhere.")
+app.command("import")(import_command)
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)

@@ -1,0 +1,152 @@
+"""``codearena leaderboard`` and ``codearena votes import``; ``codearena.cli`` mounts them::
+
+app.command("leaderboard")(leaderboard_command)
+app.add_typer(votes_app, name="votes")
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+
+from codearena import stats
+from codearena.analysis.load import StudyNotFound, find_study, study_votes
+from codearena.analysis.votes_import import VotesImportError, import_votes, read_votes_file
+from codearena.config import ConfigError, load_settings
+from codearena.store import Store, StoreError
+
+votes_app = typer.Typer(help="Votes collected elsewhere.", no_args_is_help=True)
+
+
+@votes_app.callback()
+def votes() -> None:
+    """Votes collected elsewhere, imported into a study."""
+
+
+def _fail(*lines: str) -> NoReturn:
+    for line in lines:
+        typer.echo(f"error: {line}", err=True)
+    raise typer.Exit(2)
+
+
+@contextmanager
+def _store() -> Iterator[Store]:
+    try:
+        store = Store(load_settings().database_url)
+    except (ConfigError, StoreError) as exc:
+        _fail(str(exc))
+    try:
+        yield store
+    finally:
+        store.dispose()
+
+
+def _format_table(rows: list[stats.LeaderboardRow]) -> str:
+    header = ("rank", "model", "rating", "95% CI", "battles", "wins", "losses", "ties")
+    body = [
+        (
+            str(r.rank),
+            r.model,
+            f"{r.rating:.0f}",
+            f"{r.ci_low:.0f} to {r.ci_high:.0f}",
+            str(r.battles),
+            str(r.wins),
+            str(r.losses),
+            str(r.ties),
+        )
+        for r in rows
+    ]
+    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+    lines = []
+    for line in [header, *body]:
+        cells = [
+            cell.ljust(width) if i == 1 else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(line, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def leaderboard_command(
+    study: Annotated[str, typer.Option("--study", help="the study's id (or its unique name)")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    rounds: Annotated[
+        int, typer.Option("--rounds", min=1, max=100_000, help="bootstrap resamples")
+    ] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="bootstrap seed")] = 0,
+    include_flagged: Annotated[
+        bool,
+        typer.Option(
+            "--include-flagged",
+            help="count votes whose answer named its own model (self-revealing)",
+        ),
+    ] = False,
+    both_bad: Annotated[
+        str, typer.Option("--both-bad", help="tie (half a win each, default) or drop")
+    ] = "tie",
+    imported: Annotated[
+        bool, typer.Option("--imported/--no-imported", help="count the study's imported votes")
+    ] = True,
+) -> None:
+    """The study's arena leaderboard: Bradley-Terry ratings with 95% bootstrap intervals."""
+    if both_bad not in ("tie", "drop"):
+        _fail(f"--both-bad must be tie or drop, not {both_bad!r}")
+    with _store() as store:
+        try:
+            found = find_study(store, study)
+        except StudyNotFound as exc:
+            _fail(str(exc))
+        votes = [vote for vote, _ in study_votes(store, found.id, include_imported=imported)]
+    rows = stats.leaderboard(
+        votes,
+        rounds=rounds,
+        seed=seed,
+        include_flagged=include_flagged,
+        both_bad="tie" if both_bad == "tie" else "drop",
+    )
+    if as_json:
+        typer.echo(json.dumps([r.to_dict() for r in rows], indent=2, ensure_ascii=False))
+        return
+    counted = sum(1 for v in votes if include_flagged or not v.flagged)
+    typer.echo(f"study {found.id} ({found.name}): {counted} votes counted")
+    if not rows:
+        typer.echo("no votes yet")
+        return
+    typer.echo(_format_table(rows))
+    flagged = sum(1 for v in votes if v.flagged)
+    if flagged and not include_flagged:
+        typer.echo(f"{flagged} self-revealing vote(s) left out (--include-flagged counts them)")
+
+
+@votes_app.command("import")
+def votes_import(
+    file: Annotated[Path, typer.Argument(help="CSV with model_a, model_b, winner columns")],
+    study: Annotated[str, typer.Option("--study", help="the study's id (or its unique name)")],
+    source: Annotated[
+        str | None,
+        typer.Option("--source", help="name of the import (default: the file's name)"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Import pairwise votes (winner a, b, tie or both_bad); all rows or none. Importing the
+    same source again replaces its earlier rows."""
+    with _store() as store:
+        try:
+            found = find_study(store, study)
+            text = read_votes_file(file)
+            outcome = import_votes(store, found.id, text, source or file.name)
+        except StudyNotFound as exc:
+            _fail(str(exc))
+        except VotesImportError as exc:
+            _fail(*(f"{file.name}: {p}" for p in exc.problems), "nothing was imported")
+    if as_json:
+        typer.echo(json.dumps({"imported": outcome.imported, "study": outcome.study_id}))
+        return
+    typer.echo(f"imported {outcome.imported} votes from {outcome.source} into study {found.id}")
+    if outcome.replaced:
+        typer.echo(f"replaced {outcome.replaced} votes of the earlier import of {outcome.source}")

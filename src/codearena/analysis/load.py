@@ -1,0 +1,301 @@
+"""Loading one study's rows from the store, and the group keys every analysis row carries.
+
+Everything is read in one session and returned as detached rows (the store's sessions do not
+expire objects on commit), so the pure statistics in ``codearena.stats`` can run on them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC
+from typing import Any
+
+from sqlalchemy import select
+
+from codearena import stats
+from codearena.stats.bradley_terry import Winner
+from codearena.store import Store
+from codearena.store.models import CodeMetrics, Execution, Generation, Task
+from codearena.store.platform_models import (
+    Participant,
+    Rating,
+    Study,
+    StudyTask,
+    SurveyAnswer,
+    Vote,
+)
+from codearena.store.research_models import ImportedVote
+
+GROUP_KEYS = ("language", "category", "participant", "experience", "role")
+"""The keys of the groups an analysis row belongs to."""
+
+EXPERIENCE_TEXT = "How much experience do you have in software development?"
+ROLE_TEXT = "What are your main role and function in company?"
+MAX_CATEGORY = 64
+# a battle's stored choice -> the winner of a stats.Vote ("bothbad" is the platform's spelling)
+BATTLE_WINNERS: dict[str, Winner] = {
+    "a": "a",
+    "b": "b",
+    "tie": "tie",
+    "bothbad": "both_bad",
+    "both_bad": "both_bad",
+}
+
+Groups = dict[str, str | None]
+
+
+class StudyNotFound(LookupError):
+    """No study matches the given id or name (or the name matches several)."""
+
+
+def find_study(store: Store, ref: str) -> Study:
+    """A study by id, or by its name when exactly one study has that name."""
+    ref = ref.strip()
+    with store.session() as session:
+        study = session.get(Study, ref)
+        if study is not None:
+            return study
+        named = list(session.scalars(select(Study).where(Study.name == ref)))
+    if len(named) == 1:
+        return named[0]
+    if named:
+        ids = ", ".join(s.id for s in named)
+        raise StudyNotFound(f"{len(named)} studies are named {ref!r} ({ids}): give the id")
+    raise StudyNotFound(f"no study with id or name {ref!r} (codearena study list shows them)")
+
+
+def _normalise(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", text.casefold()).strip()
+
+
+def question_id(instrument: dict[str, Any], text: str, *keywords: str) -> str | None:
+    """The id of the instrument's question with this text (case and punctuation aside), else
+    of the first question whose text holds every keyword."""
+    questions = [q for q in instrument.get("questions", []) if isinstance(q, dict)]
+    wanted = _normalise(text)
+    for question in questions:
+        if _normalise(str(question.get("text", ""))) == wanted:
+            return str(question.get("id"))
+    for question in questions:
+        words = _normalise(str(question.get("text", ""))).split()
+        if keywords and all(k in words for k in keywords):
+            return str(question.get("id"))
+    return None
+
+
+def _answer_text(value: Any) -> str | None:
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+@dataclass
+class StudyData:
+    """Every row of one study the analysis needs."""
+
+    study: Study
+    participants: list[Participant] = field(default_factory=list)
+    study_tasks: list[StudyTask] = field(default_factory=list)
+    tasks: dict[str, Task] = field(default_factory=dict)
+    generations: dict[str, Generation] = field(default_factory=dict)
+    executions: list[Execution] = field(default_factory=list)
+    metrics: dict[str, CodeMetrics] = field(default_factory=dict)
+    ratings: list[Rating] = field(default_factory=list)
+    votes: list[Vote] = field(default_factory=list)
+    imported: list[ImportedVote] = field(default_factory=list)
+    answers: list[SurveyAnswer] = field(default_factory=list)
+    person_groups: dict[str, Groups] = field(default_factory=dict)
+
+    def task_groups(self, study_task: StudyTask) -> Groups:
+        """Language and category of the pipeline task, experience and role of its participant."""
+        task = self.tasks.get(study_task.task_id or "")
+        person = self.person_groups.get(study_task.participant_id, {})
+        return {
+            "language": task.output_language if task else None,
+            "category": task.category if task else None,
+            "participant": study_task.participant_id,
+            "experience": person.get("experience"),
+            "role": person.get("role"),
+        }
+
+    def generations_of(self, task_id: str | None) -> list[Generation]:
+        rows = [g for g in self.generations.values() if g.task_id == task_id]
+        return sorted(rows, key=lambda g: (g.position, g.id))
+
+
+def load_study(store: Store, study_id: str) -> StudyData:
+    """All the rows of a study; raises StudyNotFound for an unknown id."""
+    with store.session() as session:
+        study = session.get(Study, study_id)
+        if study is None:
+            raise StudyNotFound(f"no study with id {study_id!r}")
+        data = StudyData(study=study)
+        data.participants = list(
+            session.scalars(
+                select(Participant)
+                .where(Participant.study_id == study_id)
+                .order_by(Participant.created_at, Participant.id)
+            )
+        )
+        data.study_tasks = list(
+            session.scalars(
+                select(StudyTask)
+                .where(StudyTask.study_id == study_id)
+                .order_by(StudyTask.created_at, StudyTask.id)
+            )
+        )
+        task_ids = sorted({st.task_id for st in data.study_tasks if st.task_id})
+        if task_ids:
+            data.tasks = {
+                t.id: t for t in session.scalars(select(Task).where(Task.id.in_(task_ids)))
+            }
+            data.generations = {
+                g.id: g
+                for g in session.scalars(select(Generation).where(Generation.task_id.in_(task_ids)))
+            }
+        generation_ids = sorted(data.generations)
+        if generation_ids:
+            data.executions = list(
+                session.scalars(
+                    select(Execution)
+                    .where(Execution.generation_id.in_(generation_ids))
+                    .order_by(Execution.created_at, Execution.id)
+                )
+            )
+            for row in session.scalars(
+                select(CodeMetrics)
+                .where(CodeMetrics.generation_id.in_(generation_ids))
+                .order_by(CodeMetrics.created_at, CodeMetrics.id)
+            ):
+                data.metrics[row.generation_id] = row  # the latest measurement wins
+        study_task_ids = [st.id for st in data.study_tasks]
+        if study_task_ids:
+            data.ratings = list(
+                session.scalars(
+                    select(Rating)
+                    .where(Rating.study_task_id.in_(study_task_ids))
+                    .order_by(Rating.updated_at, Rating.id)
+                )
+            )
+        data.votes = list(
+            session.scalars(
+                select(Vote).where(Vote.study_id == study_id).order_by(Vote.created_at, Vote.id)
+            )
+        )
+        data.imported = list(
+            session.scalars(
+                select(ImportedVote)
+                .where(ImportedVote.study_id == study_id)
+                .order_by(ImportedVote.source, ImportedVote.line, ImportedVote.id)
+            )
+        )
+        data.answers = list(
+            session.scalars(select(SurveyAnswer).where(SurveyAnswer.study_id == study_id))
+        )
+    data.person_groups = participant_groups(study, data.answers)
+    return data
+
+
+def participant_groups(study: Study, answers: list[SurveyAnswer]) -> dict[str, Groups]:
+    """``{participant: {"experience": ..., "role": ...}}`` from the answers to the study's
+    experience and role questions, found by their text in the stored instrument."""
+    experience = question_id(study.survey or {}, EXPERIENCE_TEXT, "experience", "software")
+    role = question_id(study.survey or {}, ROLE_TEXT, "role")
+    groups: defaultdict[str, Groups] = defaultdict(lambda: {"experience": None, "role": None})
+    for answer in answers:
+        if experience is not None and answer.question_id == experience:
+            groups[answer.participant_id]["experience"] = _answer_text(answer.value)
+        elif role is not None and answer.question_id == role:
+            groups[answer.participant_id]["role"] = _answer_text(answer.value)
+    return dict(groups)
+
+
+def battle_votes(
+    data: StudyData, *, include_imported: bool = True
+) -> list[tuple[stats.Vote, Groups]]:
+    """The study's battle votes (self-identified ones flagged) and, unless told otherwise, its
+    imported votes, each with its group keys."""
+    by_id = {st.id: st for st in data.study_tasks}
+    result: list[tuple[stats.Vote, Groups]] = []
+    for row in data.votes:
+        winner = BATTLE_WINNERS.get(row.choice or "")
+        if row.kind != "battle" or winner is None or not row.model_a or not row.model_b:
+            continue
+        if row.model_a == row.model_b:
+            continue
+        study_task = by_id.get(row.study_task_id)
+        groups: Groups = (
+            data.task_groups(study_task)
+            if study_task is not None
+            else dict.fromkeys(GROUP_KEYS, None) | {"participant": row.participant_id}
+        )
+        vote = stats.Vote(row.model_a, row.model_b, winner, flagged=bool(row.self_identified))
+        result.append((vote, groups))
+    if include_imported:
+        for imported in data.imported:
+            winner = BATTLE_WINNERS.get(imported.winner)
+            if winner is None or imported.model_a == imported.model_b:
+                continue
+            groups = {
+                "language": imported.language,
+                "category": imported.category,
+                "participant": imported.participant,
+                "experience": None,
+                "role": None,
+            }
+            result.append((stats.Vote(imported.model_a, imported.model_b, winner), groups))
+    return result
+
+
+def study_votes(
+    store: Store, study_id: str, *, include_imported: bool = True
+) -> list[tuple[stats.Vote, Groups]]:
+    """The votes a study's leaderboard is built from, with their group keys (language,
+    category, participant, experience, role)."""
+    return battle_votes(load_study(store, study_id), include_imported=include_imported)
+
+
+def tag_task(store: Store, task_id: str, category: str | None) -> str | None:
+    """Set (or, with a blank category, clear) a task's category; returns the stored value."""
+    value = (category or "").strip() or None
+    if value is not None and len(value) > MAX_CATEGORY:
+        raise ValueError(f"a category has at most {MAX_CATEGORY} characters")
+    with store.session() as session:
+        task = session.get(Task, task_id)
+        if task is None:
+            raise LookupError(f"no task with id {task_id!r}")
+        task.category = value
+    return value
+
+
+def activity_bounds(data: StudyData) -> tuple[str | None, str | None]:
+    """The first and last moment anything happened in the study (ISO 8601)."""
+    moments = [p.created_at for p in data.participants]
+    moments += [st.created_at for st in data.study_tasks]
+    moments += [r.updated_at for r in data.ratings]
+    moments += [v.created_at for v in data.votes]
+    moments += [a.updated_at for a in data.answers]
+    known = sorted(m if m.tzinfo else m.replace(tzinfo=UTC) for m in moments if m is not None)
+    if not known:
+        return None, None
+    return known[0].isoformat(), known[-1].isoformat()
+
+
+__all__ = [
+    "GROUP_KEYS",
+    "Groups",
+    "StudyData",
+    "StudyNotFound",
+    "activity_bounds",
+    "battle_votes",
+    "find_study",
+    "load_study",
+    "participant_groups",
+    "question_id",
+    "study_votes",
+    "tag_task",
+]

@@ -1,0 +1,199 @@
+"""What a study export holds: its files, their columns and column types.
+
+Every file of an export is one ``TableSpec``; the column types are the small vocabulary the
+writers, the readers and ``docs/exports.md`` share: ``string``, ``integer``, ``float``,
+``boolean``, ``timestamp`` (ISO 8601, UTC) and ``json`` (any JSON value; a string in CSV and
+Parquet, a native value in JSONL).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ColumnType = Literal["string", "integer", "float", "boolean", "timestamp", "json"]
+COLUMN_TYPES: tuple[ColumnType, ...] = (
+    "string",
+    "integer",
+    "float",
+    "boolean",
+    "timestamp",
+    "json",
+)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    columns: tuple[tuple[str, ColumnType], ...]
+    sort_key: tuple[str, ...]  # rows are written in this order (after pseudonymisation)
+    participant_columns: tuple[str, ...] = ()  # platform participant ids, pseudonymised
+
+    @property
+    def column_names(self) -> list[str]:
+        return [name for name, _ in self.columns]
+
+    def type_of(self, column: str) -> ColumnType:
+        return dict(self.columns)[column]
+
+
+def _cols(spec: str) -> tuple[tuple[str, ColumnType], ...]:
+    """``"id:string n:integer"`` -> ((id, string), (n, integer))."""
+    columns: list[tuple[str, ColumnType]] = []
+    for item in spec.split():
+        name, kind = item.split(":")
+        if kind not in COLUMN_TYPES:
+            raise ValueError(f"unknown column type {kind!r}")
+        columns.append((name, kind))
+    return tuple(columns)
+
+
+STUDY = TableSpec(
+    "study",
+    _cols(
+        "id:string name:string description:string consent_text:string models:json mode:string "
+        "prompt_options:json survey_name:string survey:json budget_tasks:integer "
+        "budget_usd:float status:string created_at:timestamp"
+    ),
+    ("id",),
+)
+PARTICIPANTS = TableSpec(
+    "participants",
+    _cols(
+        "id:string source:string consented_at:timestamp survey_completed_at:timestamp "
+        "created_at:timestamp"
+    ),
+    ("id",),
+    ("id",),
+)
+TASKS = TableSpec(
+    "tasks",
+    _cols(
+        "id:string participant_id:string mode:string models:json prompt:string tests:json "
+        "status:string revealed:boolean created_at:timestamp task_id:string "
+        "task_created_at:timestamp task_prompt:string task_mode:string requirement:string "
+        "tone:string output_language:string temperature:float messages:json "
+        "task_source:string category:string task_tests:json"
+    ),
+    ("created_at", "id"),
+    ("participant_id",),
+)
+GENERATIONS = TableSpec(
+    "generations",
+    _cols(
+        "id:string task_id:string position:integer model:string label:string provider:string "
+        "served_model:string upstream_id:string status:string text:string code:json "
+        "finish_reason:string error:string error_kind:string ttft_ms:float latency_ms:float "
+        "prompt_tokens:integer completion_tokens:integer tokens_estimated:boolean "
+        "cost_usd:float cost_source:string attempts:integer created_at:timestamp "
+        "finished_at:timestamp"
+    ),
+    ("task_id", "position", "id"),
+)
+EXECUTIONS = TableSpec(
+    "executions",
+    _cols(
+        "id:string generation_id:string task_id:string block_index:integer language:string "
+        "test_kind:string verdict:string exit_code:integer signal:integer stdout:string "
+        "stderr:string duration_ms:float tests_passed:integer tests_total:integer "
+        "backend:string isolated:boolean source:string created_at:timestamp "
+        "study_task_id:string participant_id:string position:integer"
+    ),
+    ("created_at", "id"),
+    ("participant_id",),
+)
+CODE_METRICS = TableSpec(
+    "code_metrics",
+    _cols(
+        "id:string generation_id:string language:string lines:integer lint_count:integer "
+        "security_count:integer syntax_ok:boolean complexity_max:float complexity_mean:float "
+        "findings_per_100_lines:float lint_by_rule:json created_at:timestamp"
+    ),
+    ("generation_id", "id"),
+)
+FINDINGS = TableSpec(
+    "findings",
+    _cols(
+        "id:string generation_id:string tool:string kind:string rule:string severity:string "
+        "confidence:string cwe:integer line:integer message:string"
+    ),
+    ("generation_id", "tool", "line", "id"),
+)
+RATINGS = TableSpec(
+    "ratings",
+    _cols(
+        "id:string study_task_id:string position:integer generation_id:string "
+        "participant_id:string model:string correctness:integer quality:integer "
+        "usefulness:integer minutes_to_usable:float comment:string updated_at:timestamp"
+    ),
+    ("study_task_id", "position", "id"),
+    ("participant_id",),
+)
+VOTES = TableSpec(
+    "votes",
+    _cols(
+        "id:string study_task_id:string study_id:string participant_id:string kind:string "
+        "position:integer choice:string model_a:string model_b:string model:string "
+        "self_identified:boolean created_at:timestamp"
+    ),
+    ("created_at", "id"),
+    ("participant_id",),
+)
+IMPORTED_VOTES = TableSpec(
+    "imported_votes",
+    _cols(
+        "id:string study_id:string source:string line:integer model_a:string model_b:string "
+        "winner:string participant:string language:string category:string "
+        "imported_at:timestamp"
+    ),
+    ("source", "line", "id"),
+)
+SURVEY_ANSWERS = TableSpec(
+    "survey_answers",
+    _cols(
+        "id:string study_id:string participant_id:string question_id:string value:json "
+        "raw:string updated_at:timestamp"
+    ),
+    ("participant_id", "question_id", "id"),
+    ("participant_id",),
+)
+CODING_CATEGORIES = TableSpec(
+    "coding_categories", _cols("id:string study_id:string name:string"), ("name", "id")
+)
+CODING_CONCEPTS = TableSpec(
+    "coding_concepts",
+    _cols("id:string study_id:string name:string category_id:string"),
+    ("name", "id"),
+)
+CODING_CODES = TableSpec(
+    "coding_codes",
+    _cols("id:string study_id:string question:string name:string concept_id:string"),
+    ("question", "name", "id"),
+)
+CODE_ASSIGNMENTS = TableSpec(
+    "code_assignments",
+    _cols(
+        "id:string code_id:string answer_kind:string answer_id:string note:string "
+        "created_at:timestamp"
+    ),
+    ("code_id", "answer_kind", "answer_id", "id"),
+)
+
+TABLES: tuple[TableSpec, ...] = (
+    STUDY,
+    PARTICIPANTS,
+    TASKS,
+    GENERATIONS,
+    EXECUTIONS,
+    CODE_METRICS,
+    FINDINGS,
+    RATINGS,
+    VOTES,
+    IMPORTED_VOTES,
+    SURVEY_ANSWERS,
+    CODING_CATEGORIES,
+    CODING_CONCEPTS,
+    CODING_CODES,
+    CODE_ASSIGNMENTS,
+)
+BY_NAME = {spec.name: spec for spec in TABLES}

@@ -1,0 +1,206 @@
+"""The study dashboard (``/researcher/studies/{id}/dashboard``), its JSON twin
+(``/api/studies/{id}/analysis``) and the task-category form. ``codearena.web.app`` mounts
+``router``.
+
+Charts are drawn on the server: interval bars as inline SVG whose only text comes through
+Jinja2's autoescaping, the win-rate heatmap as table cells with shade classes from
+``static/dashboard.css`` (the CSP allows no inline script and no inline style).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+
+from codearena.analysis import StudyAnalysis, analyse_data, load_study, tag_task
+from codearena.analysis.load import StudyData
+from codearena.web import studies
+from codearena.web.auth import Principal
+from codearena.web.deps import PlatformDep, Staff, check_csrf
+from codearena.web.errors import ApiError, NotFound
+from codearena.web.pages import render
+from codearena.web.state import Platform
+
+router = APIRouter(dependencies=[Depends(check_csrf)])
+Rounds = Annotated[int, Query(ge=1, le=10_000, description="bootstrap resamples")]
+Seed = Annotated[int, Query(description="bootstrap seed")]
+Flagged = Annotated[bool, Query(description="count self-revealing votes")]
+CHART_WIDTH = 640
+LABEL_WIDTH = 220
+ROW_HEIGHT = 26
+PROMPT_PREVIEW = 140
+
+
+def _analyse(
+    platform: Platform, who: Principal, study_id: str, rounds: int, seed: int, include_flagged: bool
+) -> tuple[StudyData, StudyAnalysis]:
+    study = studies.get_owned_study(platform.context.store, who, study_id)
+    data = load_study(platform.context.store, study.id)
+    analysis = analyse_data(data, rounds=rounds, seed=seed, include_flagged=include_flagged)
+    return data, analysis
+
+
+def interval_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Geometry of the leaderboard's interval bars: one row per model, x in SVG units."""
+    values = [float(v) for r in rows for v in (r["ci_low"], r["ci_high"], r["rating"])]
+    if not values:
+        return {"rows": [], "width": CHART_WIDTH, "height": 0, "ticks": []}
+    low, high = min(values), max(values)
+    pad = max((high - low) * 0.05, 10.0)
+    low, high = low - pad, high + pad
+    span = CHART_WIDTH - LABEL_WIDTH - 20
+
+    def x(value: float) -> float:
+        return round(LABEL_WIDTH + (value - low) / (high - low) * span, 1)
+
+    step = _tick_step(high - low)
+    first = math.ceil(low / step) * step
+    ticks = []
+    value = first
+    while value <= high:
+        ticks.append({"x": x(value), "label": f"{value:.0f}"})
+        value += step
+    geometry = [
+        {
+            "model": r["model"],
+            "y": 20 + i * ROW_HEIGHT,
+            "x_low": x(r["ci_low"]),
+            "x_high": x(r["ci_high"]),
+            "x_rating": x(r["rating"]),
+            "title": f"{r['rating']:.0f} ({r['ci_low']:.0f} to {r['ci_high']:.0f})",
+        }
+        for i, r in enumerate(rows)
+    ]
+    height = 30 + len(rows) * ROW_HEIGHT
+    return {"rows": geometry, "width": CHART_WIDTH, "height": height, "ticks": ticks}
+
+
+def _tick_step(span: float) -> float:
+    raw = span / 6 if span > 0 else 1.0
+    magnitude = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 5, 10):
+        if raw <= factor * magnitude:
+            return float(factor * magnitude)
+    return float(10 * magnitude)
+
+
+def shade(value: float | None) -> str:
+    """The heatmap class of a win rate: ``shade-0`` (lost every battle) to ``shade-10``."""
+    if value is None:
+        return "shade-none"
+    return f"shade-{max(0, min(10, round(value * 10)))}"
+
+
+def pass_bars(objective: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pass rate with its Wilson interval as percentages of a 0-100 bar, per model."""
+    bars: list[dict[str, Any]] = []
+    span = CHART_WIDTH - LABEL_WIDTH - 20
+    for model, figures in objective.items():
+        rate = figures.get("pass_rate")
+        if rate is None:
+            continue
+        i = len(bars)
+        bars.append(
+            {
+                "model": model,
+                "y": 20 + i * ROW_HEIGHT,
+                "x_rate": round(LABEL_WIDTH + rate * span, 1),
+                "x_low": round(LABEL_WIDTH + figures["pass_ci_low"] * span, 1),
+                "x_high": round(LABEL_WIDTH + figures["pass_ci_high"] * span, 1),
+                "width": round(rate * span, 1),
+                "title": f"{figures['passed']} of {figures['executed']} passed",
+            }
+        )
+    return bars
+
+
+def task_rows(data: StudyData) -> list[dict[str, Any]]:
+    """The study's pipeline tasks for the category form."""
+    seen: dict[str, dict[str, Any]] = {}
+    for study_task in data.study_tasks:
+        task = data.tasks.get(study_task.task_id or "")
+        if task is None:
+            continue
+        row = seen.setdefault(
+            task.id,
+            {
+                "id": task.id,
+                "prompt": task.prompt[:PROMPT_PREVIEW]
+                + ("..." if len(task.prompt) > PROMPT_PREVIEW else ""),
+                "language": task.output_language,
+                "category": task.category,
+                "participants": set(),
+            },
+        )
+        row["participants"].add(study_task.participant_id)
+    return [{**r, "participants": len(r["participants"])} for r in seen.values()]
+
+
+@router.get("/researcher/studies/{study_id}/dashboard", include_in_schema=False)
+def dashboard(
+    study_id: str,
+    request: Request,
+    platform: PlatformDep,
+    who: Staff,
+    rounds: Rounds = 1000,
+    seed: Seed = 0,
+    include_flagged: Flagged = False,
+) -> HTMLResponse:
+    data, analysis = _analyse(platform, who, study_id, rounds, seed, include_flagged)
+    result = analysis.to_dict()
+    heatmap = [
+        [{"value": v, "shade": shade(v)} for v in row] for row in result["win_matrix"]["matrix"]
+    ]
+    return render(
+        request,
+        "dashboard.html",
+        study=data.study,
+        a=result,
+        chart=interval_chart(result["leaderboard"]),
+        heatmap=heatmap,
+        pass_chart=pass_bars(result["objective"]),
+        chart_width=CHART_WIDTH,
+        label_width=LABEL_WIDTH,
+        tasks=task_rows(data),
+        include_flagged=include_flagged,
+    )
+
+
+@router.post("/researcher/studies/{study_id}/tasks/{task_id}/category", include_in_schema=False)
+def tag_category(
+    study_id: str,
+    task_id: str,
+    platform: PlatformDep,
+    who: Staff,
+    category: Annotated[str, Form()] = "",
+) -> Response:
+    """Tag one of the study's tasks with a category (blank clears it)."""
+    study = studies.get_owned_study(platform.context.store, who, study_id)
+    data = load_study(platform.context.store, study.id)
+    if task_id not in data.tasks:
+        raise NotFound("no such task in this study")
+    try:
+        tag_task(platform.context.store, task_id, category)
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from exc
+    return RedirectResponse(f"/researcher/studies/{study.id}/dashboard#tasks", status_code=303)
+
+
+@router.get(
+    "/api/studies/{study_id}/analysis",
+    tags=["analysis"],
+    summary="Every figure of a study (its researcher, admin)",
+)
+def analysis_json(
+    study_id: str,
+    platform: PlatformDep,
+    who: Staff,
+    rounds: Rounds = 1000,
+    seed: Seed = 0,
+    include_flagged: Flagged = False,
+) -> JSONResponse:
+    _, analysis = _analyse(platform, who, study_id, rounds, seed, include_flagged)
+    return JSONResponse(analysis.to_dict())
