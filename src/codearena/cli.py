@@ -21,6 +21,7 @@ from codearena import __version__
 from codearena.analysis.cli import leaderboard_command, votes_app
 from codearena.bench_cli import BenchFailure
 from codearena.catalog import ModelInfo, discover_ollama, fetch_openrouter_models
+from codearena.coding.cli import coding_app
 from codearena.config import ConfigError, Settings, load_settings, mask_url
 from codearena.evaluation import open_sandbox
 from codearena.exports.cli import export_command, import_command
@@ -54,6 +55,7 @@ app.add_typer(survey_app, name="survey", help="Import form exports and summarise
 app.command("export")(export_command)
 app.command("leaderboard")(leaderboard_command)
 app.add_typer(votes_app, name="votes", help="Votes collected elsewhere.")
+app.add_typer(coding_app, name="coding", help="Open coding of free-text answers.")
 app.command("import")(import_command)
 
 out = Console(highlight=False, soft_wrap=True)

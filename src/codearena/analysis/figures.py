@@ -163,6 +163,32 @@ def _mean_score_by(rows: Iterable[Rating], key: str, dimension: str) -> dict[str
     return {k: sum(v) / len(v) for k, v in scores.items() if v}
 
 
+def _findings_density(data: StudyData) -> dict[str, float | None]:
+    return {
+        g: 100.0 * (m.lint_count + m.security_count) / m.lines if m.lines else None
+        for g, m in data.metrics.items()
+    }
+
+
+def generation_points(data: StudyData, results: Sequence[Unit]) -> list[dict[str, Any]]:
+    """Per rated generation: its model, mean rating per dimension, verdict and findings density
+    (the points behind the per-generation correlations, for scatter plots)."""
+    passed = {u.generation_id: u.result.passed for u in results}
+    models = {r.generation_id: r.model for r in data.ratings if r.generation_id}
+    density = _findings_density(data)
+    means = {d: _mean_score_by(data.ratings, "generation_id", d) for d in DIMENSIONS}
+    return [
+        {
+            "generation_id": g,
+            "model": models[g],
+            **{d: means[d].get(g) for d in DIMENSIONS},
+            "passed": passed.get(g),
+            "findings_per_100_lines": density.get(g),
+        }
+        for g in sorted(models)
+    ]
+
+
 def human_vs_objective(
     data: StudyData, results: Sequence[Unit], *, rounds: int, seed: int
 ) -> list[dict[str, Any]]:
@@ -170,10 +196,7 @@ def human_vs_objective(
     pair per model) and per generation (one pair per rated generation)."""
     table = stats.objective_table(distinct(results))
     passed = {u.generation_id: u.result.passed for u in results}
-    density = {
-        g: 100.0 * (m.lint_count + m.security_count) / m.lines if m.lines else None
-        for g, m in data.metrics.items()
-    }
+    density = _findings_density(data)
     out: list[dict[str, Any]] = []
     for dimension in DIMENSIONS:
         by_model = _mean_score_by(data.ratings, "model", dimension)

@@ -39,6 +39,7 @@ class StudyAnalysis:
     first_activity: str | None
     last_activity: str | None
     options: dict[str, Any] = field(default_factory=dict)
+    generation_points: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -54,6 +55,7 @@ class StudyAnalysis:
             "first_activity": self.first_activity,
             "last_activity": self.last_activity,
             "options": self.options,
+            "generation_points": self.generation_points,
         }
 
 
@@ -212,4 +214,5 @@ def analyse_data(
         first_activity=first,
         last_activity=last,
         options={**board_options, "include_imported": include_imported},
+        generation_points=figures.generation_points(data, units),
     )

@@ -18,7 +18,7 @@ from codearena import __version__
 from codearena.gateway import Gateway
 from codearena.pipeline import Context
 from codearena.sandbox import Sandbox
-from codearena.web import api, dashboard, errors, pages
+from codearena.web import api, coding, dashboard, errors, pages
 from codearena.web.limits import PlatformLimits
 from codearena.web.security import SECURITY_HEADERS, SecurityHeaders
 from codearena.web.state import STATIC, TEMPLATES, Platform, default_sandbox
@@ -82,6 +82,7 @@ def create_app(
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(dashboard.router)
+    app.include_router(coding.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> JSONResponse:
