@@ -28,6 +28,7 @@ from codearena.exports.cli import export_command, import_command
 from codearena.gateway import CallResult, Gateway, GatewayEvent
 from codearena.pipeline import Context, InputError, run_task
 from codearena.prompting import REQUIREMENTS, TONES, PromptOptions, extract_code
+from codearena.reports.cli import report_command
 from codearena.sandbox import ExecResult, SandboxError, TestSpec
 from codearena.sandbox.cli import app as sandbox_app
 from codearena.store import StoreError, repo
@@ -54,6 +55,7 @@ app.add_typer(study_app, name="study", help="Create and list studies.")
 app.add_typer(survey_app, name="survey", help="Import form exports and summarise a study's survey.")
 app.command("export")(export_command)
 app.command("leaderboard")(leaderboard_command)
+app.command("report")(report_command)
 app.add_typer(votes_app, name="votes", help="Votes collected elsewhere.")
 app.add_typer(coding_app, name="coding", help="Open coding of free-text answers.")
 app.command("import")(import_command)

@@ -11,12 +11,31 @@ from pathlib import Path
 
 import pytest
 
-from codearena.sandbox import Sandbox, get_sandbox
+from codearena.sandbox import BwrapSandbox, Sandbox, get_sandbox
+
+
+@pytest.fixture(scope="session", params=["fork_server", "bwrap_per_run"])
+def sandbox(request: pytest.FixtureRequest) -> Iterator[Sandbox]:
+    """The bwrap backend with each Python strategy: the warm fork server (the default, as
+    root) and one bwrap per run. Other languages always take one bwrap per run."""
+    forked = request.param == "fork_server"
+    if forked and os.geteuid() != 0:
+        pytest.skip("the fork server needs root (per-run uids); one bwrap per run is used")
+    box = get_sandbox("bwrap", fork_server=forked)
+    assert isinstance(box, BwrapSandbox) and box.fork_server is forked
+    yield box
+    box.close()
 
 
 @pytest.fixture(scope="session")
-def sandbox() -> Sandbox:
-    return get_sandbox("bwrap")
+def forked() -> Iterator[BwrapSandbox]:
+    """A sandbox whose Python runs go through the fork server (root only)."""
+    if os.geteuid() != 0:
+        pytest.skip("the fork server needs root")
+    box = get_sandbox("bwrap")
+    assert isinstance(box, BwrapSandbox) and box.fork_server
+    yield box
+    box.close()
 
 
 def processes_with(marker: str) -> list[int]:

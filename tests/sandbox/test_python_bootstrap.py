@@ -53,16 +53,19 @@ def test_limits_privileges_and_fds_in_the_program(sandbox: Sandbox) -> None:
         "status = dict(l.split(':\\t', 1) for l in open('/proc/self/status').read().splitlines()"
         " if ':\\t' in l)\n"
         "print(status['CapEff'], status['CapPrm'], status['CapAmb'], status['NoNewPrivs'])\n"
+        "print(status['CapInh'], status['CapBnd'])\n"
         "print(sorted(os.listdir('/proc/self/fd')))\n"
     )
     limits = Limits(memory_mb=300, timeout_s=4, file_size_mb=5, open_files=99, processes=7)
     result = sandbox.run(program, "python", limits=limits)
     assert result.verdict == "passed", result.stderr
-    rlimits, ids, caps, fds = result.stdout.splitlines()
+    rlimits, ids, caps, more_caps, fds = result.stdout.splitlines()
     mib = 1024 * 1024
     expected = [(300 * mib,) * 2, (5, 5), (5 * mib,) * 2, (99, 99), (7, 7), (0, 0)]
     assert rlimits == str(expected)
     assert caps == "0000000000000000 0000000000000000 0000000000000000 1"
+    if getattr(sandbox, "fork_server", False):  # also the inheritable and bounding sets
+        assert more_caps == "0000000000000000 0000000000000000"
     if os.geteuid() == 0:
         uid = eval(ids.split(")")[0] + ")")
         assert len(set(uid)) == 1 and uid[0] != 0

@@ -6,14 +6,16 @@ import contextlib
 import os
 import shutil
 import threading
+import warnings
+import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from . import _pyboot, _userns
-from ._process import run_process
+from . import _forkserver, _pyboot, _userns
+from ._process import RawOutcome, run_process
 from .execution import classify, plan_program
 from .languages import Language, get_language, python_executable
-from .types import MIB, AsyncRunMixin, ExecResult, Limits, SandboxUnavailable
+from .types import MIB, AsyncRunMixin, ExecResult, Limits, SandboxError, SandboxUnavailable
 
 DEFAULT_BWRAP = "/usr/bin/bwrap"
 WORKDIR = "/tmp"
@@ -29,6 +31,7 @@ _ROOT_NS_ARGS = (
     "--unshare-cgroup-try",
 )
 _USER_NS_ARGS = ("--unshare-all", "--disable-userns")
+_SERVER_CAPS = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
 _ROOT_DIRS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 _INSTALL_HINT = (
     "Fix: install bubblewrap (apt-get install bubblewrap) and make sure user namespaces are "
@@ -41,7 +44,12 @@ _probed: dict[tuple[str, bool], str | None] = {}
 
 
 class BwrapSandbox(AsyncRunMixin):
-    """Runs each program in a fresh bubblewrap sandbox; see docs/sandbox.md for the layout."""
+    """Runs each program in a fresh bubblewrap sandbox; see docs/sandbox.md for the layout.
+
+    With ``fork_server`` (the default; it needs root, see docs/sandbox.md), Python programs are
+    forked from a warm Python server inside one long-lived bwrap sandbox, each into fresh
+    namespaces of its own; otherwise, and for every other language, each run is a new bwrap.
+    """
 
     name = "bwrap"
 
@@ -51,6 +59,7 @@ class BwrapSandbox(AsyncRunMixin):
         *,
         python_paths: Sequence[str] = (),
         python: str | None = None,
+        fork_server: bool = True,
     ) -> None:
         self.bwrap_path = bwrap_path
         self.python_paths = tuple(str(Path(p).resolve()) for p in python_paths)
@@ -59,6 +68,17 @@ class BwrapSandbox(AsyncRunMixin):
         self.prlimit = shutil.which("prlimit") or "/usr/bin/prlimit"
         self.setpriv = shutil.which("setpriv") or "/usr/bin/setpriv"
         self._static: dict[str, list[str]] = {}
+        self.fork_server = fork_server and self.as_root
+        self.fork_server_error: str | None = None
+        self._server: _forkserver.ForkServer | None = None
+        self._server_lock = threading.Lock()
+
+    def close(self) -> None:
+        """Stop the fork server (it also stops by itself when this process exits)."""
+        with self._server_lock:
+            server, self._server = self._server, None
+        if server is not None:
+            server.stop()
 
     # -- availability ---------------------------------------------------------------------
     def check_available(self) -> None:
@@ -102,6 +122,13 @@ class BwrapSandbox(AsyncRunMixin):
         self.check_available()
         plan = plan_program(lang, program, limits, self.python, files)
         python_main = plan.source if lang.name == "python" and not plan.compiled else None
+        if python_main is not None and self.fork_server:
+            server = self._fork_server()
+            if server is not None:
+                raw = self._run_forked(server, plan.files, python_main, stdin, limits)
+                return classify(
+                    raw, limits=limits, backend=self.name, language=lang.name, compiled=False
+                )
         with self._command(plan.argv, limits, lang, plan.files, python_main) as (argv, fds):
             raw = run_process(
                 argv,
@@ -119,6 +146,86 @@ class BwrapSandbox(AsyncRunMixin):
             compiled=plan.compiled,
             signal_via_128=True,
         )
+
+    # -- the fork server (Python) ---------------------------------------------------------
+    def _fork_server(self) -> _forkserver.ForkServer | None:
+        """The server, started on first use; None (with a warning) if it cannot start."""
+        with self._server_lock:
+            if self._server is None and self.fork_server_error is None:
+                server = _forkserver.ForkServer(self._server_command)
+                try:
+                    server._control()
+                except (OSError, SandboxError) as exc:
+                    self.fork_server_error = str(exc)
+                    warnings.warn(
+                        f"codearena: Python fork server unavailable, one bwrap per run: {exc}",
+                        RuntimeWarning,
+                        stacklevel=3,
+                    )
+                    return None
+                self._server = server
+                weakref.finalize(self, server.stop)
+            return self._server
+
+    def _server_command(self, ctl_fd: int) -> tuple[list[str], list[int]]:
+        """bwrap + the server: the Python sandbox layout, no /tmp (each run mounts its own),
+        and the capabilities the server needs to set up runs (in its user namespace only)."""
+        lang = get_language("python")
+        ns_fd = _userns.shared_userns_fd()
+        caps = ["--cap-drop", "ALL"]
+        for cap in _SERVER_CAPS:
+            caps += ["--cap-add", cap]
+        static = [a for a in self._static_args(lang) if a != "--die-with-parent"]
+        argv = [
+            self.bwrap_path,
+            "--userns",
+            str(ns_fd),
+            *_ROOT_NS_ARGS,
+            *caps,
+            *static,
+            "--dir",
+            WORKDIR,
+            "--chdir",
+            "/",
+            self.python,
+            "-I",
+            "-S",
+            "-B",
+            "-c",
+            _forkserver.SOURCE,
+            str(ctl_fd),
+            *self._python_path_dirs(),
+        ]
+        return argv, [ns_fd]
+
+    def _run_forked(
+        self,
+        server: _forkserver.ForkServer,
+        files: dict[str, str],
+        main: str,
+        stdin: str,
+        limits: Limits,
+    ) -> RawOutcome:
+        lang = get_language("python")
+        processes = max(limits.processes, lang.min_processes)
+        ordered = [(main, files[main])] + [(n, c) for n, c in sorted(files.items()) if n != main]
+        with _userns.lease_uid() as uid:
+            header = b"%d %d %d %d %d %d %d" % (
+                uid,
+                (limits.memory_mb + lang.address_space_extra_mb) * MIB,
+                limits.effective_cpu_s,
+                limits.file_size_mb * MIB,
+                limits.open_files,
+                processes,
+                limits.tmpfs_mb * MIB,
+            )
+            return server.run(
+                header,
+                ordered,
+                stdin=stdin.encode(),
+                timeout_s=limits.timeout_s,
+                output_bytes=limits.output_bytes,
+            )
 
     @contextlib.contextmanager
     def _command(

@@ -1,0 +1,274 @@
+"""``codearena report``: a study's tables and figures as a self-contained HTML (or Markdown) report.
+
+The numbers come from ``analysis.analyse_study``, ``survey.summary.summarize_survey`` and
+``coding.codebook``: the report computes nothing of its own, so the dashboard, the JSON API and
+the report always agree.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from codearena import __version__
+from codearena.analysis import analyse_study
+from codearena.coding import codebook
+from codearena.reports import figures
+from codearena.reports.figures import FigureFile
+from codearena.store import Store
+from codearena.survey.summary import summarize_survey
+
+TEMPLATES = Path(__file__).parent / "templates"
+DASH = "\u2013"  # an en dash, for empty cells and ranges
+FORMATS = ("html", "md")
+
+
+@dataclass(frozen=True)
+class Report:
+    path: Path
+    figures: list[FigureFile]
+
+
+def _num(value: Any, digits: int = 2) -> str:
+    if value is None:
+        return DASH
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return str(value)
+
+
+def _interval(low: Any, high: Any, digits: int = 2) -> str:
+    if low is None or high is None:
+        return DASH
+    return f"{_num(low, digits)} {DASH} {_num(high, digits)}"
+
+
+def _counts_rows(counts: dict[str, int], answered: int) -> list[tuple[str, int, str]]:
+    return [
+        (label, n, f"{100 * n / answered:.1f}" if answered else DASH) for label, n in counts.items()
+    ]
+
+
+def _rating_rows(ratings: dict[str, dict[str, dict[str, Any]]]) -> list[dict[str, str]]:
+    rows = []
+    for model, dims in ratings.items():
+        for dim, s in dims.items():
+            if s.get("n"):
+                rows.append(
+                    {
+                        "model": model,
+                        "dimension": dim.replace("_", " "),
+                        "n": str(s["n"]),
+                        "mean": _num(s.get("mean")),
+                        "median": _num(s.get("median")),
+                        "interval": _interval(s.get("ci_low"), s.get("ci_high")),
+                    }
+                )
+    return rows
+
+
+OBJECTIVE_COLUMNS = (
+    ("tasks", "answers"),
+    ("executed", "run"),
+    ("pass_rate", "pass rate"),
+    ("pass_ci", "95% Wilson"),
+    ("findings_per_100_lines", "findings / 100 lines"),
+    ("median_ttft_s", "median TTFT s"),
+    ("median_latency_s", "median latency s"),
+    ("tokens_per_task", "tokens / answer"),
+    ("cost_per_task_usd", "USD / answer"),
+    ("minutes_to_fix_per_task", "minutes to fix"),
+)
+
+
+def _objective(objective: dict[str, dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    header = ["model", *(label for _, label in OBJECTIVE_COLUMNS)]
+    rows = []
+    for model, o in objective.items():
+        cells = [model]
+        for key, _ in OBJECTIVE_COLUMNS:
+            if key == "pass_ci":
+                cells.append(_interval(o.get("pass_ci_low"), o.get("pass_ci_high")))
+            else:
+                cells.append(_num(o.get(key), 5 if key == "cost_per_task_usd" else 2))
+        rows.append(cells)
+    return header, rows
+
+
+def _coding_rows(store: Store, study_id: str) -> list[dict[str, Any]]:
+    book = codebook(store, study_id)
+    rows: list[dict[str, Any]] = []
+    for category in book.categories:
+        for concept in category.concepts:
+            for code in concept.codes:
+                rows.append(
+                    {
+                        "category": category.name,
+                        "concept": concept.name,
+                        "code": code.name,
+                        "answers": code.count,
+                    }
+                )
+    for concept in book.ungrouped_concepts:
+        for code in concept.codes:
+            rows.append(
+                {
+                    "category": DASH,
+                    "concept": concept.name,
+                    "code": code.name,
+                    "answers": code.count,
+                }
+            )
+    for code in book.ungrouped_codes:
+        rows.append({"category": DASH, "concept": DASH, "code": code.name, "answers": code.count})
+    return rows
+
+
+def _methods(analysis: dict[str, Any], survey: dict[str, Any]) -> str:
+    study, options = analysis["study"], analysis.get("options", {})
+    models = ", ".join(study.get("models") or []) or "none"
+    prompt = ", ".join(study.get("prompt_options") or []) or "none"
+    period = (
+        f"from {analysis['first_activity'][:10]} to {analysis['last_activity'][:10]}"
+        if analysis.get("first_activity") and analysis.get("last_activity")
+        else "with no recorded activity yet"
+    )
+    both_bad = "as ties" if options.get("both_bad", "tie") == "tie" else "dropped"
+    flagged = "included" if options.get("include_flagged") else "excluded"
+    return (
+        f"Participants used codearena {__version__} in {study.get('mode')} mode {period}; "
+        f"{analysis['progress'].get('participants_consented', 0)} consented participants sent "
+        f"{analysis['progress'].get('tasks', 0)} tasks to the models {models} (prompt options "
+        f"shown: {prompt}). Answers were streamed from each model's API and stored with their "
+        f"latency, tokens and cost; code was run in a bubblewrap sandbox (no network, fresh "
+        f"namespaces, resource limits) against the tasks' tests and checked with ruff and bandit. "
+        f"Pairwise votes were fitted with a Bradley-Terry model by maximum likelihood (ties and "
+        f"both-bad votes counted as half a win, both-bad {both_bad}; votes on answers that named "
+        f"their own model {flagged}); 95% intervals come from a seeded bootstrap of "
+        f"{options.get('rounds', 1000)} rounds (seed {options.get('seed', 0)}), and a model's rank "
+        f"is 1 plus the number of models whose lower bound is above its upper bound. Pass rates "
+        f"carry 95% Wilson intervals; rating means carry t-intervals; human ratings are compared "
+        f"with objective figures by Spearman's rho with bootstrap intervals, and inter-rater "
+        f"agreement is Krippendorff's alpha (ordinal). The survey had {survey['respondents']} "
+        f"respondents; answers matching no option were counted as Other."
+    )
+
+
+def _figures(
+    analysis: dict[str, Any], survey: dict[str, Any], out: Path
+) -> tuple[list[FigureFile], dict[int, FigureFile]]:
+    made: list[FigureFile | None] = [
+        figures.leaderboard_figure(analysis["leaderboard"], out),
+        figures.winrate_figure(
+            analysis["win_matrix"]["models"], analysis["win_matrix"]["matrix"], out
+        ),
+        figures.ratings_figure(analysis["ratings"], out),
+        figures.pass_rate_figure(
+            [
+                (m, o["pass_rate"], o["pass_ci_low"], o["pass_ci_high"])
+                for m, o in analysis["objective"].items()
+                if o.get("pass_rate") is not None
+            ],
+            out,
+        ),
+        figures.human_vs_objective_figure(
+            [
+                (p["correctness"], float(p["passed"]), p.get("findings_per_100_lines"))
+                for p in analysis.get("generation_points", [])
+                if p.get("correctness") is not None and p.get("passed") is not None
+            ],
+            out,
+        ),
+    ]
+    per_question: dict[int, FigureFile] = {}
+    for q in survey["questions"]:
+        if q["type"] in ("single", "multi", "rating") and q.get("counts"):
+            fig = figures.survey_figure(q["number"], q["text"], q["counts"], out)
+            if fig is not None:
+                per_question[q["number"]] = fig
+    return [f for f in made if f is not None], per_question
+
+
+def build_report(
+    store: Store, study_id: str, out: Path, fmt: str = "html", *, rounds: int = 1000, seed: int = 0
+) -> Report:
+    """Write the report (and its figures as PNG and SVG) into ``out``."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; use html or md")
+    out.mkdir(parents=True, exist_ok=True)
+    analysis = analyse_study(store, study_id, rounds=rounds, seed=seed).to_dict()
+    survey = summarize_survey(store, study_id).to_dict()
+    main_figures, survey_figures = _figures(analysis, survey, out)
+    all_figures = main_figures + list(survey_figures.values())
+    objective_header, objective_rows = _objective(analysis["objective"])
+    questions = []
+    for q in survey["questions"]:
+        questions.append(
+            {
+                **q,
+                "rows": _counts_rows(q.get("counts") or {}, q["answered"])
+                if q["type"] != "text"
+                else [],
+                "figure": survey_figures.get(q["number"]),
+                "mean": None if q.get("mean") is None else _num(q["mean"]),
+                "answers": sorted(q.get("answers") or []),
+            }
+        )
+    demographic = [q for q in questions if q.get("section") == "Demographic" and q["rows"]]
+    context = {
+        "version": __version__,
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "study": analysis["study"],
+        "progress": [(k.replace("_", " "), _num(v)) for k, v in analysis["progress"].items()],
+        "participant_tables": [{"title": q["text"], "rows": q["rows"]} for q in demographic],
+        "leaderboard": analysis["leaderboard"],
+        "rating_rows": _rating_rows(analysis["ratings"]),
+        "objective_header": objective_header,
+        "objective_rows": objective_rows,
+        "correlations": [
+            {
+                **c,
+                "rho": _num(c.get("rho")),
+                "interval": _interval(c.get("ci_low"), c.get("ci_high")),
+            }
+            for c in analysis["human_vs_objective"]
+            if c.get("n")
+        ],
+        "agreement": [(d, _num(a, 3)) for d, a in analysis["agreement"].items()],
+        "survey": survey,
+        "survey_questions": questions,
+        "coding": _coding_rows(store, study_id),
+        "methods": _methods(analysis, survey),
+        "figures": main_figures,
+    }
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"], default_for_string=True, default=True),
+        keep_trailing_newline=True,
+    )
+    if fmt == "html":
+        context["embedded"] = {
+            f.name: base64.b64encode((out / f.png).read_bytes()).decode("ascii")
+            for f in all_figures
+        }
+        path = out / "report.html"
+        path.write_text(env.get_template("report.html").render(**context), encoding="utf-8")
+    else:
+        md_env = Environment(
+            loader=FileSystemLoader(TEMPLATES), autoescape=False, keep_trailing_newline=True
+        )
+        md_env.filters["cell"] = _md_cell
+        path = out / "report.md"
+        path.write_text(md_env.get_template("report.md").render(**context), encoding="utf-8")
+    return Report(path, all_figures)
+
+
+def _md_cell(value: Any) -> str:
+    """A Markdown table cell: no pipes, newlines or raw HTML from untrusted text."""
+    text = str(value).replace("\n", " ").replace("|", "\\|")
+    return text.replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,190 @@
+"""The report's figures, each written as PNG and SVG (matplotlib, no display needed)."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
+
+plt.rcParams.update(
+    {
+        "font.size": 9,
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "svg.fonttype": "none",
+        "figure.dpi": 110,
+    }
+)
+
+
+@dataclass(frozen=True)
+class FigureFile:
+    name: str  # file stem, e.g. "leaderboard"
+    title: str
+    png: str
+    svg: str
+
+
+def _save(fig: Figure, out: Path, name: str, title: str) -> FigureFile:
+    fig.tight_layout()
+    png, svg = out / f"{name}.png", out / f"{name}.svg"
+    fig.savefig(png, dpi=150)
+    fig.savefig(svg)
+    plt.close(fig)
+    return FigureFile(name, title, png.name, svg.name)
+
+
+def _short(label: str, width: int = 28) -> str:
+    return label if len(label) <= width else label[: width - 1] + "…"
+
+
+def leaderboard_figure(rows: Sequence[dict[str, Any]], out: Path) -> FigureFile | None:
+    if not rows:
+        return None
+    rows = list(reversed(rows))
+    fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(rows) + 1.2))
+    y = range(len(rows))
+    ratings = [r["rating"] for r in rows]
+    low = [r["rating"] - r["ci_low"] for r in rows]
+    high = [r["ci_high"] - r["rating"] for r in rows]
+    ax.errorbar(ratings, list(y), xerr=[low, high], fmt="o", color="#1f4e79", capsize=3)
+    ax.set_yticks(list(y), [_short(r["model"]) for r in rows])
+    ax.set_xlabel("Bradley-Terry rating (95% bootstrap interval)")
+    ax.axvline(1000, color="#999", linewidth=0.8, linestyle=":")
+    return _save(fig, out, "leaderboard", "Leaderboard with 95% intervals")
+
+
+def winrate_figure(
+    models: Sequence[str], matrix: Sequence[Sequence[float | None]], out: Path
+) -> FigureFile | None:
+    if len(models) < 2:
+        return None
+    n = len(models)
+    values = [[float("nan") if v is None else v for v in row] for row in matrix]
+    fig, ax = plt.subplots(figsize=(1.0 + 0.7 * n, 0.8 + 0.6 * n))
+    image = ax.imshow(values, cmap="RdBu", vmin=0, vmax=1)
+    labels = [_short(m, 18) for m in models]
+    ax.set_xticks(range(n), labels, rotation=40, ha="right")
+    ax.set_yticks(range(n), labels)
+    for i in range(n):
+        for j in range(n):
+            v = matrix[i][j]
+            if v is not None:
+                ax.text(
+                    j,
+                    i,
+                    f"{v:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if abs(v - 0.5) > 0.3 else "black",
+                )
+    ax.set_xlabel("opponent")
+    ax.set_ylabel("model (row wins against column)")
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    return _save(fig, out, "winrate", "Win rate of each model (row) against each opponent (column)")
+
+
+def ratings_figure(ratings: dict[str, dict[str, dict[str, Any]]], out: Path) -> FigureFile | None:
+    dims = ["correctness", "quality", "usefulness"]
+    models = [m for m in ratings if any(ratings[m].get(d, {}).get("n") for d in dims)]
+    if not models:
+        return None
+    fig, axes = plt.subplots(1, 3, figsize=(10, 0.45 * len(models) + 1.6), sharey=True)
+    colors = ["#b2182b", "#ef8a62", "#f7f7f7", "#67a9cf", "#2166ac"]
+    for ax, dim in zip(axes, dims, strict=True):
+        for y, model in enumerate(models):
+            summary = ratings[model].get(dim) or {}
+            counts = summary.get("counts") or {}
+            total = sum(int(counts.get(str(s), counts.get(s, 0)) or 0) for s in range(1, 6))
+            left = 0.0
+            for score in range(1, 6):
+                share = (
+                    (int(counts.get(str(score), counts.get(score, 0)) or 0) / total) if total else 0
+                )
+                ax.barh(
+                    y, share, left=left, color=colors[score - 1], edgecolor="#555", linewidth=0.3
+                )
+                left += share
+        ax.set_title(dim)
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("share of ratings (1 red ... 5 blue)")
+    axes[0].set_yticks(range(len(models)), [_short(m) for m in models])
+    return _save(fig, out, "ratings", "Distribution of 1-5 ratings per model")
+
+
+def pass_rate_figure(
+    points: Sequence[tuple[str, float, float, float]], out: Path
+) -> FigureFile | None:
+    """``points``: (model, pass rate, ci low, ci high)."""
+    if not points:
+        return None
+    fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(points) + 1.2))
+    for y, (_, rate, low, high) in enumerate(points):
+        ax.barh(y, rate, color="#4d9221", alpha=0.8)
+        ax.errorbar(rate, y, xerr=[[rate - low], [high - rate]], color="black", capsize=3)
+    ax.set_yticks(range(len(points)), [_short(p[0]) for p in points])
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of executions that passed their tests (95% Wilson interval)")
+    return _save(fig, out, "pass_rates", "Pass rate of generated code per model")
+
+
+def human_vs_objective_figure(
+    points: Sequence[tuple[float, float, float | None]], out: Path
+) -> FigureFile | None:
+    """``points``: per generation (mean correctness rating, passed 0/1, findings per 100 lines)."""
+    if len(points) < 2:
+        return None
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
+    # deterministic jitter so that equal (verdict, rating) pairs do not hide each other
+    jitter_x = [((i * 37) % 21 - 10) / 60 for i in range(len(points))]
+    jitter_y = [((i * 53) % 13 - 6) / 50 for i in range(len(points))]
+    left.scatter(
+        [p[1] + j for p, j in zip(points, jitter_x, strict=True)],
+        [p[0] + j for p, j in zip(points, jitter_y, strict=True)],
+        s=14,
+        color="#1f4e79",
+        alpha=0.6,
+    )
+    left.set_xticks([0, 1], ["failed", "passed"])
+    left.set_xlim(-0.6, 1.6)
+    left.set_ylabel("mean correctness rating")
+    left.set_title("rating vs test verdict")
+    with_findings = [(r, f) for r, _, f in points if f is not None]
+    right.scatter(
+        [f for _, f in with_findings],
+        [r for r, _ in with_findings],
+        s=14,
+        color="#b35806",
+        alpha=0.7,
+    )
+    right.set_xlabel("findings per 100 lines")
+    right.set_title("rating vs static findings")
+    return _save(
+        fig,
+        out,
+        "human_vs_objective",
+        "Human ratings against objective measurements, per generation",
+    )
+
+
+def survey_figure(number: int, text: str, counts: dict[str, int], out: Path) -> FigureFile | None:
+    if not counts or not any(counts.values()):
+        return None
+    labels = list(counts)
+    fig, ax = plt.subplots(figsize=(6.5, 0.35 * len(labels) + 1.0))
+    ax.barh(range(len(labels)), [counts[k] for k in labels], color="#5e3c99")
+    ax.set_yticks(range(len(labels)), [_short(k, 32) for k in labels])
+    ax.invert_yaxis()
+    ax.set_xlabel("respondents")
+    ax.set_title("\n".join(textwrap.wrap(f"Q{number}. {text}", 70)), fontsize=9)
+    return _save(fig, out, f"survey_q{number}", f"Q{number}. {text}")
