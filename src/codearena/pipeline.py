@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
 from codearena.catalog import Catalog, UnknownModel
@@ -82,6 +82,7 @@ async def run_task(
     checks: bool = True,
     tests: TestSpec | None = None,
     sandbox: Sandbox | None = None,
+    on_stored: Callable[[str], None] | None = None,
 ) -> TaskOutcome:
     """Validate, store the task, fan out, and store each generation as it finishes."""
     validate_task(task)
@@ -108,6 +109,7 @@ async def run_task(
         temperature=temperature,
         fallbacks=fallbacks,
         listener=listener,
+        on_pending=(lambda _ids: on_stored(stored.id)) if on_stored else None,
     )
     if checks:
         await check_generations(context, results, generation_ids, options.language)
@@ -164,6 +166,7 @@ async def generate_into(
     fallbacks: Sequence[str] = (),
     first_position: int = 0,
     listener: Listener | None = None,
+    on_pending: Callable[[list[str]], None] | None = None,
 ) -> tuple[list[CallResult], list[str]]:
     """Add one generation per model to a stored task, each written the moment it finishes."""
     generation_ids = []
@@ -178,6 +181,8 @@ async def generate_into(
             route.provider.name,
         )
         generation_ids.append(row.id)
+    if on_pending is not None:
+        on_pending(generation_ids)
 
     def on_event(event: GatewayEvent) -> None:
         if event.kind == "done" and event.result is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -77,3 +78,25 @@ async def test_blind_task_hides_models_until_the_vote(arena: Arena) -> None:
     assert {x["model"] for x in voted.json()["answers"]} == {a, b}
     again = await client.post(f"/api/tasks/{task_id}/vote", {"choice": "b"})
     assert again.status_code == 409 and "already" in again.json()["error"]
+
+
+async def test_an_answer_can_be_rated_while_a_slower_one_still_streams(arena: Arena) -> None:
+    fast, slow = unique("ok"), unique("slow-first-3")
+    study = arena.study([fast, slow])
+    client = await arena.participant(study)
+    response = await client.post("/api/tasks", {"text": "Write add", "models": [fast, slow]})
+    task_id = response.json()["id"]
+    rating = {"correctness": 4, "quality": 4, "usefulness": 5}
+    for _ in range(200):  # until the fast answer has arrived (the slow one takes 3 s)
+        first = await client.post(f"/api/tasks/{task_id}/answers/0/rating", rating)
+        if first.status_code != 409:
+            break
+        await asyncio.sleep(0.02)
+    assert first.status_code == 200, first.text
+    early = await client.post(f"/api/tasks/{task_id}/answers/1/rating", rating)
+    assert early.status_code == 409 and "wait" in early.json()["error"]
+    view = (await client.get(f"/api/tasks/{task_id}")).json()
+    assert view["complete"] is False, "the slow model was still streaming"
+    await arena.finish(client, task_id)
+    late = await client.post(f"/api/tasks/{task_id}/answers/1/rating", rating)
+    assert late.status_code == 200, late.text

@@ -80,9 +80,15 @@ def generations_of(store: Store, row: StudyTask) -> list[Generation]:
 
 
 def generation_at(store: Store, row: StudyTask, position: int) -> Generation:
-    generations = generations_of(store, row)
+    """One answer, as soon as it has arrived (the others may still be streaming)."""
+    task = repo.get_task(store, row.task_id) if row.task_id else None
+    generations = list(task.generations) if task else []
+    if not generations and row.status == "running":
+        raise ApiError(409, "wait until this answer has arrived")
     if not 0 <= position < len(generations):
         raise ApiError(404, f"this task has no answer {position}")
+    if generations[position].status == "pending":
+        raise ApiError(409, "wait until this answer has arrived")
     return generations[position]
 
 

@@ -179,6 +179,19 @@ async def _run(platform: Platform, row: StudyTask, live: LiveTask, options: Prom
     store = platform.context.store
     error: str | None = None
     task_id: str | None = None
+
+    def link(stored_task_id: str) -> None:
+        """The task and its pending answers are stored: each answer can be run and rated as
+        soon as it arrives, before the slowest model has finished."""
+        with store.session() as session:
+            stored = session.get(StudyTask, row.id)
+            if stored is not None:
+                stored.task_id = stored_task_id
+            task = session.get(Task, stored_task_id)
+            if task is not None and row.tests:
+                task.tests = row.tests
+        row.task_id = stored_task_id
+
     try:
         outcome = await run_task(
             platform.context,
@@ -188,6 +201,7 @@ async def _run(platform: Platform, row: StudyTask, live: LiveTask, options: Prom
             options,
             source="web",
             listener=live.on_event,
+            on_stored=link,
         )
         task_id = outcome.task_id
     except asyncio.CancelledError:
@@ -197,11 +211,12 @@ async def _run(platform: Platform, row: StudyTask, live: LiveTask, options: Prom
         log.exception("task %s failed", row.id)
         error = f"the task could not run: {exc}"
     finally:
+        task_id = task_id or row.task_id
         with store.session() as session:
             stored = session.get(StudyTask, row.id)
             if stored is not None:
                 stored.task_id = task_id
-                stored.status = "done" if task_id else "failed"
+                stored.status = "done" if task_id and error is None else "failed"
                 if error and error.startswith("the server stopped"):
                     stored.status = "interrupted"
             if task_id and row.tests:

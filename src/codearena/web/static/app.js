@@ -84,7 +84,7 @@ function taskPage() {
     if (a.html !== undefined) {
       setServerHtml(part(col, "body"), a.html);
       running.delete(a.position);
-      if (body.dataset.complete === "true") enableRuns(col);
+      enableAnswer(col);
     } else if (a.text !== undefined) {
       streamTarget(col).textContent = a.text;
       running.add(a.position);
@@ -109,6 +109,15 @@ function taskPage() {
 
   function enableRuns(scope) {
     scope.querySelectorAll('[data-action="run"]').forEach((b) => { b.disabled = false; });
+  }
+
+  // An answer that has arrived can be run, rated and upvoted while the others still stream;
+  // the blind vote waits for both answers.
+  function enableAnswer(col) {
+    enableRuns(col);
+    col.querySelectorAll('[data-testid="rating-save"], [data-action="upvote"]').forEach((b) => {
+      if (b.textContent !== "Upvoted") b.disabled = false;
+    });
   }
 
   function complete() {
