@@ -325,3 +325,13 @@ def test_generate_with_examples_and_failing_answer(
     examples.write_text("{not json")
     code, _, err = run(capsys, "generate", "t", "-m", unique("ok"), "--examples", str(examples))
     assert code == 2 and "stdin" in err
+
+
+def test_the_cli_starts_without_the_heavy_stacks() -> None:
+    """``codearena --help`` must not pay for numpy, scipy, matplotlib or the web stack."""
+    probe = (
+        "import sys, codearena.cli; "
+        "print(sorted(m for m in ('numpy', 'scipy', 'matplotlib', 'fastapi') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,17 @@ def test_bad_sandbox_table(env: Path) -> None:
     (env / "codearena.toml").write_text('[sandbox]\nbackend = "bwrap"\nmemory = 3\n')
     with pytest.raises(ConfigError, match=r"line 3.*memory"):
         load_settings()
+
+
+def test_sandbox_run_command_uses_the_configured_python_paths(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.test_cli import run
+
+    lib = env / "site"
+    lib.mkdir()
+    (lib / "teamlib.py").write_text("ANSWER = 42\n")
+    (env / "codearena.toml").write_text(f'[sandbox]\npython_paths = ["{lib}"]\n')
+    (env / "main.py").write_text("import teamlib\nprint(teamlib.ANSWER)\n")
+    code, out, _ = run(capsys, "sandbox", "run", str(env / "main.py"), "--json")
+    assert code == 0 and json.loads(out)["stdout"] == "42\n"

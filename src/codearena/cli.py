@@ -29,7 +29,7 @@ from codearena.gateway import CallResult, Gateway, GatewayEvent
 from codearena.pipeline import Context, InputError, run_task
 from codearena.prompting import REQUIREMENTS, TONES, PromptOptions, extract_code
 from codearena.reports.cli import report_command
-from codearena.sandbox import ExecResult, SandboxError, TestSpec
+from codearena.sandbox import ExecResult, Sandbox, SandboxError, TestSpec
 from codearena.sandbox.cli import app as sandbox_app
 from codearena.store import StoreError, repo
 from codearena.store.db import upgrade
@@ -62,6 +62,20 @@ app.command("import")(import_command)
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
+
+
+@app.callback()
+def _root(ctx: typer.Context) -> None:
+    """Send one coding task to many LLMs, compare, execute and measure."""
+    ctx.obj = _Services()
+
+
+class _Services:
+    """What sub-commands from self-contained packages get from the application (``ctx.obj``)."""
+
+    @staticmethod
+    def sandbox_factory(backend: str | None) -> Sandbox:
+        return open_sandbox(load_settings().sandbox, backend)
 
 
 class UsageFailure(Exception):

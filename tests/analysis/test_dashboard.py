@@ -83,6 +83,7 @@ async def test_dashboard_shows_every_section_escaped(dash_arena: Arena) -> None:
     assert re.search(r"<script(?![^>]*src=\"/static/app\.js\")", html) is None
     assert ' style="' not in html and "onclick" not in html
     assert "0.1500 USD of 2.00 USD" in html
+    assert 'data-testid="rating-distribution"' in html and "median" in html
 
 
 async def test_analysis_json_and_task_tagging(dash_arena: Arena) -> None:

@@ -61,7 +61,8 @@ def test_limits_privileges_and_fds_in_the_program(sandbox: Sandbox) -> None:
     assert result.verdict == "passed", result.stderr
     rlimits, ids, caps, more_caps, fds = result.stdout.splitlines()
     mib = 1024 * 1024
-    expected = [(300 * mib,) * 2, (5, 5), (5 * mib,) * 2, (99, 99), (7, 7), (0, 0)]
+    # CPU: soft limit (SIGXCPU, a timeout) one second below the hard one (SIGKILL)
+    expected = [(300 * mib,) * 2, (5, 6), (5 * mib,) * 2, (99, 99), (7, 7), (0, 0)]
     assert rlimits == str(expected)
     assert caps == "0000000000000000 0000000000000000 0000000000000000 1"
     if getattr(sandbox, "fork_server", False):  # also the inheritable and bounding sets

@@ -20,7 +20,7 @@ from codearena.suites import SuiteError, load_suite
 from codearena.suites.runner import BenchRunner, Progress, RunSpec
 from codearena.suites.summary import summarize
 from codearena.testing.fake_upstream import FakeUpstream
-from tests.conftest import unique
+from tests.conftest import fast, unique
 from tests.test_cli import run
 
 REVERSE = "ECHO: ```python\\nprint(input()[::-1])\\n```"
@@ -182,3 +182,20 @@ def test_bench_cli_bad_input(env: Path, capsys: pytest.CaptureFixture[str]) -> N
     assert code == 2 and "Did you mean" in err
     code, _, err = run(capsys, "bench", "--resume", "nope")
     assert code == 2 and "no bench run" in err
+
+
+async def test_resume_asks_again_only_the_calls_that_failed(
+    settings: Settings, tmp_path: Path, fake: FakeUpstream
+) -> None:
+    settings = fast(settings, max_retries=0)
+    context = _context(settings, tmp_path)
+    suite = write_suite(tmp_path / "suite.jsonl")
+    flaky = unique("flaky-503-2")  # the first two calls fail, later ones answer
+    run_id = await _bench(context, RunSpec(str(suite), [flaky], samples=1, concurrency=1))
+    [first] = summarize(context, run_id)
+    assert first.errors == 2 and first.passed == 2
+    async with Gateway(context.settings, context.catalog) as gateway:
+        await BenchRunner(context, gateway, get_sandbox("bwrap")).run(run_id)
+    [second] = summarize(context, run_id)
+    assert second.passed == 4 and second.evaluated == 4
+    assert fake.count(flaky.removeprefix("openrouter:")) == 6, "4 answers + the 2 failed calls"

@@ -10,15 +10,17 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from codearena import stats
-from codearena.analysis.load import StudyNotFound, find_study, study_votes
-from codearena.analysis.votes_import import VotesImportError, import_votes, read_votes_file
 from codearena.config import ConfigError, load_settings
 from codearena.store import Store, StoreError
+
+if TYPE_CHECKING:
+    from codearena import stats
+
+# The statistics stack (numpy, scipy) is imported when a command runs, not when the CLI starts.
 
 votes_app = typer.Typer(help="Votes collected elsewhere.", no_args_is_help=True)
 
@@ -86,6 +88,10 @@ def leaderboard_command(
             help="count votes whose answer named its own model (self-revealing)",
         ),
     ] = False,
+    tie_weight: Annotated[
+        float,
+        typer.Option("--tie-weight", min=0.0, max=1.0, help="share of a win a tie gives each side"),
+    ] = 0.5,
     both_bad: Annotated[
         str, typer.Option("--both-bad", help="tie (half a win each, default) or drop")
     ] = "tie",
@@ -94,6 +100,9 @@ def leaderboard_command(
     ] = True,
 ) -> None:
     """The study's arena leaderboard: Bradley-Terry ratings with 95% bootstrap intervals."""
+    from codearena import stats
+    from codearena.analysis.load import StudyNotFound, find_study, study_votes
+
     if both_bad not in ("tie", "drop"):
         _fail(f"--both-bad must be tie or drop, not {both_bad!r}")
     with _store() as store:
@@ -107,6 +116,7 @@ def leaderboard_command(
         rounds=rounds,
         seed=seed,
         include_flagged=include_flagged,
+        tie_weight=tie_weight,
         both_bad="tie" if both_bad == "tie" else "drop",
     )
     if as_json:
@@ -135,6 +145,9 @@ def votes_import(
 ) -> None:
     """Import pairwise votes (winner a, b, tie or both_bad); all rows or none. Importing the
     same source again replaces its earlier rows."""
+    from codearena.analysis.load import StudyNotFound, find_study
+    from codearena.analysis.votes_import import VotesImportError, import_votes, read_votes_file
+
     with _store() as store:
         try:
             found = find_study(store, study)

@@ -8,10 +8,10 @@ from typing import Annotated
 
 import typer
 
-from codearena.analysis import StudyNotFound, find_study
 from codearena.config import load_settings
-from codearena.reports.build import FORMATS, build_report
 from codearena.store import Store
+
+FORMATS = ("html", "md")  # the plotting stack is imported only when a report is written
 
 
 def report_command(
@@ -22,6 +22,9 @@ def report_command(
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
 ) -> None:
     """Write a study's report: tables, figures (PNG and SVG) and a methods paragraph."""
+    from codearena.analysis import StudyNotFound, find_study
+    from codearena.reports.build import build_report
+
     if fmt not in FORMATS:
         sys.stderr.write(f"error: unknown format {fmt!r}; use html or md\n")
         raise typer.Exit(2)

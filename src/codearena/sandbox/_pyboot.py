@@ -27,7 +27,7 @@ def _codearena_boot():
     del globals()["_codearena_boot"]
     import sys, builtins, _sitebuiltins
     from posix import closerange, setgroups, setresgid, setresuid
-    from resource import setrlimit
+    from resource import RLIMIT_CPU, setrlimit
     uid = {uid!r}
     if uid is not None:
         setgroups([])
@@ -35,7 +35,7 @@ def _codearena_boot():
         setresuid(uid, uid, uid)
     closerange(3, 1 << 20)
     for which, value in {limits!r}:
-        setrlimit(which, (value, value))
+        setrlimit(which, (value, value + 1 if which == RLIMIT_CPU else value))
     eof = "Ctrl-D (i.e. EOF)"
     builtins.exit = _sitebuiltins.Quitter("exit", eof)
     builtins.quit = _sitebuiltins.Quitter("quit", eof)

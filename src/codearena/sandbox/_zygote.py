@@ -268,7 +268,7 @@ def _run(kernel: _Kernel, msg: bytes, fds: list[int], paths: list[str]) -> tuple
 def _program(kernel: _Kernel, files_fd: int, uid: int, limits: tuple[tuple[int, int], ...], paths: list[str]) -> tuple[bytes, str, str, int, bool]:  # fmt: skip
     """C: drop everything, lay out the files, and hand the program to the top level."""
     import os
-    from resource import setrlimit
+    from resource import RLIMIT_CPU, setrlimit
 
     kernel.prctl(_PR_SET_NO_NEW_PRIVS, 1)
     for cap in range(64):  # EINVAL past the last capability
@@ -282,7 +282,8 @@ def _program(kernel: _Kernel, files_fd: int, uid: int, limits: tuple[tuple[int, 
     os.close(files_fd)
     os.closerange(3, 1 << 20)
     for which, value in limits:
-        setrlimit(which, (value, value))
+        # CPU: the soft limit sends SIGXCPU (a timeout), the hard one a second later SIGKILL
+        setrlimit(which, (value, value + 1 if which == RLIMIT_CPU else value))
     sys.path[0:0] = paths
     sys.argv[:] = [main[0]]
     hook = sys.excepthook

@@ -287,7 +287,7 @@ class BwrapSandbox(AsyncRunMixin):
                     prefix = [
                         self.prlimit,
                         f"--as={address_space}",
-                        f"--cpu={limits.effective_cpu_s}",
+                        f"--cpu={limits.effective_cpu_s}:{limits.effective_cpu_s + 1}",
                         f"--fsize={limits.file_size_mb * MIB}",
                         f"--nofile={limits.open_files}",
                         "--core=0",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +13,11 @@ from rich.table import Table
 
 from .languages import language_for_path, normalize_language
 from .registry import get_sandbox
-from .types import ExecResult, Limits, SandboxError
+from .types import ExecResult, Limits, Sandbox, SandboxError
+
+# The host application can hand in a factory that applies its settings (``codearena.cli`` does:
+# the configured backend and read-only Python paths); this package stays free of them.
+SandboxFactory = Callable[[str | None], Sandbox]
 
 app = typer.Typer(help="Run code in the isolated sandbox.", no_args_is_help=True)
 
@@ -29,6 +34,7 @@ def _fail(message: str) -> typer.Exit:
 
 @app.command()
 def run(
+    ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Source file to run.")],
     lang: Annotated[
         str | None, typer.Option("--lang", help="Language (default: from extension).")
@@ -40,10 +46,14 @@ def run(
     memory: Annotated[int, typer.Option("--memory", help="Memory limit, MiB.")] = 512,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     backend: Annotated[
-        str, typer.Option("--backend", help="bwrap (default) or unisolated.")
-    ] = "bwrap",
+        str | None,
+        typer.Option("--backend", help="bwrap or unisolated (default: the configured one)."),
+    ] = None,
 ) -> None:
     """Run FILE; exit 0 if it passed, 1 otherwise, 2 on bad input."""
+    factory: SandboxFactory = getattr(ctx.obj, "sandbox_factory", None) or (
+        lambda name: get_sandbox(name or "bwrap")
+    )
     try:
         program = file.read_text(encoding="utf-8")
         given = stdin.read_text(encoding="utf-8") if stdin is not None else ""
@@ -52,7 +62,7 @@ def run(
     try:
         language = normalize_language(lang) if lang else language_for_path(file)
         limits = Limits(timeout_s=timeout, memory_mb=memory)
-        sandbox = get_sandbox(backend)
+        sandbox = factory(backend)
         result = sandbox.run(program, language, given, limits)
     except (SandboxError, ValueError) as exc:
         raise _fail(str(exc)) from None

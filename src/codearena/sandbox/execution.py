@@ -92,6 +92,8 @@ def classify(
     stdout = decode_capped(raw.stdout, limits.output_bytes)
     stderr = decode_capped(raw.stderr, limits.output_bytes)
     sig = exit_signal(raw.returncode, signal_via_128)
+    if raw.timed_out and sig is None:
+        sig = int(signal.SIGKILL)  # the wall clock killed the whole process tree
     exit_code = None if raw.timed_out else raw.returncode
     if exit_code is not None and exit_code < 0:
         exit_code = None
@@ -105,10 +107,10 @@ def classify(
         verdict = "output_limit"
     elif raw.returncode == 0:
         verdict = "passed"
-    elif any(marker in stderr for marker in MEMORY_MARKERS) or sig == signal.SIGKILL:
-        verdict = "memory"
     elif sig == signal.SIGXCPU:
-        verdict = "timeout"
+        verdict = "timeout"  # the CPU-time limit (its soft limit signals SIGXCPU)
+    elif any(marker in stderr for marker in MEMORY_MARKERS):
+        verdict = "memory"
     else:
         verdict = "error"
     return ExecResult(

@@ -58,7 +58,7 @@ class UnisolatedSandbox(AsyncRunMixin):
                 argv = [
                     self.prlimit,
                     f"--as={memory}",
-                    f"--cpu={limits.effective_cpu_s}",
+                    f"--cpu={limits.effective_cpu_s}:{limits.effective_cpu_s + 1}",
                     f"--fsize={limits.file_size_mb * MIB}",
                     f"--nofile={limits.open_files}",
                     "--core=0",

@@ -154,11 +154,13 @@ class BenchRunner:
         for row in rows:
             if row.task_id:
                 task_of[row.problem_id] = row.task_id
-            if row.passed is not None:
+            answered = row.generation_id in finished
+            if row.passed is not None and (answered or row.model == REFERENCE):
                 progress.done += 1
                 progress.passed += int(row.passed)
                 continue
-            generation = row.generation_id if row.generation_id in finished else None
+            # not done yet, or its API call ended in an error: ask again (answers are never re-asked)
+            generation = row.generation_id if answered else None
             todo.append(
                 _Item(
                     row.id, problems[row.problem_id], row.model, row.sample, generation, row.task_id

@@ -7,11 +7,11 @@ import sys
 from typing import Annotated
 
 import typer
+from sqlalchemy import select
 
-import codearena.store.platform_models  # noqa: F401  (the platform's tables)
 from codearena.config import load_settings
 from codearena.pipeline import Context
-from codearena.web import auth, studies
+from codearena.store.platform_models import WebUser
 
 users_app = typer.Typer(help="Accounts of the web platform.", no_args_is_help=True)
 study_app = typer.Typer(help="Studies of the web platform.", no_args_is_help=True)
@@ -39,6 +39,8 @@ def users_create(
     role: Annotated[str, typer.Option("--role", help="admin or researcher")] = "researcher",
 ) -> None:
     """Create an account; the password is read from stdin (one line)."""
+    from codearena.web import auth  # the web stack loads only when needed
+
     if sys.stdin.isatty():
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     else:
@@ -73,10 +75,17 @@ def study_create(
     base_url: Annotated[
         str, typer.Option("--base-url", help="the platform's public address, for the invite URL")
     ] = DEFAULT_BASE_URL,
+    owner: Annotated[
+        str | None,
+        typer.Option("--owner", help="the researcher's e-mail (default: the only researcher)"),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Create a study and print its invite URL."""
+    from codearena.web import studies  # the web stack loads only when needed
+
     context = Context.open(load_settings())
+    owner_id = _owner_id(context, owner)
     spec = studies.StudySpec(
         name=name,
         models=models.split(","),
@@ -88,7 +97,9 @@ def study_create(
         budget_usd=budget_usd,
     )
     try:
-        study = studies.create_study(context.store, context.catalog, spec)
+        study = studies.create_study(
+            context.store, context.catalog, spec, owner_id, survey_files=True
+        )
     except studies.StudyInputError as exc:
         _fail(str(exc))
         return
@@ -101,12 +112,35 @@ def study_create(
     typer.echo(f"invite: {data['invite_url']}")
 
 
+def _owner_id(context: Context, email: str | None) -> str | None:
+    """The owning researcher: ``--owner``, else the only researcher account, else nobody (then
+    only admins see the study until one is given)."""
+    with context.store.session() as session:
+        query = select(WebUser).where(WebUser.role.in_(("researcher", "admin")))
+        accounts = list(session.scalars(query))
+    if email is not None:
+        match = [a for a in accounts if a.email.lower() == email.strip().lower()]
+        if not match:
+            _fail(
+                f"no researcher or admin account {email!r}; create it with `codearena users create`"
+            )
+            raise typer.Exit(2)
+        return match[0].id
+    researchers = [a for a in accounts if a.role == "researcher"]
+    if len(researchers) == 1:
+        return researchers[0].id
+    typer.echo("note: the study has no owner, so only admins see it; pass --owner EMAIL", err=True)
+    return None
+
+
 @study_app.command("list")
 def study_list(
     base_url: Annotated[str, typer.Option("--base-url")] = DEFAULT_BASE_URL,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Every study with its status and invite URL."""
+    from codearena.web import studies  # the web stack loads only when needed
+
     context = Context.open(load_settings())
     secret = studies.platform_secret(context.store)
     rows = [studies.study_dict(s, secret, base_url) for s in studies.list_studies(context.store)]

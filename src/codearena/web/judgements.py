@@ -28,9 +28,15 @@ _FAMILIES = {
     "deepseek": ("DeepSeek",),
     "qwen": ("Qwen", "Alibaba"),
 }
-_SELF = (
-    r"(?:\bI am|\bI'm|\bI was|\bas an?|\bthis is|\bmy name is|"
-    r"\b(?:developed|created|trained|built|made) by)\W+(?:[\w.-]+\W+){0,4}?"
+# A reply names its own model only in the first person ("I am GPT-4", "I'm an AI model called
+# Llama", "I was trained by OpenAI", "my name is Gemini") or as a sentence opener ("As GPT-4, I
+# ..."): prose about a library or an API ("a GPT tokenizer", "built by Google") is not flagged.
+_ROLE = r"(?:(?:an?|the)\s+)?(?:(?:AI|large|language|model|assistant|chatbot)\s+)*(?:(?:called|named)\s+)?"
+_SELF_PATTERNS = (
+    r"\b(?:I am|I'm|I was|my name is)\s+" + _ROLE + "{name}",
+    r"(?:^|[.!?:]\s+|\n\s*)As\s+" + _ROLE + "{name}",
+    r"\b(?:I am|I'm|I was)\s+(?:(?:an?|the)\s+)?(?:[\w-]+\s+){{0,4}}?"
+    r"(?:developed|created|trained|built|made)\s+by\s+{name}",
 )
 
 
@@ -66,9 +72,10 @@ def self_names(catalog: Catalog, model: str) -> list[str]:
 def names_own_model(text: str, names: list[str]) -> bool:
     """True when the reply introduces itself as its model ("As GPT-4, ...", "I am Llama")."""
     for name in names:
-        pattern = _SELF + re.escape(name) + r"(?![A-Za-z])"
-        if re.search(pattern, text, re.IGNORECASE):
-            return True
+        for template in _SELF_PATTERNS:
+            pattern = template.format(name=re.escape(name)) + r"(?![A-Za-z])"
+            if re.search(pattern, text, re.IGNORECASE):
+                return True
     return False
 
 

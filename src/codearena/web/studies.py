@@ -22,6 +22,7 @@ from codearena.store.platform_models import (
     Vote,
 )
 from codearena.survey import InstrumentError, get_instrument
+from codearena.survey.instruments import BUILTIN
 from codearena.web.auth import Principal
 from codearena.web.errors import ApiError, Forbidden, NotFound
 
@@ -101,8 +102,15 @@ def study_from_token(store: Store, secret: str, token: str) -> Study:
 
 
 def create_study(
-    store: Store, catalog: Catalog, spec: StudySpec, owner_id: str | None = None
+    store: Store,
+    catalog: Catalog,
+    spec: StudySpec,
+    owner_id: str | None = None,
+    *,
+    survey_files: bool = False,
 ) -> Study:
+    """Validate and store a study. Survey files are read only when ``survey_files`` is set (the
+    CLI): through the web a researcher picks a built-in instrument and never names a server path."""
     name = spec.name.strip()
     if not name or len(name) > 200:
         raise StudyInputError("give the study a name (at most 200 characters)")
@@ -126,6 +134,11 @@ def create_study(
         raise StudyInputError("the task budget must be at least 1")
     if spec.budget_usd is not None and spec.budget_usd <= 0:
         raise StudyInputError("the USD budget must be positive")
+    if spec.survey and spec.survey not in BUILTIN and not survey_files:
+        raise StudyInputError(
+            f"unknown survey {spec.survey!r}: choose {', '.join(BUILTIN)}; instruments from "
+            "files are loaded with `codearena study create --survey FILE`"
+        )
     try:
         instrument = get_instrument(spec.survey)
     except InstrumentError as exc:
