@@ -47,6 +47,8 @@ def test_info_masks_the_database_password_and_never_prints_keys(
         "openai": False,
         "ollama": True,
     }
+    status = {p["name"]: p["status"] for p in data["providers"]}
+    assert status["ollama"] == "unreachable", "nothing listens at OLLAMA_HOST in the tests"
     code, text, _ = run(capsys, "info")
     assert "hunter2" not in out + text and SECRET not in out + text
     assert "missing key: set OPENAI_API_KEY" in text

@@ -57,3 +57,14 @@ def test_sandbox_run_command_uses_the_configured_python_paths(
     (env / "main.py").write_text("import teamlib\nprint(teamlib.ANSWER)\n")
     code, out, _ = run(capsys, "sandbox", "run", str(env / "main.py"), "--json")
     assert code == 0 and json.loads(out)["stdout"] == "42\n"
+
+
+def test_model_prices_and_context_must_be_numbers(env: Path) -> None:
+    (env / "codearena.toml").write_text(
+        '[[models]]\nid = "ollama:x"\nlabel = "X"\ncontext_length = "big"\n'
+    )
+    with pytest.raises(ConfigError, match=r"line 4.*context_length.*expected int"):
+        load_settings()
+    (env / "codearena.toml").write_text('[[models]]\nid = "ollama:x"\nprice_input_per_m = -1\n')
+    with pytest.raises(ConfigError, match=r"price_input_per_m.*negative"):
+        load_settings()

@@ -22,7 +22,7 @@ from codearena.analysis.cli import leaderboard_command, votes_app
 from codearena.bench_cli import BenchFailure
 from codearena.catalog import ModelInfo, discover_ollama, fetch_openrouter_models
 from codearena.coding.cli import coding_app
-from codearena.config import ConfigError, Settings, load_settings, mask_url
+from codearena.config import ConfigError, ProviderConfig, Settings, load_settings, mask_url
 from codearena.evaluation import open_sandbox
 from codearena.exports.cli import export_command, import_command
 from codearena.gateway import CallResult, Gateway, GatewayEvent
@@ -94,13 +94,20 @@ def _print_json(value: Any) -> None:
 def info(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False) -> None:
     """Version, config file, database URL (password masked) and configured providers."""
     settings = load_settings()
+    reachable, _ = asyncio.run(_reachability(settings))
+
+    def status(p: ProviderConfig) -> str:
+        if not p.has_key:
+            return f"missing key: set {p.key_env}"
+        return "unreachable" if reachable.get(p.name) is False else "ready"
+
     providers = [
         {
             "name": p.name,
             "base_url": p.base_url,
             "key_env": p.key_env,
             "configured": p.has_key,
-            "status": "ready" if p.has_key else f"missing key: set {p.key_env}",
+            "status": status(p),
         }
         for p in settings.providers.values()
     ]

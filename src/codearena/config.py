@@ -270,12 +270,24 @@ def _models_from(reader: _Reader, raw: Any) -> tuple[ExtraModel, ...]:
             ExtraModel(
                 id=reader.typed("models", "id", spec["id"], str),
                 label=reader.typed("models", "label", spec.get("label", spec["id"]), str),
-                context_length=spec.get("context_length"),
-                price_input_per_m=spec.get("price_input_per_m"),
-                price_output_per_m=spec.get("price_output_per_m"),
+                context_length=_optional(reader, "context_length", spec, int),
+                price_input_per_m=_optional(reader, "price_input_per_m", spec, (int, float)),
+                price_output_per_m=_optional(reader, "price_output_per_m", spec, (int, float)),
             )
         )
     return tuple(models)
+
+
+def _optional(
+    reader: _Reader, key: str, spec: dict[str, Any], kind: type | tuple[type, ...]
+) -> Any:
+    """A numeric model field: absent, or of the right type and not negative."""
+    if key not in spec:
+        return None
+    value = reader.typed("models", key, spec[key], kind)
+    if value < 0:
+        raise reader.error("models", key, "must not be negative")
+    return value
 
 
 def _sandbox_from(reader: _Reader, raw: Any) -> SandboxSettings:

@@ -194,5 +194,9 @@ async def generate_into(
     requests = [
         ChatRequest(model, messages, temperature, fallbacks=tuple(fallbacks)) for model in models
     ]
-    results = await gateway.fan_out(requests, on_event)
+    try:
+        results = await gateway.fan_out(requests, on_event)
+    except BaseException:  # cancelled or interrupted: what finished stays, the rest says so
+        repo.cancel_pending(context.store, generation_ids)
+        raise
     return results, generation_ids

@@ -170,5 +170,5 @@ def test_cli_export_and_import(settings: Settings, tmp_path: Path) -> None:
     result = runner.invoke(
         coding_app, ["codebook", "export", "--study", "missing", "--out", str(out)]
     )
-    assert result.exit_code == 2 and "no such study" in result.output
+    assert result.exit_code == 2 and "no study with id or name" in result.output
     store.dispose()

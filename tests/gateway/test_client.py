@@ -285,3 +285,22 @@ async def test_cancelled_fan_out_does_not_leak(settings: Settings) -> None:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+async def test_waiting_to_retry_holds_no_provider_slot(settings: Settings) -> None:
+    limited = replace(settings.providers["openrouter"], concurrency=1)
+    settings = replace(settings, providers={**settings.providers, "openrouter": limited})
+    other_done = asyncio.Event()
+
+    async def sleep(seconds: float) -> None:  # the retry waits until the other call finished
+        await asyncio.wait_for(other_done.wait(), 10)
+
+    def listen(event: GatewayEvent) -> None:
+        if event.kind == "done" and event.index == 1:
+            other_done.set()
+
+    requests = [ChatRequest(unique("flaky-429-1"), MESSAGES), ChatRequest(unique("ok"), MESSAGES)]
+    async with Gateway(settings, Catalog(settings), sleep=sleep) as gateway:
+        results = await gateway.fan_out(requests, listen)
+    assert [r.status for r in results] == ["ok", "ok"], [r.error for r in results]
+    assert results[0].attempts == 2

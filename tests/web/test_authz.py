@@ -151,3 +151,15 @@ async def test_session_cookie_is_httponly_and_samesite(arena: Arena) -> None:
     page = await client.http.get("/", headers={"accept": "text/html"})
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert "unsafe-inline" not in page.headers["content-security-policy"]
+
+
+async def test_before_consent_a_participant_sees_only_the_consent_text(arena: Arena) -> None:
+    study = arena.study([unique("ok"), unique("ok")], description="secret plan")
+    pending = await arena.participant(study, consent=False)
+    before = (await pending.get("/api/study")).json()
+    assert before["consented"] is False and before["consent_text"]
+    assert "description" not in before and "models" not in before
+    assert (await pending.post("/api/tasks", {"text": "x"})).status_code in (401, 403)
+    assert (await pending.post("/api/consent")).status_code == 200
+    after = (await pending.get("/api/study")).json()
+    assert after["consented"] is True and after["description"] == "secret plan"

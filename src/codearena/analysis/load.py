@@ -26,6 +26,7 @@ from codearena.store.platform_models import (
     SurveyAnswer,
     Vote,
 )
+from codearena.store.repo import StudyNotFound, find_study
 from codearena.store.research_models import ImportedVote
 
 GROUP_KEYS = ("language", "category", "participant", "experience", "role")
@@ -44,26 +45,6 @@ BATTLE_WINNERS: dict[str, Winner] = {
 }
 
 Groups = dict[str, str | None]
-
-
-class StudyNotFound(LookupError):
-    """No study matches the given id or name (or the name matches several)."""
-
-
-def find_study(store: Store, ref: str) -> Study:
-    """A study by id, or by its name when exactly one study has that name."""
-    ref = ref.strip()
-    with store.session() as session:
-        study = session.get(Study, ref)
-        if study is not None:
-            return study
-        named = list(session.scalars(select(Study).where(Study.name == ref)))
-    if len(named) == 1:
-        return named[0]
-    if named:
-        ids = ", ".join(s.id for s in named)
-        raise StudyNotFound(f"{len(named)} studies are named {ref!r} ({ids}): give the id")
-    raise StudyNotFound(f"no study with id or name {ref!r} (codearena study list shows them)")
 
 
 def _normalise(text: str) -> str:

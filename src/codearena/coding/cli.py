@@ -11,11 +11,12 @@ from codearena.coding.csvio import export_codebook, import_codebook
 from codearena.coding.errors import CodebookError, CodingError
 from codearena.config import load_settings
 from codearena.store import Store
+from codearena.store.repo import StudyNotFound, find_study
 
 coding_app = typer.Typer(help="Open coding of free-text answers.", no_args_is_help=True)
 codebook_app = typer.Typer(help="The codebook as CSV: question,code,concept,category.")
 coding_app.add_typer(codebook_app, name="codebook")
-StudyOption = Annotated[str, typer.Option("--study", help="the study's id")]
+StudyOption = Annotated[str, typer.Option("--study", help="the study's id or unique name")]
 
 
 @coding_app.callback()
@@ -37,6 +38,14 @@ def _store() -> Store:
     return Store(load_settings().database_url)
 
 
+def _study_id(store: Store, ref: str) -> str:
+    try:
+        return find_study(store, ref).id
+    except StudyNotFound as exc:
+        store.dispose()
+        _fail(str(exc))
+
+
 @codebook_app.command("export")
 def codebook_export(
     study: StudyOption,
@@ -45,7 +54,7 @@ def codebook_export(
     """Write the study's codebook as CSV."""
     store = _store()
     try:
-        text = export_codebook(store, study)
+        text = export_codebook(store, _study_id(store, study))
     except CodingError as exc:
         _fail(str(exc))
     finally:
@@ -72,7 +81,7 @@ def codebook_import(
         _fail(f"cannot read {file}: {exc.strerror}")
     store = _store()
     try:
-        report = import_codebook(store, study, data)
+        report = import_codebook(store, _study_id(store, study), data)
     except CodebookError as exc:
         typer.echo(f"error: {file}: nothing was imported", err=True)
         for problem in exc.problems:

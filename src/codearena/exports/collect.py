@@ -70,10 +70,6 @@ TASK_COLUMNS = {
 STUDY_EXECUTION_COLUMNS = ("study_task_id", "participant_id", "position")
 
 
-class StudyNotFound(LookupError):
-    """No study with that id or name (or the name is ambiguous)."""
-
-
 def utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
@@ -88,20 +84,6 @@ def _row(obj: Any, spec: TableSpec, names: Sequence[str] | None = None) -> Row:
         value = getattr(obj, name)
         row[name] = utc(value) if isinstance(value, datetime) else value
     return row
-
-
-def find_study(session: Session, ref: str) -> Study:
-    """The study with this id, else the one study with this name."""
-    study = session.get(Study, ref)
-    if study is not None:
-        return study
-    named = list(session.scalars(select(Study).where(Study.name == ref)))
-    if len(named) == 1:
-        return named[0]
-    if named:
-        ids = ", ".join(sorted(s.id for s in named))
-        raise StudyNotFound(f"{len(named)} studies are named {ref!r} ({ids}): give the id")
-    raise StudyNotFound(f"no study with id or name {ref!r} (see `codearena study list`)")
 
 
 def collect(session: Session, study: Study) -> Rows:

@@ -18,12 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from codearena import __version__
-from codearena.exports.collect import Rows, StudyNotFound, collect, find_study
+from codearena.exports.collect import Rows, collect
 from codearena.exports.formats import FORMATS, FormatError, file_name, write_table
 from codearena.exports.pseudonyms import Pseudonymiser, sort_rows
 from codearena.exports.redact import Redactor, environment_secrets
 from codearena.exports.tables import TABLES
 from codearena.store.db import Store, current_revision
+from codearena.store.repo import StudyNotFound
+from codearena.store.repo import find_study_in as find_study
 
 MANIFEST = "manifest.json"
 EXPORT_VERSION = 1  # the layout of an export; bumped when files or columns change

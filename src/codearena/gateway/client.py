@@ -128,10 +128,7 @@ class Gateway:
                     request.model, "unknown", error=str(exc), error_kind="unknown_model"
                 )
                 continue
-            async with self._semaphore(route):
-                if not clock:
-                    clock.append(time.perf_counter())
-                result = await self._call_route(route, request, clock[0], index, listener)
+            result = await self._call_route(route, request, clock, index, listener)
             if result.status == "ok" or result.text:
                 break
         assert result is not None
@@ -149,10 +146,12 @@ class Gateway:
         self,
         route: Route,
         request: ChatRequest,
-        start: float,
+        clock: list[float],
         index: int,
         listener: Listener | None,
     ) -> CallResult:
+        """One route with its retries. Each attempt holds one of the provider's slots; waiting
+        between attempts (backoff, ``Retry-After``) holds none, so other calls can go on."""
         provider = route.provider
         result = CallResult(request.model, provider.name)
         try:
@@ -182,27 +181,30 @@ class Gateway:
         else:
             body["stream_options"] = {"include_usage": True}
         gw = self.settings.gateway
-        total_deadline = start + gw.total_timeout
         url = f"{provider.base_url}/chat/completions"
         attempt = 0
         while True:
             attempt += 1
             stream = _Stream()
-            try:
-                await self._attempt(
-                    url,
-                    headers,
-                    body,
-                    route,
-                    stream,
-                    total_deadline,
-                    index,
-                    request.model,
-                    listener,
-                )
-                error: UpstreamError | None = None
-            except UpstreamError as exc:
-                error = exc
+            async with self._semaphore(route):
+                if not clock:  # the call's figures start once it first gets a slot
+                    clock.append(time.perf_counter())
+                start, total_deadline = clock[0], clock[0] + gw.total_timeout
+                try:
+                    await self._attempt(
+                        url,
+                        headers,
+                        body,
+                        route,
+                        stream,
+                        total_deadline,
+                        index,
+                        request.model,
+                        listener,
+                    )
+                    error: UpstreamError | None = None
+                except UpstreamError as exc:
+                    error = exc
             result.attempts = attempt
             if error is None or stream.parts or not error.retryable or attempt > gw.max_retries:
                 return self._finish(result, route, request, stream, start, error, attempt)

@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from codearena.catalog import ModelInfo
 from codearena.gateway.types import CallResult
 from codearena.store.db import Store
 from codearena.store.models import CatalogModel, Generation, Task
+from codearena.store.platform_models import Study
 
 
 def create_task(store: Store, **fields: Any) -> Task:
@@ -68,6 +69,17 @@ def finish_generation(
             setattr(generation, name, getattr(result, name))
         generation.code = code
         generation.finished_at = datetime.now(UTC)
+
+
+def cancel_pending(store: Store, generation_ids: Iterable[str]) -> None:
+    """Mark generations that never finished as cancelled (an interrupted fan-out)."""
+    with store.session() as session:
+        for generation_id in generation_ids:
+            generation = session.get(Generation, generation_id)
+            if generation is not None and generation.status == "pending":
+                generation.status = "cancelled"
+                generation.error = "interrupted before the answer was complete"
+                generation.finished_at = datetime.now(UTC)
 
 
 def list_tasks(store: Store, limit: int = 20) -> list[Task]:
@@ -162,3 +174,27 @@ def task_dict(task: Task) -> dict[str, Any]:
         "source": task.source,
         "generations": [generation_dict(g) for g in task.generations],
     }
+
+
+class StudyNotFound(LookupError):
+    """No study matches the given id or name (or the name matches several)."""
+
+
+def find_study_in(session: Session, ref: str) -> Study:
+    """A study by id, or by its name when exactly one study has that name."""
+    ref = ref.strip()
+    study = session.get(Study, ref)
+    if study is not None:
+        return study
+    named = list(session.scalars(select(Study).where(Study.name == ref)))
+    if len(named) == 1:
+        return named[0]
+    if named:
+        ids = ", ".join(sorted(s.id for s in named))
+        raise StudyNotFound(f"{len(named)} studies are named {ref!r} ({ids}): give the id")
+    raise StudyNotFound(f"no study with id or name {ref!r} (see `codearena study list`)")
+
+
+def find_study(store: Store, ref: str) -> Study:
+    with store.session() as session:
+        return find_study_in(session, ref)

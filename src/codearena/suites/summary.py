@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -32,7 +32,6 @@ class ModelResult:
     median_ttft_ms: float | None
     median_latency_ms: float | None
     pending: int = 0
-    failures: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -80,7 +79,7 @@ def summarize(context: Context, run_id: str) -> list[ModelResult]:
                 prompt_tokens=sum(g.prompt_tokens or 0 for g in gens),
                 completion_tokens=sum(g.completion_tokens or 0 for g in gens),
                 tokens_estimated=any(g.tokens_estimated for g in gens),
-                cost_usd=round(sum(known), 8) if known or not costs else None,
+                cost_usd=round(float(sum(known)), 8) if known or not costs else None,
                 cost_complete=len(known) == len(costs),
                 median_ttft_ms=_median([g.ttft_ms for g in gens if g.ttft_ms is not None]),
                 median_latency_ms=_median(

@@ -13,9 +13,11 @@ import typer
 
 from codearena.config import ConfigError, load_settings
 from codearena.store import Store, StoreError
+from codearena.store.repo import StudyNotFound as UnknownStudy
+from codearena.store.repo import find_study
 from codearena.survey.aliases import AliasError, Aliases, load_aliases
 from codearena.survey.importer import ImportFailure, ImportReport, import_survey
-from codearena.survey.summary import SurveySummary, UnknownStudy, find_study, summarize_survey
+from codearena.survey.summary import SurveySummary, summarize_survey
 
 survey_app = typer.Typer(
     help="Import survey answers exported from online forms; summarise a study's survey.",

@@ -22,10 +22,11 @@ from sqlalchemy import delete, select
 
 from codearena.store import Store
 from codearena.store.platform_models import Participant, SurveyAnswer, participant_id
+from codearena.store.repo import find_study
 from codearena.store.research_models import CodeAssignment
 from codearena.survey.aliases import Aliases, check_targets, clean, match_answer, normalize
 from codearena.survey.instruments import Instrument, Question
-from codearena.survey.summary import find_study, study_instrument
+from codearena.survey.summary import study_instrument
 
 
 class ImportFailure(ValueError):
@@ -172,7 +173,7 @@ def import_survey(
 ) -> ImportReport:
     """Import ``path`` into ``study`` (an id or a unique name), replacing its previous import.
 
-    Raises ``UnknownStudy``, ``ImportFailure`` or ``AliasError``; on any error nothing changes.
+    Raises ``StudyNotFound``, ``ImportFailure`` or ``AliasError``; on any error nothing changes.
     """
     found = find_study(store, study)
     instrument = study_instrument(found)

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from codearena.store import Store
 from codearena.store.platform_models import Participant, Study, SurveyAnswer
+from codearena.store.repo import StudyNotFound as UnknownStudy
 from codearena.survey.aliases import other_option
 from codearena.survey.instruments import (
     Instrument,
@@ -25,25 +26,6 @@ from codearena.survey.instruments import (
     Question,
     instrument_from_dict,
 )
-
-
-class UnknownStudy(LookupError):
-    """No study (or more than one) answers to the given id or name."""
-
-
-def find_study(store: Store, spec: str) -> Study:
-    """A study by id, or by its name when exactly one study has that name."""
-    with store.session() as session:
-        study = session.get(Study, spec)
-        if study is not None:
-            return study
-        named = list(session.scalars(select(Study).where(Study.name == spec.strip())))
-    if not named:
-        raise UnknownStudy(f"no study with id or name {spec!r} (see `codearena study list`)")
-    if len(named) > 1:
-        ids = ", ".join(s.id for s in named)
-        raise UnknownStudy(f"{len(named)} studies are named {spec!r}: give the id ({ids})")
-    return named[0]
 
 
 def study_instrument(study: Study) -> Instrument:

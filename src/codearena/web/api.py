@@ -159,8 +159,11 @@ def consent(platform: PlatformDep, who: Joined) -> dict[str, Any]:
 def my_study(platform: PlatformDep, who: Joined) -> dict[str, Any]:
     assert who.study_id
     study = studies.get_study(platform.context.store, who.study_id)
+    if not who.consented:  # before consent, the consent text and nothing else
+        return {"name": study.name, "consent_text": study.consent_text, "consented": False}
     return {
         "name": study.name,
+        "consented": True,
         "description": study.description,
         "consent_text": study.consent_text,
         "mode": study.mode,
