@@ -140,6 +140,12 @@ def _methods(analysis: dict[str, Any], survey: dict[str, Any]) -> str:
     )
     both_bad = "as ties" if options.get("both_bad", "tie") == "tie" else "dropped"
     flagged = "included" if options.get("include_flagged") else "excluded"
+    imported_votes = analysis["progress"].get("imported_votes") or 0
+    imported = (
+        f"; {imported_votes} votes imported from other arenas were included"
+        if options.get("include_imported", True) and imported_votes
+        else ""
+    )
     return (
         f"Participants used codearena {__version__} in {study.get('mode')} mode {period}; "
         f"{analysis['progress'].get('participants_consented', 0)} consented participants sent "
@@ -149,7 +155,7 @@ def _methods(analysis: dict[str, Any], survey: dict[str, Any]) -> str:
         f"namespaces, resource limits) against the tasks' tests and checked with ruff and bandit. "
         f"Pairwise votes were fitted with a Bradley-Terry model by maximum likelihood (ties and "
         f"both-bad votes counted as half a win, both-bad {both_bad}; votes on answers that named "
-        f"their own model {flagged}); 95% intervals come from a seeded bootstrap of "
+        f"their own model {flagged}{imported}); 95% intervals come from a seeded bootstrap of "
         f"{options.get('rounds', 1000)} rounds (seed {options.get('seed', 0)}), and a model's rank "
         f"is 1 plus the number of models whose lower bound is above its upper bound. Pass rates "
         f"carry 95% Wilson intervals; rating means carry t-intervals; human ratings are compared "
