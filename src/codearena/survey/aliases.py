@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from codearena.survey.instruments import Question
+from codearena.survey.instruments import Question, parse_number
 
 OTHER = "Other"
 _SPACES = re.compile(r"\s+")
@@ -117,7 +117,10 @@ def check_targets(aliases: Aliases, questions: tuple[Question, ...]) -> None:
         known |= {normalize(other_option(q))}
         if q.kind == "rating":
             known |= {str(n) for n in range(q.min, q.max + 1)}
+    numeric = any(q.kind == "number" for q in questions)
     for seen, option in aliases.table.items():
+        if numeric and parse_number(option) is not None:
+            continue
         if normalize(option) not in known:
             raise AliasError(
                 f"alias {seen!r} = {option!r}: {option!r} is not an option of any question"
@@ -128,7 +131,7 @@ def check_targets(aliases: Aliases, questions: tuple[Question, ...]) -> None:
 class Matched:
     """An answer's canonical value and the texts in it that matched nothing."""
 
-    value: str | list[str] | int
+    value: str | list[str] | int | float
     unknown: list[str] = field(default_factory=list)
 
 
@@ -165,6 +168,12 @@ def match_answer(question: Question, cell: str, aliases: Aliases) -> Matched | N
     if question.kind == "rating":
         number = _rating(question, cell, aliases)
         return Matched(number) if number is not None else Matched(other, [clean(cell)])
+    if question.kind == "number":
+        for candidate in (cell, aliases.lookup(cell)):
+            amount = parse_number(candidate) if candidate is not None else None
+            if amount is not None and question.min <= amount <= question.max:
+                return Matched(amount)
+        return Matched(other, [clean(cell)])
     if question.kind == "single":
         option = _option(question, cell, aliases)
         return Matched(option) if option is not None else Matched(other, [clean(cell)])

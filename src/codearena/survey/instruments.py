@@ -12,14 +12,30 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-QuestionKind = Literal["single", "multi", "rating", "text"]
-KINDS: tuple[QuestionKind, ...] = ("single", "multi", "rating", "text")
+QuestionKind = Literal["single", "multi", "rating", "number", "text"]
+KINDS: tuple[QuestionKind, ...] = ("single", "multi", "rating", "number", "text")
+NUMBER_RANGE = (0, 1_000_000_000)  # a number question's default bounds
 MAX_TEXT_CHARS = 5_000
 DEFAULT_INSTRUMENT = "study-2025"
 
 
 class InstrumentError(ValueError):
     """An instrument file or an answer is invalid; the message says what to fix."""
+
+
+def parse_number(value: Any) -> int | float | None:
+    """A finite number from an answer (``"12"``, ``3.5``, ``"1,5"``), ``None`` if it is none."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        value = value.strip().replace(",", ".")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    if number != number or number in (float("inf"), float("-inf")):
+        return None
+    return int(number) if number.is_integer() else number
 
 
 @dataclass(frozen=True)
@@ -31,7 +47,7 @@ class Question:
     required: bool = True
     section: str | None = None
     min: int = 1
-    max: int = 5
+    max: int = 5  # a rating's scale; a number question's bounds
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -45,7 +61,7 @@ class Question:
             "max": self.max,
         }
 
-    def validate(self, value: Any) -> str | list[str] | int | None:
+    def validate(self, value: Any) -> str | list[str] | int | float | None:
         """The normalised answer, ``None`` for a blank one; raises InstrumentError."""
         if value is None or value == "" or value == []:
             return None
@@ -73,6 +89,11 @@ class Question:
             if isinstance(value, bool) or not self.min <= number <= self.max:
                 raise InstrumentError(f"{self.id}: give a number from {self.min} to {self.max}")
             return number
+        if self.kind == "number":
+            amount = parse_number(value)
+            if amount is None or not self.min <= amount <= self.max:
+                raise InstrumentError(f"{self.id}: give a number from {self.min} to {self.max}")
+            return amount
         if not isinstance(value, str):
             raise InstrumentError(f"{self.id}: give text")
         if len(value) > MAX_TEXT_CHARS:
@@ -281,7 +302,8 @@ def instrument_from_dict(data: Any, source: str) -> Instrument:
         text = raw.get("text")
         if not isinstance(text, str) or not text.strip():
             raise InstrumentError(f"{where}: `text` is missing")
-        low, high = int(raw.get("min", 1)), int(raw.get("max", 5))
+        low_default, high_default = NUMBER_RANGE if kind == "number" else (1, 5)
+        low, high = int(raw.get("min", low_default)), int(raw.get("max", high_default))
         if low >= high:
             raise InstrumentError(f"{where}: min must be below max")
         built.append(

@@ -25,6 +25,7 @@ from codearena.survey.instruments import (
     InstrumentError,
     Question,
     instrument_from_dict,
+    parse_number,
 )
 
 
@@ -107,6 +108,11 @@ def _rating(question: Question, value: Any) -> int | None:
     return None
 
 
+def _number(question: Question, value: Any) -> float | None:
+    number = parse_number(value)
+    return number if number is not None and question.min <= number <= question.max else None
+
+
 def summarize_question(number: int, question: Question, values: list[Any]) -> QuestionSummary:
     """The summary of one question over the respondents' stored values (blanks skipped)."""
     given = [v for v in values if not _blank(v)]
@@ -116,12 +122,18 @@ def summarize_question(number: int, question: Question, values: list[Any]) -> Qu
         return summary
     other = other_option(question)
     counter: Counter[str] = Counter()
-    if question.kind == "rating":
-        numbers = [_rating(question, v) for v in given]
+    if question.kind in ("rating", "number"):
+        numbers: list[float | None] = [
+            _rating(question, v) if question.kind == "rating" else _number(question, v)
+            for v in given
+        ]
         valid = [n for n in numbers if n is not None]
-        counter.update(str(n) for n in valid)
         counter[other] += len(numbers) - len(valid)
-        labels = [str(n) for n in range(question.min, question.max + 1)]
+        if question.kind == "rating":
+            counter.update(str(n) for n in valid)
+            labels = [str(n) for n in range(question.min, question.max + 1)]
+        else:
+            labels = []  # numbers are summarised by their mean and median, not counted
         if valid:
             summary.mean = statistics.fmean(valid)
             summary.median = float(statistics.median(valid))

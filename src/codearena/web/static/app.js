@@ -237,6 +237,10 @@ function surveyPage() {
       let value;
       if (kind === "multi") value = Array.from(set.querySelectorAll("input:checked")).map((i) => i.value);
       else if (kind === "text") value = set.querySelector("textarea").value;
+      else if (kind === "number") {
+        const text = set.querySelector("input").value.trim();
+        value = text === "" ? null : Number(text);
+      }
       else {
         const checked = set.querySelector("input:checked");
         value = checked ? (kind === "rating" ? Number(checked.value) : checked.value) : null;
