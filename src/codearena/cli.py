@@ -5,34 +5,30 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-import time
-from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 import typer
 from rich.console import Console
-from rich.live import Live
-from rich.markdown import Markdown
 from rich.table import Table
 
 from codearena import __version__
 from codearena.analysis.cli import leaderboard_command, votes_app
-from codearena.bench_cli import BenchFailure
+from codearena.bench_cli import BenchFailure, run_bench
 from codearena.catalog import ModelInfo, discover_ollama, fetch_openrouter_models
 from codearena.coding.cli import coding_app
 from codearena.config import ConfigError, ProviderConfig, Settings, load_settings, mask_url
 from codearena.evaluation import open_sandbox
 from codearena.exports.cli import export_command, import_command
-from codearena.gateway import CallResult, Gateway, GatewayEvent
-from codearena.pipeline import Context, InputError, run_task
-from codearena.prompting import REQUIREMENTS, TONES, PromptOptions, extract_code
+from codearena.generate_cli import run_generate
+from codearena.pipeline import Context, InputError
+from codearena.prompting import REQUIREMENTS, TONES
 from codearena.reports.cli import report_command
-from codearena.sandbox import ExecResult, Sandbox, SandboxError, TestSpec
+from codearena.sandbox import Sandbox, SandboxError
 from codearena.sandbox.cli import app as sandbox_app
 from codearena.store import StoreError, repo
-from codearena.store.db import upgrade
+from codearena.store.db import make_engine, upgrade
 from codearena.survey.cli import survey_app
 from codearena.web.cli import study_app, users_app
 
@@ -213,56 +209,6 @@ def models_sync(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
         out.print(f"synced {count} models from {provider.base_url}/models")
 
 
-class _LiveView:
-    """Per model: status, tokens so far, elapsed time."""
-
-    def __init__(self, models: list[str]) -> None:
-        self.models = models
-        self.status = ["waiting"] * len(models)
-        self.chars = [0] * len(models)
-        self.started = time.perf_counter()
-        self.ended: list[float | None] = [None] * len(models)
-
-    def __call__(self, event: GatewayEvent) -> None:
-        if event.kind == "start":
-            self.status[event.index] = "connecting"
-        elif event.kind == "delta":
-            self.status[event.index] = "streaming"
-            self.chars[event.index] += len(event.text)
-        elif event.kind == "retry":
-            self.status[event.index] = "retrying"
-        elif event.kind == "done" and event.result is not None:
-            self.status[event.index] = event.result.status
-            self.ended[event.index] = time.perf_counter()
-
-    def render(self) -> Table:
-        table = Table("model", "status", "tokens", "elapsed")
-        now = time.perf_counter()
-        for i, model in enumerate(self.models):
-            elapsed = (self.ended[i] or now) - self.started
-            table.add_row(model, self.status[i], f"~{self.chars[i] // 4}", f"{elapsed:.1f} s")
-        return table
-
-
-def _result_json(result: CallResult) -> dict[str, Any]:
-    return {
-        "model": result.model,
-        "status": result.status,
-        "text": result.text,
-        "code": [{"language": b.language, "source": b.source} for b in extract_code(result.text)],
-        "ttft_ms": result.ttft_ms,
-        "latency_ms": result.latency_ms,
-        "prompt_tokens": result.prompt_tokens,
-        "completion_tokens": result.completion_tokens,
-        "tokens_estimated": result.tokens_estimated,
-        "cost_usd": result.cost_usd,
-        "served_model": result.served_model,
-        "provider": result.provider,
-        "finish_reason": result.finish_reason,
-        "error": result.error,
-    }
-
-
 @app.command()
 def generate(
     task: Annotated[str, typer.Argument(help="The coding task, in natural language.")],
@@ -300,122 +246,20 @@ def generate(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Send one task to every model at once, stream the answers and store everything."""
-    try:
-        options = PromptOptions(requirement, tone, language, "plain" if plain else "study")
-    except ValueError as exc:
-        raise UsageFailure(str(exc)) from exc
-    spec = _test_spec(tests, examples)
-    context = _context()
-    sandbox = open_sandbox(context.settings.sandbox) if (spec is not None or run_code) else None
-    view = _LiveView(model)
-
-    async def go() -> Any:
-        live = None if as_json or not out.is_terminal else Live(view.render(), console=err)
-
-        def listen(event: GatewayEvent) -> None:
-            view(event)
-            if live is not None:
-                live.update(view.render())
-
-        async with Gateway(context.settings, context.catalog) as gateway:
-            with live or nullcontext():
-                return await run_task(
-                    context,
-                    gateway,
-                    task,
-                    model,
-                    options,
-                    temperature=temperature,
-                    fallbacks=fallback or (),
-                    listener=listen,
-                    tests=spec,
-                    sandbox=sandbox,
-                )
-
-    try:
-        outcome = asyncio.run(go())
-    except InputError as exc:
-        raise UsageFailure(str(exc)) from exc
-    if as_json:
-        results = [
-            {**_result_json(r), "execution": _execution_json(e)}
-            for r, e in zip(outcome.results, outcome.executions, strict=True)
-        ]
-        _print_json({"task_id": outcome.task_id, "results": results})
-    else:
-        for result, execution in zip(outcome.results, outcome.executions, strict=True):
-            _print_result(result)
-            if execution is not None:
-                tests_line = (
-                    f", {execution.tests_passed}/{execution.tests_total} tests"
-                    if execution.tests_total is not None
-                    else ""
-                )
-                out.print(
-                    f"run: {execution.verdict}{tests_line}, {execution.duration_ms:.0f} ms "
-                    f"({execution.backend})",
-                    markup=False,
-                )
-        out.print(
-            f"[dim]task {outcome.task_id} stored in {mask_url(context.settings.database_url)}[/dim]"
-        )
-    if all(r.status == "error" for r in outcome.results):
-        raise typer.Exit(1)
-
-
-def _execution_json(execution: ExecResult | None) -> dict[str, Any] | None:
-    if execution is None:
-        return None
-    keys = (
-        "verdict",
-        "exit_code",
-        "tests_passed",
-        "tests_total",
-        "duration_ms",
-        "stdout",
-        "stderr",
-        "backend",
+    run_generate(
+        task,
+        model,
+        requirement,
+        tone,
+        language,
+        plain,
+        temperature,
+        fallback or [],
+        tests,
+        examples,
+        run_code,
+        as_json,
     )
-    return {key: getattr(execution, key) for key in keys}
-
-
-def _test_spec(tests: Path | None, examples: Path | None) -> TestSpec | None:
-    """Tests for ``generate`` from --tests (Python) or --examples (JSON stdin/stdout pairs)."""
-    if tests and examples:
-        raise UsageFailure("give --tests or --examples, not both")
-    try:
-        if tests:
-            return TestSpec("python", tests.read_text(encoding="utf-8"))
-        if examples:
-            data = json.loads(examples.read_text(encoding="utf-8"))
-            pairs = [(str(e.get("stdin", "")), str(e["stdout"])) for e in data]
-            if not pairs:
-                raise ValueError("the list is empty")
-            return TestSpec("io", examples=pairs)
-    except OSError as exc:
-        raise UsageFailure(f"cannot read {exc.filename}: {exc.strerror}") from exc
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise UsageFailure(
-            f'{examples}: expected a JSON list of {{"stdin": ..., "stdout": ...}} objects ({exc})'
-        ) from exc
-    return None
-
-
-def _print_result(result: CallResult) -> None:
-    figures = [
-        f"ttft {result.ttft_ms:.0f} ms" if result.ttft_ms is not None else None,
-        f"total {result.latency_ms:.0f} ms" if result.latency_ms is not None else None,
-        f"{result.prompt_tokens}+{result.completion_tokens} tokens{' (estimated)' if result.tokens_estimated else ''}"
-        if result.completion_tokens is not None
-        else None,
-        f"${result.cost_usd:.6f}" if result.cost_usd is not None else None,
-    ]
-    out.rule(f"{result.model} [{result.status}]")
-    out.print(" · ".join(f for f in figures if f), markup=False)
-    if result.error:
-        out.print(f"error: {result.error}", style="red", markup=False)
-    if result.text:
-        out.print(Markdown(result.text))
 
 
 @app.command()
@@ -464,8 +308,6 @@ def bench(
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Run a benchmark suite through the gateway and the sandbox; report pass@k per model."""
-    from codearena.bench_cli import run_bench
-
     run_bench(
         suite, model or [], samples, temperature, concurrency, limit, resume, backend, as_json
     )
@@ -475,8 +317,6 @@ def bench(
 def db_upgrade() -> None:
     """Migrate the database to the latest schema."""
     settings = load_settings()
-    from codearena.store.db import make_engine
-
     engine = make_engine(settings.database_url)
     upgrade(engine)
     out.print(f"database at {mask_url(settings.database_url)} is up to date")
@@ -508,6 +348,6 @@ def serve(
 def main() -> None:
     try:
         app()
-    except (UsageFailure, ConfigError, StoreError, BenchFailure, SandboxError) as exc:
+    except (UsageFailure, InputError, ConfigError, StoreError, BenchFailure, SandboxError) as exc:
         err.print(f"error: {exc}", markup=False)
         sys.exit(2)

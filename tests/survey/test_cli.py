@@ -1,36 +1,16 @@
-"""``codearena survey import|summary`` in-process, mounted on a throwaway Typer app."""
+"""``codearena survey import|summary`` in-process, through the real entry point."""
 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import typer
 
 from codearena.store import Store
-from codearena.survey.cli import survey_app
 from tests.survey.conftest import counts, make_study
-
-outer = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
-outer.add_typer(survey_app, name="survey")
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    """Run ``codearena survey ...`` like ``tests.test_cli.run`` runs the real entry point."""
-    old = sys.argv
-    sys.argv = ["codearena", *args]
-    code = 0
-    try:
-        outer()
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    finally:
-        sys.argv = old
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
+from tests.test_cli import run
 
 
 @pytest.fixture

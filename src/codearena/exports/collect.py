@@ -165,26 +165,16 @@ def collect(session: Session, study: Study) -> Rows:
             select(Vote).where(or_(Vote.study_id == sid, Vote.study_task_id.in_(st_ids)))
         )
     ]
-    rows[IMPORTED_VOTES.name] = [
-        _row(v, IMPORTED_VOTES)
-        for v in session.scalars(select(ImportedVote).where(ImportedVote.study_id == sid))
-    ]
-    rows[SURVEY_ANSWERS.name] = [
-        _row(a, SURVEY_ANSWERS)
-        for a in session.scalars(select(SurveyAnswer).where(SurveyAnswer.study_id == sid))
-    ]
-    rows[CODING_CATEGORIES.name] = [
-        _row(c, CODING_CATEGORIES)
-        for c in session.scalars(select(CodingCategory).where(CodingCategory.study_id == sid))
-    ]
-    rows[CODING_CONCEPTS.name] = [
-        _row(c, CODING_CONCEPTS)
-        for c in session.scalars(select(CodingConcept).where(CodingConcept.study_id == sid))
-    ]
-    rows[CODING_CODES.name] = [
-        _row(c, CODING_CODES)
-        for c in session.scalars(select(CodingCode).where(CodingCode.study_id == sid))
-    ]
+    owned_by_study: tuple[tuple[TableSpec, Any], ...] = (
+        (IMPORTED_VOTES, ImportedVote),
+        (SURVEY_ANSWERS, SurveyAnswer),
+        (CODING_CATEGORIES, CodingCategory),
+        (CODING_CONCEPTS, CodingConcept),
+        (CODING_CODES, CodingCode),
+    )
+    for spec, model in owned_by_study:
+        query = select(model).where(model.study_id == sid)
+        rows[spec.name] = [_row(item, spec) for item in session.scalars(query)]
     rows[CODE_ASSIGNMENTS.name] = [
         _row(a, CODE_ASSIGNMENTS)
         for a in session.scalars(

@@ -260,13 +260,12 @@ class Gateway:
                             continue
                         if not isinstance(chunk, dict):
                             continue
-                        had_token = stream.first_token_at is not None
-                        self._read_chunk(chunk, stream, provider.name, provider.key_env)
-                        if stream.first_token_at is not None and not had_token:
-                            timer.reschedule(total_deadline + to_loop)
-                            _emit(listener, GatewayEvent(index, model, "delta", text=stream.text))
-                        elif had_token and stream.parts and chunk.get("choices"):
-                            _emit_delta(listener, index, model, chunk)
+                        first = stream.first_token_at is None
+                        piece = self._read_chunk(chunk, stream, provider.name, provider.key_env)
+                        if piece:
+                            if first:  # from now on only the total timeout applies
+                                timer.reschedule(total_deadline + to_loop)
+                            _emit(listener, GatewayEvent(index, model, "delta", text=piece))
         except TimeoutError:
             if stream.first_token_at is None and first_token_deadline < total_deadline:
                 raise UpstreamError(
@@ -302,7 +301,9 @@ class Gateway:
     @staticmethod
     def _read_chunk(
         chunk: dict[str, Any], stream: _Stream, provider: str, key_env: str | None
-    ) -> None:
+    ) -> str:
+        """Record one streamed chunk; returns the answer text it added."""
+        added = ""
         stream.upstream_id = stream.upstream_id or chunk.get("id")
         if isinstance(chunk.get("model"), str):
             stream.served_model = chunk["model"]
@@ -317,6 +318,7 @@ class Gateway:
                 if stream.first_token_at is None:
                     stream.first_token_at = time.perf_counter()
                 stream.parts.append(content)
+                added += content
             reason = choice.get("finish_reason")
             if reason:
                 stream.finish_reason = reason
@@ -326,6 +328,7 @@ class Gateway:
                         "the generation ended with an error (finish_reason 'error')",
                         retryable=True,
                     )
+        return added
 
     @staticmethod
     def _read_whole(payload: Any, stream: _Stream, provider: str, key_env: str | None) -> None:
@@ -401,12 +404,3 @@ def _json_or_none(raw: bytes) -> Any:
 def _emit(listener: Listener | None, event: GatewayEvent) -> None:
     if listener is not None:
         listener(event)
-
-
-def _emit_delta(listener: Listener | None, index: int, model: str, chunk: dict[str, Any]) -> None:
-    if listener is None:
-        return
-    for choice in chunk.get("choices") or ():
-        content = (choice.get("delta") or {}).get("content")
-        if content:
-            listener(GatewayEvent(index, model, "delta", text=content))
