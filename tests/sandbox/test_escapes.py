@@ -141,7 +141,7 @@ def test_host_files_unreadable(sandbox: Sandbox, marker: str, tmp_path: Path) ->
 
 
 def test_fork_bomb_is_contained(sandbox: Sandbox, marker: str) -> None:
-    program = f"exec -a {marker} bash -c 'f(){{ f | f & }}; f; wait'"
+    program = f"exec -a {marker} bash -c 'f(){{ f | f & }}; f; sleep 1; wait'"
     result = sandbox.run(program, "bash", limits=Limits(timeout_s=5, processes=32))
     assert result.verdict in ("timeout", "error", "passed")
     assert "Resource temporarily unavailable" in result.stderr or "retry" in result.stderr

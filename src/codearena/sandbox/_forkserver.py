@@ -1,9 +1,9 @@
 """Host side of the Python fork server (``_zygote`` runs inside bwrap); see docs/sandbox.md.
 
 One server per ``BwrapSandbox``, started on first use and again whenever it has died. Each run
-sends one message on the control socket (a line of integers and five fds: a status socket, the
-program's stdin, stdout and stderr pipes, and a memfd with its files) and then waits on the
-status socket and the pipes. Closing the status socket makes the run's PID 1 exit, and the
+sends one message on the control socket (a line of integers and 5 + N fds: a status socket, the
+program's stdin, stdout and stderr pipes, a memfd with its files, and the run's N channels) and
+then waits on the status socket and the pipes (and the run's cancel fd, if any). Closing the status socket makes the run's PID 1 exit, and the
 kernel kills everything in the run's PID namespace; that is how the deadline and the output cap
 are enforced.
 """
@@ -115,21 +115,41 @@ class ForkServer:
         stdin: bytes,
         timeout_s: float,
         output_bytes: int,
+        channels: Sequence[int] = (),
+        cancel_fd: int | None = None,
     ) -> RawOutcome:
-        """Run the first of ``files`` (the others are laid out next to it)."""
+        """Run the first of ``files`` (the others are laid out next to it). ``channels`` are
+        owned by this call and closed once the run has them."""
         archive = _archive(files)
-        outcome, lost = self._run_once(header, archive, stdin, timeout_s, output_bytes)
-        if lost and not (outcome.stdout or outcome.stderr):
-            with self._lock:
-                dead = self._proc is None or self._proc.poll() is not None
-            if dead:  # the server died before it took the run: once more with a new server
-                outcome, lost = self._run_once(header, archive, stdin, timeout_s, output_bytes)
+        owned = list(channels)  # _run_once closes (and forgets) them once they are sent
+        try:
+            outcome, lost = self._run_once(
+                header, archive, stdin, timeout_s, output_bytes, owned, cancel_fd
+            )
+            if lost and not (outcome.stdout or outcome.stderr) and not channels:
+                with self._lock:
+                    dead = self._proc is None or self._proc.poll() is not None
+                if dead:  # the server died before it took the run: once more with a new server
+                    outcome, lost = self._run_once(
+                        header, archive, stdin, timeout_s, output_bytes, [], cancel_fd
+                    )
+        finally:
+            for fd in owned:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
         if lost:
             outcome.stderr += b"\ncodearena sandbox: the run's supervisor disappeared\n"
         return outcome
 
     def _run_once(
-        self, header: bytes, archive: bytes, stdin: bytes, timeout_s: float, output_bytes: int
+        self,
+        header: bytes,
+        archive: bytes,
+        stdin: bytes,
+        timeout_s: float,
+        output_bytes: int,
+        channels: list[int],
+        cancel_fd: int | None,
     ) -> tuple[RawOutcome, bool]:
         ctl = self._control()
         theirs: list[int] = []
@@ -147,14 +167,16 @@ class ForkServer:
             theirs.append(_memfd(archive))
             start = time.perf_counter()
             try:
-                socket.send_fds(ctl, [header], theirs)
+                socket.send_fds(ctl, [header + b" %d" % len(channels)], [*theirs, *channels])
             except OSError:
                 return _empty(start), True
             finally:
-                for fd in theirs:
-                    os.close(fd)
+                for fd in [*theirs, *channels]:
+                    with contextlib.suppress(OSError):
+                        os.close(fd)
                 theirs.clear()
-            return _communicate(status, mine, stdin, start, timeout_s, output_bytes)
+                channels.clear()
+            return _communicate(status, mine, stdin, start, timeout_s, output_bytes, cancel_fd)
         finally:
             status.close()  # the run's PID 1 exits on EOF, taking the whole run with it
             for fd in theirs + mine:
@@ -173,8 +195,10 @@ def _communicate(
     start: float,
     timeout_s: float,
     output_bytes: int,
+    cancel_fd: int | None = None,
 ) -> tuple[RawOutcome, bool]:
-    """Feed stdin, read stdout/stderr (capped) and the status message until the deadline.
+    """Feed stdin, read stdout/stderr (capped) and the status message until the deadline
+    (or until ``cancel_fd`` is readable).
 
     ``fds`` is [stdin write end, stdout read end, stderr read end]; the stdin end is closed
     (and set to -1 in the list) once everything is written.
@@ -196,10 +220,12 @@ def _communicate(
     else:
         os.close(stdin_w)
         fds[0] = -1
+    if cancel_fd is not None:
+        poller.register(cancel_fd, select.POLLIN)
     message = b""
-    lost = timed_out = exceeded = False
+    lost = timed_out = exceeded = cancelled = False
     exited_at: float | None = None
-    while open_fds:
+    while open_fds and not cancelled:
         now = time.perf_counter()
         if exited_at is None and now >= deadline:
             timed_out = True
@@ -208,6 +234,12 @@ def _communicate(
             break
         limit = deadline if exited_at is None else exited_at + 1.0
         for fd, _event in poller.poll(max(1, int((limit - now) * 1000) + 1)):
+            if fd == cancel_fd:
+                poller.unregister(fd)
+                cancelled = exited_at is None
+                if cancelled:
+                    break
+                continue
             if fd == status_fd:
                 data = b""
                 with contextlib.suppress(OSError):
@@ -262,8 +294,9 @@ def _communicate(
         timed_out=timed_out,
         output_exceeded=exceeded,
         duration_ms=((exited_at or time.perf_counter()) - start) * 1000.0,
+        cancelled=cancelled,
     )
-    return outcome, lost and not message and not timed_out and not exceeded
+    return outcome, lost and not message and not timed_out and not exceeded and not cancelled
 
 
 def _archive(files: Sequence[tuple[str, str]]) -> bytes:

@@ -1,63 +1,6 @@
-"""The Python test runner and pytest shim copied into the sandbox next to the solution."""
+"""The pytest stand-in copied into the tests' process (see ``_remote`` for the runner)."""
 
 from __future__ import annotations
-
-RUNNER = r"""
-import os, sys, traceback
-sys.path.insert(0, os.getcwd())
-sys.dont_write_bytecode = True
-NONCE = __NONCE__
-
-def _report(passed, total, code):
-    sys.stdout.flush()
-    sys.stdout.write("\n%s %d %d\n" % (NONCE, passed, total))
-    sys.stdout.flush()
-    os._exit(code)
-
-try:
-    import solution
-except BaseException:
-    traceback.print_exc()
-    print("codearena: importing the solution failed", file=sys.stderr)
-    os._exit(2)
-
-ns = {"__name__": "test_solution", "__file__": "test_solution.py"}
-ns.update({k: v for k, v in vars(solution).items() if not k.startswith("__")})
-with open("test_solution.py", encoding="utf-8") as fh:
-    source = fh.read()
-module_failed = False
-try:
-    exec(compile(source, "test_solution.py", "exec"), ns)
-except AssertionError:
-    traceback.print_exc()
-    module_failed = True
-except BaseException:
-    traceback.print_exc()
-    print("codearena: loading the tests failed", file=sys.stderr)
-    _report(0, 1, 2)
-
-cases = []
-for name, fn in list(ns.items()):
-    if name.startswith("test") and callable(fn) and getattr(fn, "__module__", None) == "test_solution":
-        params = getattr(fn, "_codearena_params", None)
-        if params is None:
-            cases.append((name, fn, ()))
-        else:
-            for args in params:
-                cases.append(("%s%r" % (name, tuple(args)), fn, tuple(args)))
-passed = 0
-total = len(cases) + (1 if module_failed or not cases else 0)
-if not cases and not module_failed:
-    passed = 1
-for name, fn, args in cases:
-    try:
-        fn(*args)
-        passed += 1
-    except BaseException:
-        print("FAILED %s" % name, file=sys.stderr)
-        traceback.print_exc()
-_report(passed, total, 0 if passed == total else 1)
-"""
 
 PYTEST_SHIM = r'''
 """Minimal stand-in for pytest inside the sandbox: raises, approx, mark.parametrize."""

@@ -25,6 +25,7 @@ class RawOutcome:
     timed_out: bool
     output_exceeded: bool
     duration_ms: float
+    cancelled: bool = False
 
 
 def kill_group(pid: int) -> None:
@@ -43,6 +44,8 @@ def run_process(
     cwd: str | None = None,
     pass_fds: Sequence[int] = (),
     want_status: bool = False,
+    close_after_start: Sequence[int] = (),
+    cancel_fd: int | None = None,
 ) -> RawOutcome:
     """Start ``argv`` in a new session, feed ``stdin``, collect output, enforce the deadline.
 
@@ -50,6 +53,8 @@ def run_process(
     and once more after the child exits (sweeping anything it left behind in its group).
     With ``want_status`` an extra pipe's write end is inherited by the child; its number is
     put into the environment-free argv by the caller via ``status_fd`` placeholder ``{status_fd}``.
+    ``close_after_start`` are fds (among ``pass_fds``) that this call owns and closes once the
+    child has them; ``cancel_fd`` readable ends the run at once (``cancelled`` is then set).
     """
     status_r, status_w = os.pipe() if want_status else (-1, -1)
     fds = list(pass_fds) + ([status_w] if want_status else [])
@@ -71,10 +76,14 @@ def run_process(
             os.close(status_r)
             os.close(status_w)
         raise
+    finally:
+        for fd in close_after_start:
+            with contextlib.suppress(OSError):
+                os.close(fd)
     if want_status:
         os.close(status_w)
     try:
-        return _communicate(proc, stdin, start, timeout_s, output_bytes, status_r)
+        return _communicate(proc, stdin, start, timeout_s, output_bytes, status_r, cancel_fd)
     finally:
         kill_group(proc.pid)
         if proc.poll() is None:
@@ -95,6 +104,7 @@ def _communicate(
     timeout_s: float,
     output_bytes: int,
     status_r: int,
+    cancel_fd: int | None,
 ) -> RawOutcome:
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     deadline = start + timeout_s
@@ -112,9 +122,11 @@ def _communicate(
         sel.register(stdin_fd, selectors.EVENT_WRITE)
     else:
         proc.stdin.close()
-    timed_out = exceeded = False
+    if cancel_fd is not None:
+        sel.register(cancel_fd, selectors.EVENT_READ)
+    timed_out = exceeded = cancelled = False
     exited_at: float | None = None
-    while sel.get_map():
+    while len(sel.get_map()) > (cancel_fd is not None and cancel_fd in sel.get_map()):
         now = time.perf_counter()
         if exited_at is None and proc.poll() is not None:
             exited_at = now
@@ -127,6 +139,10 @@ def _communicate(
         wait = min(deadline - now, 0.05 if exited_at is None else 0.2)
         for key, _ in sel.select(wait):
             fd = int(key.fd)
+            if fd == cancel_fd:
+                sel.unregister(fd)
+                cancelled = exited_at is None
+                break
             if fd == stdin_fd:
                 try:
                     written = os.write(fd, pending[:_CHUNK])
@@ -149,10 +165,10 @@ def _communicate(
             buf += chunk[: max(room, 0)]
             if fd != status_r and len(buf) > output_bytes:
                 exceeded = True
-        if exceeded:
+        if exceeded or cancelled:
             break
     sel.close()
-    if timed_out or exceeded:
+    if timed_out or exceeded or cancelled:
         kill_group(proc.pid)
     returncode = proc.wait()
     duration_ms = ((exited_at or time.perf_counter()) - start) * 1000.0
@@ -164,4 +180,5 @@ def _communicate(
         timed_out=timed_out,
         output_exceeded=exceeded,
         duration_ms=duration_ms,
+        cancelled=cancelled,
     )

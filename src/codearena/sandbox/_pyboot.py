@@ -7,8 +7,9 @@ sandboxed interpreter, before anything from the program is read, and does what t
 1. (root only) drops to the run's own uid: no supplementary groups, then ``setresgid`` and
    ``setresuid``; leaving uid 0 clears the permitted, effective and ambient capabilities (bwrap
    has already dropped every capability but CAP_SETUID/CAP_SETGID and set no_new_privs);
-2. closes every inherited fd but 0, 1 and 2 (bwrap leaves the user namespace's fd open), then
-   sets the rlimits (AS, CPU, FSIZE, NOFILE, NPROC, CORE=0), soft = hard;
+2. moves the run's channels (if any) to fds 3, 4, ... and closes every other inherited fd
+   above 2, then sets the rlimits (AS, CPU, FSIZE, NOFILE, NPROC, MSGQUEUE, CORE=0),
+   soft = hard (bwrap has already installed the syscall filter);
 3. defines ``exit``, ``quit`` and ``help`` as ``site`` would (not the interactive-only
    ``copyright``/``credits``/``license``: setting those up imports ``os``), puts the program's
    directory (then ``python_paths``) first on ``sys.path``, sets ``sys.argv`` and ``__file__``;
@@ -26,14 +27,20 @@ _TEMPLATE = """\
 def _codearena_boot():
     del globals()["_codearena_boot"]
     import sys, builtins, _sitebuiltins
-    from posix import closerange, setgroups, setresgid, setresuid
+    from posix import closerange, dup2, setgroups, setresgid, setresuid
     from resource import RLIMIT_CPU, setrlimit
     uid = {uid!r}
     if uid is not None:
         setgroups([])
         setresgid(uid, uid, uid)
         setresuid(uid, uid, uid)
-    closerange(3, 1 << 20)
+    channels = {channels!r}
+    base = max(channels, default=0) + 1
+    for i, fd in enumerate(channels):
+        dup2(fd, base + i)
+    for i in range(len(channels)):
+        dup2(base + i, 3 + i)
+    closerange(3 + len(channels), 1 << 20)
     for which, value in {limits!r}:
         setrlimit(which, (value, value + 1 if which == RLIMIT_CPU else value))
     eof = "Ctrl-D (i.e. EOF)"
@@ -68,7 +75,9 @@ def bootstrap(
     file_size: int,
     open_files: int,
     processes: int,
+    message_queue: int,
     python_paths: tuple[str, ...] = (),
+    channels: tuple[int, ...] = (),
 ) -> str:
     """The ``-c`` code that drops privileges, sets rlimits and runs ``workdir/name``."""
     limits = (
@@ -78,10 +87,12 @@ def bootstrap(
         (resource.RLIMIT_NOFILE, open_files),
         (resource.RLIMIT_CORE, 0),
         (resource.RLIMIT_NPROC, processes),
+        (resource.RLIMIT_MSGQUEUE, message_queue),
     )
     path = f"{workdir}/{name}"
     return _TEMPLATE.format(
         uid=uid,
+        channels=channels,
         limits=limits,
         paths=[workdir, *python_paths],
         name=name,

@@ -1,23 +1,27 @@
 """The Python fork server ("zygote") that runs inside one bwrap sandbox; see docs/sandbox.md.
 
 codearena never imports this module: ``_forkserver`` reads its source and starts it inside
-bwrap as ``python -I -S -B -c SOURCE CTL_FD [PYTHON_PATH ...]``. It uses the standard library
-only, and it never reads a program, its files or its stdin: those travel as file descriptors.
+bwrap as ``python -I -S -B -c SOURCE CTL_FD FILTER REMOTE [PYTHON_PATH ...]`` (FILTER: the
+syscall filter as hex; REMOTE: the source of ``_remote``, imported once as ``codearena_remote``).
+It uses the standard library only, and it never reads a program, its files or its stdin: those
+travel as file descriptors.
 
-Processes (each line is a fork; S keeps CAP_SYS_ADMIN/SETUID/SETGID/SETPCAP of the sandbox's user
-namespace and no other capability; bwrap has set no_new_privs):
+Processes (each line is a fork; S keeps CAP_SYS_ADMIN/SETUID/SETGID/SETPCAP and no other
+capability; bwrap has set no_new_privs):
 
 * S, the server: waits on the control socket for a request (a line of integers: uid, rlimits,
-  tmpfs size) carrying five fds: the run's status socket, stdin, stdout, stderr and a memfd with
-  the program's files. It forks A and closes its own copies of the fds.
+  tmpfs size, number of channels) carrying 5 + N fds: the run's status socket, stdin, stdout,
+  stderr, a memfd with the program's files and the run's N channels. It forks A and closes its
+  own copies of the fds.
 * A: ``unshare(NEWNS|NEWPID|NEWNET|NEWIPC|NEWUTS)``, forks B, exits.
-* B, PID 1 of the run's fresh PID namespace: mounts a size-capped tmpfs on /tmp and a fresh
-  /proc, forks C, then clears its own capabilities, becomes non-dumpable and waits. It sends C's
+* B, PID 1 of the run's fresh PID namespace: mounts a size-capped tmpfs on /tmp, a fresh
+  /proc and a devpts instance of its own on /dev/pts, forks C, then clears its own capabilities, becomes non-dumpable and waits. It sends C's
   exit status on the status socket and exits; the kernel then SIGKILLs every process left in the
   namespace. When the host closes the status socket (deadline, output cap) B exits at once.
 * C, the program: drops the bounding set, the supplementary groups and uid/gid (to the run's own
-  uid), clears every capability set, sets the rlimits, writes the files into /tmp, closes every
-  fd but 0-2 and only then reads the program, which runs in ``__main__`` as ``_pyboot`` does.
+  host uid), clears every capability set, writes the files into /tmp, moves the channels to
+  fds 3, 4, ... and closes every other fd above 2, sets the rlimits, installs the syscall
+  filter and only then reads the program, which runs in ``__main__`` as ``_pyboot`` does.
 """
 
 from __future__ import annotations
@@ -27,9 +31,11 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from types import TracebackType
+    from typing import Any
 
-MODULES = ("typing", "re", "collections", "itertools", "functools", "math", "string")
-"""Imported once by the server: what tests commonly import, all pure and without secrets."""
+MODULES = ("typing", "re", "collections", "itertools", "functools", "math", "string", "json", "socket", "base64", "traceback")  # fmt: skip
+"""Imported once by the server: what tests and the test harness (``codearena_remote``) import,
+all pure and without secrets."""
 
 _CLONE_NEWPID = 0x20000000
 _WARM_UP = """
@@ -62,7 +68,9 @@ milliseconds of lazy set-up that every run would otherwise pay again."""
 _NS_FLAGS = 0x00020000 | 0x40000000 | 0x08000000 | 0x04000000  # NEWNS, NEWNET, NEWIPC, NEWUTS
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_REMOUNT, _MS_BIND, _MS_REC, _MS_PRIVATE = 32, 4096, 16384, 1 << 18
-_PR_SET_DUMPABLE, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 4, 24, 38
+_PR_SET_DUMPABLE, _PR_SET_SECCOMP, _PR_CAPBSET_DROP, _PR_SET_NO_NEW_PRIVS = 4, 22, 24, 38
+_SECCOMP_MODE_FILTER = 2
+_DEVPTS_OPTIONS = b"newinstance,ptmxmode=0666,mode=620"
 _CAP_VERSION_3 = 0x20080522
 _SETUP_FAILED = 125
 
@@ -88,6 +96,22 @@ class _Kernel:
         c_str = ctypes.c_char_p
         self.libc.mount.argtypes = [c_str, c_str, c_str, ctypes.c_ulong, c_str]
         self.cap_header, self.cap_data = CapHeader, CapData
+        self.filter: Any = None
+
+    def load_filter(self, program: bytes) -> None:
+        """Prepare the syscall filter (``struct sock_fprog``) that ``apply_filter`` installs."""
+        import ctypes
+
+        class Program(ctypes.Structure):
+            _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
+
+        buffer = ctypes.create_string_buffer(program, len(program))
+        self.filter = (Program(len(program) // 8, ctypes.addressof(buffer)), buffer)
+
+    def apply_filter(self) -> None:
+        fprog, _buffer = self.filter
+        self.libc.prctl.argtypes = [self.ctypes.c_int, self.ctypes.c_ulong, self.ctypes.c_void_p, self.ctypes.c_ulong, self.ctypes.c_ulong]  # fmt: skip
+        self.check(self.libc.prctl(_PR_SET_SECCOMP, _SECCOMP_MODE_FILTER, self.ctypes.byref(fprog), 0, 0), "seccomp")  # fmt: skip
 
     def check(self, result: int, what: str) -> None:
         if result != 0:
@@ -131,7 +155,12 @@ def _codearena_serve() -> tuple[bytes, str, str, int, bool]:
         __import__(name)
     kernel = _Kernel()
     ctl_fd = int(sys.argv[1])
-    paths = ["/tmp", *sys.argv[2:]]
+    kernel.load_filter(bytes.fromhex(sys.argv[2]))
+    remote = type(sys)("codearena_remote")
+    exec(compile(sys.argv[3], "codearena_remote.py", "exec", 0, True), remote.__dict__)
+    sys.modules["codearena_remote"] = remote
+    paths = ["/tmp", *sys.argv[4:]]
+    del sys.argv[2:4]
     os.closerange(3, ctl_fd)
     os.closerange(ctl_fd + 1, 1 << 20)
     # The server's own mount tree: private (nothing a run mounts propagates) and read-only.
@@ -163,7 +192,8 @@ def _codearena_serve() -> tuple[bytes, str, str, int, bool]:
         for level, kind, data in ancillary:
             if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
                 fds += memoryview(data[: len(data) - len(data) % 4]).cast("i").tolist()
-        if len(fds) != 5 or flags & _socket.MSG_CTRUNC:
+        channels = int(msg.split()[-1]) if msg.split()[-1:] else -1
+        if len(fds) != 5 + channels or flags & _socket.MSG_CTRUNC:
             for fd in fds:
                 os.close(fd)
             continue
@@ -207,13 +237,15 @@ def _run(kernel: _Kernel, msg: bytes, fds: list[int], paths: list[str]) -> tuple
     import select
     import signal
 
-    status_fd, stdin_fd, stdout_fd, stderr_fd, files_fd = fds
-    uid, address_space, cpu_s, file_size, open_files, processes, tmpfs = map(int, msg.split())
+    status_fd, stdin_fd, stdout_fd, stderr_fd, files_fd, *channels = fds
+    values = list(map(int, msg.split()))
+    uid, address_space, cpu_s, file_size, open_files, processes, tmpfs, queue = values[:8]
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     # --- B: PID 1 of the run's new PID namespace; the other namespaces, then C
     kernel.unshare(_NS_FLAGS)
     kernel.mount(b"tmpfs", b"/tmp", b"tmpfs", _MS_NOSUID | _MS_NODEV, b"size=%d,mode=1777" % tmpfs)
     kernel.mount(b"proc", b"/proc", b"proc", _MS_NOSUID | _MS_NODEV | _MS_NOEXEC)
+    kernel.mount(b"devpts", b"/dev/pts", b"devpts", _MS_NOSUID | _MS_NOEXEC, _DEVPTS_OPTIONS)
     os.chdir("/tmp")
     child = os.fork()
     if child == 0:
@@ -224,19 +256,26 @@ def _run(kernel: _Kernel, msg: bytes, fds: list[int], paths: list[str]) -> tuple
             (resource.RLIMIT_NOFILE, open_files),
             (resource.RLIMIT_CORE, 0),
             (resource.RLIMIT_NPROC, processes),
+            (resource.RLIMIT_MSGQUEUE, queue),
         )
         os.close(status_fd)
-        for target, fd in enumerate((stdin_fd, stdout_fd, stderr_fd)):
-            os.dup2(fd, target)
-            os.close(fd)
+        # fd i of the program: stdin, stdout, stderr, the channels; then the files' memfd
+        ordered = [stdin_fd, stdout_fd, stderr_fd, *channels, files_fd]
+        base = max(ordered) + 1
+        for i, fd in enumerate(ordered):
+            os.dup2(fd, base + i)
+        os.closerange(0, base)
+        for i in range(len(ordered)):
+            os.dup2(base + i, i)
+        os.closerange(len(ordered), 1 << 20)
         try:
-            return _program(kernel, files_fd, uid, limits, paths)
+            return _program(kernel, len(ordered) - 1, uid, limits, paths)
         except BaseException as exc:
             _report(
                 2, f"codearena sandbox: setting up the run failed: {type(exc).__name__}: {exc}\n"
             )
             os._exit(_SETUP_FAILED)
-    for fd in (stdin_fd, stdout_fd, stderr_fd, files_fd):
+    for fd in (stdin_fd, stdout_fd, stderr_fd, files_fd, *channels):
         os.close(fd)
     os.closerange(0, status_fd)
     os.closerange(status_fd + 1, 1 << 20)
@@ -279,11 +318,11 @@ def _program(kernel: _Kernel, files_fd: int, uid: int, limits: tuple[tuple[int, 
         os.setresuid(uid, uid, uid)
     kernel.clear_capabilities()
     main = _write_files(files_fd)
-    os.close(files_fd)
-    os.closerange(3, 1 << 20)
+    os.closerange(files_fd, 1 << 20)  # the channels sit below it, at 3, 4, ...
     for which, value in limits:
         # CPU: the soft limit sends SIGXCPU (a timeout), the hard one a second later SIGKILL
         setrlimit(which, (value, value + 1 if which == RLIMIT_CPU else value))
+    kernel.apply_filter()
     sys.path[0:0] = paths
     sys.argv[:] = [main[0]]
     hook = sys.excepthook

@@ -11,7 +11,7 @@ import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from . import _forkserver, _pyboot, _userns
+from . import _forkserver, _pyboot, _seccomp, _uids
 from ._process import RawOutcome, run_process
 from .execution import classify, plan_program
 from .languages import Language, get_language, python_executable
@@ -32,6 +32,9 @@ _ROOT_NS_ARGS = (
 )
 _USER_NS_ARGS = ("--unshare-all", "--disable-userns")
 _SERVER_CAPS = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
+_DROP_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
+"""What a run started by root keeps until it drops to its own uid (setpriv or the bootstrap)."""
+_REMOTE_SOURCE = (Path(__file__).with_name("_remote.py")).read_text(encoding="utf-8")
 _ROOT_DIRS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 _INSTALL_HINT = (
     "Fix: install bubblewrap (apt-get install bubblewrap) and make sure user namespaces are "
@@ -116,20 +119,36 @@ class BwrapSandbox(AsyncRunMixin):
         stdin: str = "",
         limits: Limits | None = None,
         files: dict[str, str] | None = None,
+        *,
+        channels: Sequence[int] = (),
+        cancel_fd: int | None = None,
     ) -> ExecResult:
         limits = limits or Limits()
         lang = get_language(language)
-        self.check_available()
-        plan = plan_program(lang, program, limits, self.python, files)
-        python_main = plan.source if lang.name == "python" and not plan.compiled else None
+        try:
+            self.check_available()
+            plan = plan_program(lang, program, limits, self.python, files)
+            python_main = plan.source if lang.name == "python" and not plan.compiled else None
+            if channels and python_main is None:
+                raise SandboxError("channels are for Python programs only")
+        except BaseException:
+            _close_all(channels)
+            raise
         if python_main is not None and self.fork_server:
             server = self._fork_server()
             if server is not None:
-                raw = self._run_forked(server, plan.files, python_main, stdin, limits)
+                raw = self._run_forked(
+                    server, plan.files, python_main, stdin, limits, channels, cancel_fd
+                )
                 return classify(
                     raw, limits=limits, backend=self.name, language=lang.name, compiled=False
                 )
-        with self._command(plan.argv, limits, lang, plan.files, python_main) as (argv, fds):
+        try:
+            command = self._command(plan.argv, limits, lang, plan.files, python_main, channels)
+        except BaseException:
+            _close_all(channels)
+            raise
+        with command as (argv, fds):
             raw = run_process(
                 argv,
                 stdin=stdin.encode(),
@@ -137,6 +156,8 @@ class BwrapSandbox(AsyncRunMixin):
                 output_bytes=limits.output_bytes,
                 pass_fds=fds,
                 want_status=plan.compiled,
+                close_after_start=channels,
+                cancel_fd=cancel_fd,
             )
         return classify(
             raw,
@@ -171,17 +192,11 @@ class BwrapSandbox(AsyncRunMixin):
         """bwrap + the server: the Python sandbox layout, no /tmp (each run mounts its own),
         and the capabilities the server needs to set up runs (in its user namespace only)."""
         lang = get_language("python")
-        ns_fd = _userns.shared_userns_fd()
-        caps = ["--cap-drop", "ALL"]
-        for cap in _SERVER_CAPS:
-            caps += ["--cap-add", cap]
         static = [a for a in self._static_args(lang) if a != "--die-with-parent"]
         argv = [
             self.bwrap_path,
-            "--userns",
-            str(ns_fd),
             *_ROOT_NS_ARGS,
-            *caps,
+            *_keep_caps(_SERVER_CAPS),
             *static,
             "--dir",
             WORKDIR,
@@ -194,9 +209,11 @@ class BwrapSandbox(AsyncRunMixin):
             "-c",
             _forkserver.SOURCE,
             str(ctl_fd),
+            _seccomp.filter_bpf().hex(),
+            _REMOTE_SOURCE,
             *self._python_path_dirs(),
         ]
-        return argv, [ns_fd]
+        return argv, []
 
     def _run_forked(
         self,
@@ -205,12 +222,14 @@ class BwrapSandbox(AsyncRunMixin):
         main: str,
         stdin: str,
         limits: Limits,
+        channels: Sequence[int],
+        cancel_fd: int | None,
     ) -> RawOutcome:
         lang = get_language("python")
         processes = max(limits.processes, lang.min_processes)
         ordered = [(main, files[main])] + [(n, c) for n, c in sorted(files.items()) if n != main]
-        with _userns.lease_uid() as uid:
-            header = b"%d %d %d %d %d %d %d" % (
+        with _uids.lease_uid() as uid:
+            header = b"%d %d %d %d %d %d %d %d" % (
                 uid,
                 (limits.memory_mb + lang.address_space_extra_mb) * MIB,
                 limits.effective_cpu_s,
@@ -218,6 +237,7 @@ class BwrapSandbox(AsyncRunMixin):
                 limits.open_files,
                 processes,
                 limits.tmpfs_mb * MIB,
+                limits.message_queue_bytes,
             )
             return server.run(
                 header,
@@ -225,6 +245,8 @@ class BwrapSandbox(AsyncRunMixin):
                 stdin=stdin.encode(),
                 timeout_s=limits.timeout_s,
                 output_bytes=limits.output_bytes,
+                channels=channels,
+                cancel_fd=cancel_fd,
             )
 
     @contextlib.contextmanager
@@ -235,17 +257,23 @@ class BwrapSandbox(AsyncRunMixin):
         lang: Language | None,
         files: dict[str, str],
         python_main: str | None = None,
+        channels: Sequence[int] = (),
     ) -> Iterator[tuple[list[str], list[int]]]:
         """The full argv (bwrap + options + inner command) and the fds it must inherit.
 
         Python programs (``python_main`` set) start as ``python -I -S -B -c BOOT``: the bootstrap
         drops privileges and sets the rlimits itself (see ``_pyboot``). Everything else runs
-        under ``prlimit`` (outside bwrap) and ``setpriv`` (inside, as root) as before.
+        under ``prlimit`` (outside bwrap) and ``setpriv`` (inside, as root). Every run gets the
+        syscall filter through bwrap's ``--seccomp``, applied just before the inner command.
+        As root there is no user namespace: bwrap runs privileged, keeps only what dropping to
+        the run's own host uid needs, and the inner command drops to it (see ``_uids``).
         """
         fds: list[int] = []
         try:
             with contextlib.ExitStack() as stack:
-                file_args: list[str] = []
+                filter_fd = _memfd("seccomp", _seccomp.filter_bpf())
+                fds.append(filter_fd)
+                file_args: list[str] = ["--seccomp", str(filter_fd)]
                 for name, content in sorted(files.items()):
                     fd = _memfd(name, content)
                     fds.append(fd)
@@ -259,18 +287,13 @@ class BwrapSandbox(AsyncRunMixin):
                 ) * MIB
                 uid: int | None = None
                 if self.as_root:
-                    ns_fd = _userns.shared_userns_fd()
-                    fds.append(ns_fd)
-                    uid = stack.enter_context(_userns.lease_uid())
-                    ns_args = ["--userns", str(ns_fd), *_ROOT_NS_ARGS]
+                    uid = stack.enter_context(_uids.lease_uid())
+                    ns_args = [*_ROOT_NS_ARGS, *_keep_caps(_DROP_CAPS)]
                 else:
                     ns_args = list(_USER_NS_ARGS)
                 prefix: list[str] = []
                 drop: list[str] = []
                 if python_main is not None:
-                    if self.as_root:  # the bootstrap needs these two to drop to ``uid``
-                        ns_args += ["--cap-drop", "ALL"]
-                        ns_args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
                     boot = _pyboot.bootstrap(
                         workdir=WORKDIR,
                         name=python_main,
@@ -280,7 +303,9 @@ class BwrapSandbox(AsyncRunMixin):
                         file_size=limits.file_size_mb * MIB,
                         open_files=limits.open_files,
                         processes=processes,
+                        message_queue=limits.message_queue_bytes,
                         python_paths=self._python_path_dirs(),
+                        channels=tuple(channels),
                     )
                     inner = [self.python, "-I", "-S", "-B", "-c", boot]
                 else:
@@ -290,6 +315,7 @@ class BwrapSandbox(AsyncRunMixin):
                         f"--cpu={limits.effective_cpu_s}:{limits.effective_cpu_s + 1}",
                         f"--fsize={limits.file_size_mb * MIB}",
                         f"--nofile={limits.open_files}",
+                        f"--msgqueue={limits.message_queue_bytes}",
                         "--core=0",
                     ]
                     if self.as_root:
@@ -316,11 +342,9 @@ class BwrapSandbox(AsyncRunMixin):
                     *drop,
                     *inner,
                 ]
-                yield argv, fds
+                yield argv, [*fds, *channels]
         finally:
-            for fd in fds:
-                if fd != _userns._userns_fd:
-                    os.close(fd)
+            _close_all(fds)
 
     def _python_path_dirs(self) -> tuple[str, ...]:
         return tuple(f"{PYTHONPATH_DIR}/{i}" for i in range(len(self.python_paths)))
@@ -392,14 +416,27 @@ class BwrapSandbox(AsyncRunMixin):
         return args
 
 
+def _keep_caps(caps: Sequence[str]) -> list[str]:
+    args = ["--cap-drop", "ALL"]
+    for cap in caps:
+        args += ["--cap-add", cap]
+    return args
+
+
+def _close_all(fds: Sequence[int]) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
 def _python_prefix(python: str) -> str:
     """The install prefix of ``python`` (``<prefix>/bin/pythonX.Y``)."""
     return str(Path(os.path.realpath(python)).parent.parent)
 
 
-def _memfd(name: str, content: str) -> int:
+def _memfd(name: str, content: str | bytes) -> int:
     fd = os.memfd_create(f"codearena-{Path(name).name}", 0)
-    data = content.encode()
+    data = content.encode() if isinstance(content, str) else content
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]

@@ -99,7 +99,9 @@ def classify(
         exit_code = None
     build_failed = compiled and not raw.status.startswith(STATUS_OK)
     verdict: Verdict
-    if raw.timed_out:
+    if raw.cancelled:
+        verdict = "error"  # ended by the host (the other side of a test run had finished)
+    elif raw.timed_out:
         verdict = "timeout"
     elif build_failed and (raw.output_exceeded or raw.returncode not in (0, None)):
         verdict = "compile_error"
@@ -123,4 +125,5 @@ def classify(
         backend=backend,
         isolated=isolated,
         language=language,
+        cancelled=raw.cancelled,
     )

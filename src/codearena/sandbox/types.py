@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
@@ -44,6 +45,7 @@ class Limits:
     processes: int = 64
     tmpfs_mb: int = 128
     output_bytes: int = MIB
+    message_queue_bytes: int = 65536
 
     def __post_init__(self) -> None:
         for name in ("timeout_s", "memory_mb", "file_size_mb", "open_files", "processes"):
@@ -90,6 +92,7 @@ class ExecResult:
     isolated: bool = True
     language: str | None = None
     details: list[dict[str, Any]] = field(default_factory=list)
+    cancelled: bool = False
 
     @property
     def passed(self) -> bool:
@@ -101,7 +104,17 @@ class ExecResult:
 
 @runtime_checkable
 class Sandbox(Protocol):
-    """A named execution backend."""
+    """A named execution backend.
+
+    ``run`` executes one program and returns its ``ExecResult``. Two keyword arguments connect a
+    run to others (the test harness uses them; see ``codearena.sandbox.testing``):
+
+    * ``channels``: host file descriptors (sockets or pipes) that the program sees as fds 3, 4,
+      ... in order; Python programs only. Ownership passes to the backend, which closes its
+      copies once the program has them. Every other descriptor above 2 is closed in the program.
+    * ``cancel_fd``: a descriptor the backend watches; once it is readable (or at EOF) the run
+      is ended at once, its whole process tree killed, and its result has ``cancelled`` set.
+    """
 
     name: str
 
@@ -112,6 +125,9 @@ class Sandbox(Protocol):
         stdin: str = "",
         limits: Limits | None = None,
         files: dict[str, str] | None = None,
+        *,
+        channels: Sequence[int] = (),
+        cancel_fd: int | None = None,
     ) -> ExecResult: ...
 
     async def arun(
@@ -121,6 +137,9 @@ class Sandbox(Protocol):
         stdin: str = "",
         limits: Limits | None = None,
         files: dict[str, str] | None = None,
+        *,
+        channels: Sequence[int] = (),
+        cancel_fd: int | None = None,
     ) -> ExecResult: ...
 
 
@@ -134,6 +153,9 @@ class AsyncRunMixin:
         stdin: str = "",
         limits: Limits | None = None,
         files: dict[str, str] | None = None,
+        *,
+        channels: Sequence[int] = (),
+        cancel_fd: int | None = None,
     ) -> ExecResult:
         raise NotImplementedError
 
@@ -144,5 +166,17 @@ class AsyncRunMixin:
         stdin: str = "",
         limits: Limits | None = None,
         files: dict[str, str] | None = None,
+        *,
+        channels: Sequence[int] = (),
+        cancel_fd: int | None = None,
     ) -> ExecResult:
-        return await asyncio.to_thread(self.run, program, language, stdin, limits, files)
+        return await asyncio.to_thread(
+            self.run,
+            program,
+            language,
+            stdin,
+            limits,
+            files,
+            channels=channels,
+            cancel_fd=cancel_fd,
+        )

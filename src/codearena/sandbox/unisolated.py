@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 from ._process import run_process
@@ -18,6 +19,17 @@ from .languages import get_language, python_executable
 from .types import MIB, AsyncRunMixin, ExecResult, Limits
 
 WARNING = "[codearena: UNISOLATED run - no sandbox, for trusted code only]\n"
+_ARRANGE = """\
+import os, sys
+fds = [int(fd) for fd in sys.argv[1].split(",")]
+base = max(fds) + 1
+for i, fd in enumerate(fds):
+    os.dup2(fd, base + i)
+for i in range(len(fds)):
+    os.dup2(base + i, 3 + i)
+os.closerange(3 + len(fds), 1 << 16)
+os.execv(sys.argv[2], sys.argv[2:])
+"""
 
 
 class UnisolatedSandbox(AsyncRunMixin):
@@ -36,10 +48,18 @@ class UnisolatedSandbox(AsyncRunMixin):
         stdin: str = "",
         limits: Limits | None = None,
         files: dict[str, str] | None = None,
+        *,
+        channels: Sequence[int] = (),
+        cancel_fd: int | None = None,
     ) -> ExecResult:
         limits = limits or Limits()
-        lang = get_language(language)
-        plan = plan_program(lang, program, limits, self.python, files)
+        try:
+            lang = get_language(language)
+            plan = plan_program(lang, program, limits, self.python, files)
+        except BaseException:
+            for fd in channels:
+                os.close(fd)
+            raise
         with tempfile.TemporaryDirectory(prefix="codearena-") as workdir:
             for name, content in plan.files.items():
                 target = Path(workdir) / name
@@ -53,6 +73,16 @@ class UnisolatedSandbox(AsyncRunMixin):
                 **dict(lang.env),
             }
             argv = list(plan.argv)
+            if channels:  # the program sees them as fds 3, 4, ...
+                argv = [
+                    self.python,
+                    "-I",
+                    "-S",
+                    "-c",
+                    _ARRANGE,
+                    ",".join(map(str, channels)),
+                    *argv,
+                ]
             if self.prlimit is not None:
                 memory = (limits.memory_mb + lang.address_space_extra_mb) * MIB
                 argv = [
@@ -73,6 +103,9 @@ class UnisolatedSandbox(AsyncRunMixin):
                 env=env,
                 cwd=workdir,
                 want_status=plan.compiled,
+                pass_fds=channels,
+                close_after_start=channels,
+                cancel_fd=cancel_fd,
             )
         return classify(
             raw,

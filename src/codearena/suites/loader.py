@@ -43,7 +43,12 @@ def load_humaneval() -> list[Problem]:
                     id=item["task_id"],
                     prompt=item["prompt"],
                     language="python",
-                    tests=TestSpec("humaneval", item["test"], entry_point=item["entry_point"]),
+                    tests=TestSpec(
+                        "humaneval",
+                        item["test"],
+                        entry_point=item["entry_point"],
+                        prelude=item["prompt"],  # its helpers (poly, ...) are the problem's
+                    ),
                     reference=item["prompt"] + item["canonical_solution"],
                     completion_prefix=item["prompt"],
                 )
@@ -62,7 +67,12 @@ def _tests_of(item: dict[str, Any], where: str) -> TestSpec:
     if "check" in item:
         if not isinstance(item["check"], str) or not isinstance(item.get("entry_point"), str):
             raise SuiteError(f"{where}: 'check' needs a string and an 'entry_point'")
-        return TestSpec("humaneval", item["check"], entry_point=item["entry_point"])
+        prelude = item.get("prelude", "")
+        if not isinstance(prelude, str):
+            raise SuiteError(f"{where}: 'prelude' must be a string of Python code")
+        return TestSpec(
+            "humaneval", item["check"], entry_point=item["entry_point"], prelude=prelude
+        )
     examples = item["examples"]
     if not isinstance(examples, list) or not examples:
         raise SuiteError(f"{where}: 'examples' must be a non-empty list")
