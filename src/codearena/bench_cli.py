@@ -9,6 +9,7 @@ import sys
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from codearena.config import load_settings
 from codearena.evaluation import open_sandbox
@@ -18,6 +19,7 @@ from codearena.sandbox import SandboxError
 from codearena.suites import SuiteError
 from codearena.suites.runner import BenchRunner, RunSpec
 from codearena.suites.runner import Progress as RunProgress
+from codearena.terminal import escape_json, printable
 
 
 class BenchFailure(Exception):
@@ -68,7 +70,7 @@ def run_bench(
                 run_id = runner.create(
                     RunSpec(suite, models, samples, temperature, concurrency, limit)
                 )
-                err.print(f"run {run_id} (resume with --resume {run_id})")
+                err.print(Text(printable(f"run {run_id} (resume with --resume {run_id})")))
             with bar:
                 await runner.run(run_id)
             return run_id
@@ -82,7 +84,7 @@ def run_bench(
     results = summarize(context, run_id)
     if as_json:
         payload = {"run_id": run_id, "results": [r.to_dict() for r in results]}
-        sys.stdout.write(json.dumps(payload, indent=2) + "\n")
+        sys.stdout.write(escape_json(json.dumps(payload, indent=2)) + "\n")
         return
     table = Table(
         "model", "problems", "samples", "pass@k", "errors", "tokens", "cost $", "median latency ms"
@@ -91,7 +93,7 @@ def run_bench(
         pass_at = "  ".join(f"@{k} {v:.3f}" for k, v in r.pass_at.items())
         cost = "-" if r.cost_usd is None else f"{r.cost_usd:.4f}{'' if r.cost_complete else '+'}"
         table.add_row(
-            r.model,
+            Text(printable(r.model)),
             str(r.problems),
             str(r.samples),
             pass_at,
@@ -101,4 +103,4 @@ def run_bench(
             str(r.median_latency_ms or "-"),
         )
     Console().print(table)
-    Console().print(f"run {run_id}")
+    Console().print(Text(printable(f"run {run_id}")))

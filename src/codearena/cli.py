@@ -12,6 +12,7 @@ import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from codearena import __version__
 from codearena.analysis.cli import leaderboard_command, votes_app
@@ -30,6 +31,7 @@ from codearena.sandbox.cli import app as sandbox_app
 from codearena.store import StoreError, repo
 from codearena.store.db import make_engine, upgrade
 from codearena.survey.cli import survey_app
+from codearena.terminal import escape_json, printable
 from codearena.web.cli import study_app, users_app
 
 app = typer.Typer(
@@ -83,7 +85,14 @@ def _context() -> Context:
 
 
 def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+    dumped = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write(escape_json(dumped) + "\n")
+
+
+def _shown(value: object) -> Text:
+    """Text from outside (a store, a model listing) for Rich: control characters escaped
+    (``codearena.terminal``), never read as markup or emoji codes."""
+    return Text(printable(str(value)))
 
 
 @app.command()
@@ -118,11 +127,13 @@ def info(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = 
         _print_json(data)
         return
     out.print(f"codearena {__version__}")
-    out.print(f"config file:  {data['config_file'] or '(none; using defaults and environment)'}")
-    out.print(f"database:     {data['database_url']}")
+    out.print(
+        _shown(f"config file:  {data['config_file'] or '(none; using defaults and environment)'}")
+    )
+    out.print(_shown(f"database:     {data['database_url']}"))
     table = Table("provider", "base URL", "status")
     for p in providers:
-        table.add_row(str(p["name"]), str(p["base_url"]), str(p["status"]))
+        table.add_row(_shown(p["name"]), _shown(p["base_url"]), _shown(p["status"]))
     out.print(table)
 
 
@@ -167,19 +178,18 @@ def models(
     table = Table("id", "label", "provider", "status", "context", "$/M in", "$/M out")
     for r in rows:
         table.add_row(
-            str(r["id"]),
-            str(r["label"]),
-            str(r["provider"]),
-            str(r["status"]),
+            _shown(r["id"]),
+            _shown(r["label"]),
+            _shown(r["provider"]),
+            _shown(r["status"]),
             _fmt(r["context_length"]),
             _fmt(r["price_input_per_m"]),
             _fmt(r["price_output_per_m"]),
         )
     out.print(table)
     if not reachable["ollama"]:
-        out.print(
-            f"Ollama: no server at {context.settings.providers['ollama'].base_url.removesuffix('/v1')} (set OLLAMA_HOST)"
-        )
+        ollama = context.settings.providers["ollama"].base_url.removesuffix("/v1")
+        out.print(_shown(f"Ollama: no server at {ollama} (set OLLAMA_HOST)"))
 
 
 def _fmt(value: object) -> str:
@@ -206,7 +216,7 @@ def models_sync(as_json: Annotated[bool, typer.Option("--json")] = False) -> Non
     if as_json:
         _print_json({"synced": count, "source": f"{provider.base_url}/models"})
     else:
-        out.print(f"synced {count} models from {provider.base_url}/models")
+        out.print(_shown(f"synced {count} models from {provider.base_url}/models"))
 
 
 @app.command()
@@ -277,7 +287,8 @@ def history(
     for t in tasks:
         gens = ", ".join(f"{g.model}: {g.status}" for g in t.generations)
         prompt = t.prompt if len(t.prompt) < 60 else t.prompt[:57] + "..."
-        table.add_row(t.id[:12], t.created_at.strftime("%Y-%m-%d %H:%M"), prompt, gens)
+        created = t.created_at.strftime("%Y-%m-%d %H:%M")
+        table.add_row(_shown(t.id[:12]), created, _shown(prompt), _shown(gens))
     out.print(table)
 
 
@@ -319,7 +330,7 @@ def db_upgrade() -> None:
     settings = load_settings()
     engine = make_engine(settings.database_url)
     upgrade(engine)
-    out.print(f"database at {mask_url(settings.database_url)} is up to date")
+    out.print(_shown(f"database at {mask_url(settings.database_url)} is up to date"))
 
 
 @app.command()
@@ -339,9 +350,8 @@ def serve(
             "  export OPENROUTER_API_KEY=sk-or-...   (or OPENAI_API_KEY, or start Ollama locally)\n"
             "then start it again. `codearena info` shows what is configured."
         )
-    err.print(
-        f"codearena {__version__} on http://{host}:{port}  (database {mask_url(context.settings.database_url)})"
-    )
+    database = mask_url(context.settings.database_url)
+    err.print(_shown(f"codearena {__version__} on http://{host}:{port}  (database {database})"))
     uvicorn.run(create_app(context), host=host, port=port, log_level="info")
 
 
@@ -349,5 +359,5 @@ def main() -> None:
     try:
         app()
     except (UsageFailure, InputError, ConfigError, StoreError, BenchFailure, SandboxError) as exc:
-        err.print(f"error: {exc}", markup=False)
+        err.print(_shown(f"error: {exc}"))
         sys.exit(2)

@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
 from rich.live import Live
 from rich.markdown import Markdown
+from rich.segment import Segment
 from rich.table import Table
+from rich.text import Text
 
 from codearena.config import load_settings, mask_url
 from codearena.evaluation import open_sandbox
@@ -22,13 +24,33 @@ from codearena.gateway import CallResult, Gateway, GatewayEvent
 from codearena.pipeline import Context, InputError, run_task
 from codearena.prompting import PromptOptions, extract_code
 from codearena.sandbox import ExecResult, TestSpec
+from codearena.terminal import escape_json, printable
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 
 
 def _print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str) + "\n")
+    dumped = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    sys.stdout.write(escape_json(dumped) + "\n")
+
+
+def _shown(text: str, style: str = "") -> Text:
+    """Untrusted text for Rich: control characters escaped, no markup or emoji codes read."""
+    return Text(printable(text), style=style)
+
+
+class _Escaped:
+    """``inner`` with every rendered piece of text passed through ``printable`` once more:
+    Markdown decodes character references (``&#x202e;``) after the source was escaped."""
+
+    def __init__(self, inner: RenderableType) -> None:
+        self.inner = inner
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for segment in console.render(self.inner, options):
+            text, style, control = segment
+            yield segment if control else Segment(printable(text), style)
 
 
 class _LiveView:
@@ -58,7 +80,9 @@ class _LiveView:
         now = time.perf_counter()
         for i, model in enumerate(self.models):
             elapsed = (self.ended[i] or now) - self.started
-            table.add_row(model, self.status[i], f"~{self.chars[i] // 4}", f"{elapsed:.1f} s")
+            table.add_row(
+                _shown(model), _shown(self.status[i]), f"~{self.chars[i] // 4}", f"{elapsed:.1f} s"
+            )
         return table
 
 
@@ -144,13 +168,13 @@ def run_generate(
                     else ""
                 )
                 out.print(
-                    f"run: {execution.verdict}{tests_line}, {execution.duration_ms:.0f} ms "
-                    f"({execution.backend})",
-                    markup=False,
+                    _shown(
+                        f"run: {execution.verdict}{tests_line}, {execution.duration_ms:.0f} ms "
+                        f"({execution.backend})"
+                    )
                 )
-        out.print(
-            f"[dim]task {outcome.task_id} stored in {mask_url(context.settings.database_url)}[/dim]"
-        )
+        database = mask_url(context.settings.database_url)
+        out.print(_shown(f"task {outcome.task_id} stored in {database}", style="dim"))
     if all(r.status == "error" for r in outcome.results):
         raise typer.Exit(1)
 
@@ -202,9 +226,11 @@ def _print_result(result: CallResult) -> None:
         else None,
         f"${result.cost_usd:.6f}" if result.cost_usd is not None else None,
     ]
-    out.rule(f"{result.model} [{result.status}]")
+    out.rule(_shown(f"{result.model} [{result.status}]"))
     out.print(" · ".join(f for f in figures if f), markup=False)
     if result.error:
-        out.print(f"error: {result.error}", style="red", markup=False)
+        out.print(_shown(f"error: {result.error}", style="red"))
     if result.text:
-        out.print(Markdown(result.text))
+        # The answer is untrusted: control characters escaped, and links shown with their
+        # address rather than as terminal hyperlinks whose target the reader cannot see.
+        out.print(_Escaped(Markdown(printable(result.text), hyperlinks=False)))

@@ -39,13 +39,17 @@ def test_unisolated_is_labelled() -> None:
 
 
 def test_sandbox_package_does_not_import_store_web_gateway() -> None:
+    """``sandbox/`` imports nothing else of codearena but the leaf ``codearena.terminal``."""
     code = (
-        "import sys, codearena.sandbox, codearena.sandbox.cli\n"
-        "print(sorted(m for m in sys.modules if m.startswith('codearena.')))"
+        "import json, sys, codearena.sandbox, codearena.sandbox.cli\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith('codearena.'))))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     for banned in ("codearena.store", "codearena.web", "codearena.gateway"):
         assert banned not in out.stdout
+    loaded = json.loads(out.stdout)
+    others = [m for m in loaded if not m.startswith("codearena.sandbox")]
+    assert others == ["codearena.terminal"]
 
 
 def test_cli_run_json_and_exit_codes(tmp_path: Path) -> None:

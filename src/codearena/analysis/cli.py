@@ -16,6 +16,7 @@ import typer
 
 from codearena.config import ConfigError, load_settings
 from codearena.store import Store, StoreError
+from codearena.terminal import escape_json, printable
 
 if TYPE_CHECKING:
     from codearena import stats
@@ -30,9 +31,15 @@ def votes() -> None:
     """Votes collected elsewhere, imported into a study."""
 
 
+def _say(line: str, err: bool = False) -> None:
+    """One line for people; model names and the rows of imported files may hold anything, so
+    control characters are shown escaped (``codearena.terminal``)."""
+    typer.echo(printable(line), err=err)
+
+
 def _fail(*lines: str) -> NoReturn:
     for line in lines:
-        typer.echo(f"error: {line}", err=True)
+        _say(f"error: {line}", err=True)
     raise typer.Exit(2)
 
 
@@ -53,7 +60,7 @@ def _format_table(rows: list[stats.LeaderboardRow]) -> str:
     body = [
         (
             str(r.rank),
-            r.model,
+            printable(r.model),
             f"{r.rating:.0f}",
             f"{r.ci_low:.0f} to {r.ci_high:.0f}",
             str(r.battles),
@@ -120,17 +127,18 @@ def leaderboard_command(
         both_bad="tie" if both_bad == "tie" else "drop",
     )
     if as_json:
-        typer.echo(json.dumps([r.to_dict() for r in rows], indent=2, ensure_ascii=False))
+        dumped = json.dumps([r.to_dict() for r in rows], indent=2, ensure_ascii=False)
+        typer.echo(escape_json(dumped))
         return
     counted = sum(1 for v in votes if include_flagged or not v.flagged)
-    typer.echo(f"study {found.id} ({found.name}): {counted} votes counted")
+    _say(f"study {found.id} ({found.name}): {counted} votes counted")
     if not rows:
-        typer.echo("no votes yet")
+        _say("no votes yet")
         return
-    typer.echo(_format_table(rows))
+    _say(_format_table(rows))
     flagged = sum(1 for v in votes if v.flagged)
     if flagged and not include_flagged:
-        typer.echo(f"{flagged} self-revealing vote(s) left out (--include-flagged counts them)")
+        _say(f"{flagged} self-revealing vote(s) left out (--include-flagged counts them)")
 
 
 @votes_app.command("import")
@@ -160,6 +168,6 @@ def votes_import(
     if as_json:
         typer.echo(json.dumps({"imported": outcome.imported, "study": outcome.study_id}))
         return
-    typer.echo(f"imported {outcome.imported} votes from {outcome.source} into study {found.id}")
+    _say(f"imported {outcome.imported} votes from {outcome.source} into study {found.id}")
     if outcome.replaced:
-        typer.echo(f"replaced {outcome.replaced} votes of the earlier import of {outcome.source}")
+        _say(f"replaced {outcome.replaced} votes of the earlier import of {outcome.source}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
 
@@ -12,6 +13,7 @@ from codearena.coding.errors import CodebookError, CodingError
 from codearena.config import load_settings
 from codearena.store import Store
 from codearena.store.repo import StudyNotFound, find_study
+from codearena.terminal import printable
 
 coding_app = typer.Typer(help="Open coding of free-text answers.", no_args_is_help=True)
 codebook_app = typer.Typer(help="The codebook as CSV: question,code,concept,category.")
@@ -29,8 +31,14 @@ def codebook() -> None:
     """The codebook as CSV: question,code,concept,category."""
 
 
+def _say(line: str, err: bool = False) -> None:
+    """One line for people; codes and the rows of imported files may hold anything, so control
+    characters are shown escaped (``codearena.terminal``)."""
+    typer.echo(printable(line), err=err)
+
+
 def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+    _say(f"error: {message}", err=True)
     raise typer.Exit(2)
 
 
@@ -60,13 +68,14 @@ def codebook_export(
     finally:
         store.dispose()
     if str(out) == "-":
-        typer.echo(text, nl=False)
+        # Exact CSV into a pipe or a file; on a terminal, control characters are shown escaped.
+        typer.echo(printable(text) if sys.stdout.isatty() else text, nl=False)
         return
     try:
         out.write_text(text, encoding="utf-8")
     except OSError as exc:
         _fail(f"cannot write {out}: {exc.strerror}")
-    typer.echo(f"wrote {text.count(chr(10)) - 1} codes to {out}")
+    _say(f"wrote {text.count(chr(10)) - 1} codes to {out}")
 
 
 @codebook_app.command("import")
@@ -83,15 +92,15 @@ def codebook_import(
     try:
         report = import_codebook(store, _study_id(store, study), data)
     except CodebookError as exc:
-        typer.echo(f"error: {file}: nothing was imported", err=True)
+        _say(f"error: {file}: nothing was imported", err=True)
         for problem in exc.problems:
-            typer.echo(f"  {file}: {problem}", err=True)
+            _say(f"  {file}: {problem}", err=True)
         raise typer.Exit(2) from None
     except CodingError as exc:
         _fail(str(exc))
     finally:
         store.dispose()
-    typer.echo(
+    _say(
         f"imported {report.rows} rows: {report.codes_created} new codes, "
         f"{report.concepts_created} new concepts, {report.categories_created} new categories, "
         f"{report.codes_updated} codes moved to another concept"

@@ -18,10 +18,17 @@ from codearena.exports.formats import FORMATS
 from codearena.exports.importer import ImportFailure, import_export
 from codearena.exports.pseudonyms import METHODS
 from codearena.store.db import Store, StoreError
+from codearena.terminal import escape_json, printable
+
+
+def _say(line: str, err: bool = False) -> None:
+    """One line for people; study names and the contents of an export being imported may hold
+    anything, so control characters are shown escaped (``codearena.terminal``)."""
+    typer.echo(printable(line), err=err)
 
 
 def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+    _say(f"error: {message}", err=True)
     raise typer.Exit(2)
 
 
@@ -79,15 +86,15 @@ def export_command(
     finally:
         store.dispose()
     if as_json:
-        typer.echo(json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False))
+        typer.echo(escape_json(json.dumps(manifest.to_dict(), indent=2, ensure_ascii=False)))
         return
     rows = sum(t.rows for t in manifest.tables)
-    typer.echo(
+    _say(
         f"exported study {manifest.study_id} ({manifest.study_name}): "
         f"{len(manifest.tables)} {fmt} files, {rows} rows, to {Path(out).expanduser()}"
     )
     if manifest.redactions:
-        typer.echo(f"redacted {manifest.redactions} key-like strings", err=True)
+        _say(f"redacted {manifest.redactions} key-like strings", err=True)
 
 
 def import_command(
@@ -109,4 +116,4 @@ def import_command(
         _fail(str(exc))
     finally:
         store.dispose()
-    typer.echo(f"imported study {study_id}")
+    _say(f"imported study {study_id}")

@@ -10,6 +10,7 @@ import typer
 
 from codearena.config import load_settings
 from codearena.store import Store
+from codearena.terminal import printable
 
 FORMATS = ("html", "md")  # the plotting stack is imported only when a report is written
 
@@ -32,11 +33,14 @@ def report_command(
     try:
         study_id = find_study(store, study).id
     except StudyNotFound as exc:
-        sys.stderr.write(f"error: {exc}\n")
+        sys.stderr.write(printable(f"error: {exc}") + "\n")
         raise typer.Exit(2) from exc
     try:
         report = build_report(store, study_id, out, fmt, rounds=rounds, seed=seed)
     except OSError as exc:
-        sys.stderr.write(f"error: cannot write the report to {out}: {exc.strerror}\n")
+        sys.stderr.write(
+            printable(f"error: cannot write the report to {out}: {exc.strerror}") + "\n"
+        )
         raise typer.Exit(2) from exc
-    sys.stdout.write(f"{report.path} ({len(report.figures)} figures as PNG and SVG beside it)\n")
+    shown = printable(f"{report.path} ({len(report.figures)} figures as PNG and SVG beside it)")
+    sys.stdout.write(shown + "\n")

@@ -10,6 +10,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from codearena.terminal import printable
 
 from .languages import language_for_path, normalize_language
 from .registry import get_sandbox
@@ -28,7 +31,7 @@ def main() -> None:
 
 
 def _fail(message: str) -> typer.Exit:
-    Console(stderr=True).print(f"[bold red]error:[/] {message}")
+    Console(stderr=True).print(Text.assemble(("error:", "bold red"), " ", printable(message)))
     return typer.Exit(2)
 
 
@@ -66,22 +69,25 @@ def run(
         result = sandbox.run(program, language, given, limits)
     except (SandboxError, ValueError) as exc:
         raise _fail(str(exc)) from None
-    if as_json:
-        typer.echo(json.dumps(result.to_dict(), indent=2))
+    if as_json:  # ensure_ascii: every control character in the output is a \uXXXX escape
+        typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=True))
     else:
         _show(result)
     raise typer.Exit(0 if result.verdict == "passed" else 1)
 
 
 def _show(result: ExecResult) -> None:
+    """The result for people: the program's output (untrusted) is shown with control characters
+    escaped (``codearena.terminal``) and never read as Rich markup or emoji codes."""
     console = Console()
     colour = "green" if result.verdict == "passed" else "red"
     table = Table(show_header=False, box=None)
-    table.add_row("verdict", f"[bold {colour}]{result.verdict}[/]")
-    table.add_row("language", str(result.language))
-    table.add_row(
-        "backend", result.backend + ("" if result.isolated else " [red](NOT isolated)[/]")
-    )
+    table.add_row("verdict", Text(printable(result.verdict), style=f"bold {colour}"))
+    table.add_row("language", Text(printable(str(result.language))))
+    backend = Text(printable(result.backend))
+    if not result.isolated:
+        backend.append(" (NOT isolated)", style="red")
+    table.add_row("backend", backend)
     table.add_row("exit code", str(result.exit_code))
     if result.signal is not None:
         table.add_row("signal", str(result.signal))
@@ -91,5 +97,5 @@ def _show(result: ExecResult) -> None:
         if text:
             console.rule(title)
             console.print(
-                text, markup=False, highlight=False, end="" if text.endswith("\n") else "\n"
+                Text(printable(text)), soft_wrap=True, end="" if text.endswith("\n") else "\n"
             )

@@ -18,6 +18,7 @@ from codearena.store.repo import find_study
 from codearena.survey.aliases import AliasError, Aliases, load_aliases
 from codearena.survey.importer import ImportFailure, ImportReport, import_survey
 from codearena.survey.summary import SurveySummary, summarize_survey
+from codearena.terminal import escape_json, printable
 
 survey_app = typer.Typer(
     help="Import survey answers exported from online forms; summarise a study's survey.",
@@ -33,8 +34,14 @@ def survey() -> None:
     """Survey answers: imports of form exports and per-question summaries."""
 
 
+def _say(line: str, err: bool = False) -> None:
+    """One line for people; answers, headers and question texts come from participants and
+    imported files, so control characters are shown escaped (``codearena.terminal``)."""
+    typer.echo(printable(line), err=err)
+
+
 def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
+    _say(f"error: {message}", err=True)
     raise typer.Exit(2)
 
 
@@ -46,42 +53,42 @@ def _store() -> Store:
 
 
 def _print_json(value: Any) -> None:
-    typer.echo(json.dumps(value, indent=2, ensure_ascii=False))
+    typer.echo(escape_json(json.dumps(value, indent=2, ensure_ascii=False)))
 
 
 def _print_report(report: ImportReport) -> None:
-    typer.echo(f"imported {report.respondents} respondents into study {report.study_id}")
+    _say(f"imported {report.respondents} respondents into study {report.study_id}")
     if report.replaced:
-        typer.echo(f"replaced the previous import ({report.replaced} respondents)")
+        _say(f"replaced the previous import ({report.replaced} respondents)")
     if report.blank_rows:
-        typer.echo(f"skipped {report.blank_rows} row(s) without an answer to a matched question")
-    typer.echo(f"matched columns: {len(report.matched_columns)}")
+        _say(f"skipped {report.blank_rows} row(s) without an answer to a matched question")
+    _say(f"matched columns: {len(report.matched_columns)}")
     for header, number in report.matched_columns.items():
-        typer.echo(f"  Q{number:<3} {header}")
+        _say(f"  Q{number:<3} {header}")
     if report.unmatched_columns:
-        typer.echo(f"unmatched columns (not imported): {len(report.unmatched_columns)}")
+        _say(f"unmatched columns (not imported): {len(report.unmatched_columns)}")
         for header in report.unmatched_columns:
-            typer.echo(f"  {header}")
+            _say(f"  {header}")
     if report.unknown_answers:
-        typer.echo("answers matching no option (counted as Other; map them in an alias file):")
+        _say("answers matching no option (counted as Other; map them in an alias file):")
         for number, seen in report.unknown_answers.items():
             for text, count in seen.items():
-                typer.echo(f"  Q{number:<3} {count:>4} x {text!r}")
+                _say(f"  Q{number:<3} {count:>4} x {text!r}")
 
 
 def _print_summary(summary: SurveySummary) -> None:
     sources = ", ".join(f"{n} {source}" for source, n in summary.by_source.items())
-    typer.echo(f"study {summary.study_id}: {summary.respondents} respondents ({sources})")
+    _say(f"study {summary.study_id}: {summary.respondents} respondents ({sources})")
     for q in summary.questions:
-        typer.echo("")
-        typer.echo(f"Q{q.number} [{q.question.kind}] {q.question.text}  ({q.answered} answered)")
+        _say("")
+        _say(f"Q{q.number} [{q.question.kind}] {q.question.text}  ({q.answered} answered)")
         data = q.to_dict()
         for option, count in q.counts.items():
-            typer.echo(f"  {count:>5}  {data['percentages'][option]:>5.1f}%  {option}")
+            _say(f"  {count:>5}  {data['percentages'][option]:>5.1f}%  {option}")
         if q.mean is not None:
-            typer.echo(f"  mean {q.mean:.2f}  median {q.median:g}")
+            _say(f"  mean {q.mean:.2f}  median {q.median:g}")
         for text in q.answers or []:
-            typer.echo(f"  - {' '.join(text.split())}")
+            _say(f"  - {' '.join(text.split())}")
 
 
 @survey_app.command("import")

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from codearena.config import load_settings
 from codearena.pipeline import Context
 from codearena.store.platform_models import WebUser
+from codearena.terminal import escape_json, printable
 
 users_app = typer.Typer(help="Accounts of the web platform.", no_args_is_help=True)
 study_app = typer.Typer(help="Studies of the web platform.", no_args_is_help=True)
@@ -28,8 +29,14 @@ def study() -> None:
     """Studies of the web platform."""
 
 
+def _say(line: str, err: bool = False) -> None:
+    """One line for people; study names and e-mail addresses may hold anything, so control
+    characters are shown escaped (``codearena.terminal``)."""
+    typer.echo(printable(line), err=err)
+
+
 def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
+    _say(f"error: {message}", err=True)
     raise typer.Exit(2)
 
 
@@ -51,7 +58,7 @@ def users_create(
     except ValueError as exc:
         _fail(str(exc))
         return
-    typer.echo(f"created {user.role} {user.email}")
+    _say(f"created {user.role} {user.email}")
 
 
 @study_app.command("create")
@@ -106,10 +113,10 @@ def study_create(
     secret = studies.platform_secret(context.store)
     data = studies.study_dict(study, secret, base_url)
     if as_json:
-        typer.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        typer.echo(escape_json(json.dumps(data, indent=2, ensure_ascii=False)))
         return
-    typer.echo(f"study {study.id} ({study.mode}, {len(study.models)} models)")
-    typer.echo(f"invite: {data['invite_url']}")
+    _say(f"study {study.id} ({study.mode}, {len(study.models)} models)")
+    _say(f"invite: {data['invite_url']}")
 
 
 def _owner_id(context: Context, email: str | None) -> str | None:
@@ -129,7 +136,7 @@ def _owner_id(context: Context, email: str | None) -> str | None:
     researchers = [a for a in accounts if a.role == "researcher"]
     if len(researchers) == 1:
         return researchers[0].id
-    typer.echo("note: the study has no owner, so only admins see it; pass --owner EMAIL", err=True)
+    _say("note: the study has no owner, so only admins see it; pass --owner EMAIL", err=True)
     return None
 
 
@@ -145,8 +152,8 @@ def study_list(
     secret = studies.platform_secret(context.store)
     rows = [studies.study_dict(s, secret, base_url) for s in studies.list_studies(context.store)]
     if as_json:
-        typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        typer.echo(escape_json(json.dumps(rows, indent=2, ensure_ascii=False)))
         return
     for row in rows:
-        typer.echo(f"{row['id']}  {row['status']:6}  {row['mode']:5}  {row['name']}")
-        typer.echo(f"    {row['invite_url']}")
+        _say(f"{row['id']}  {row['status']:6}  {row['mode']:5}  {row['name']}")
+        _say(f"    {row['invite_url']}")
