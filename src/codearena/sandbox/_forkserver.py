@@ -117,10 +117,17 @@ class ForkServer:
         output_bytes: int,
         channels: Sequence[int] = (),
         cancel_fd: int | None = None,
+        cgroup_fd: int | None = None,
     ) -> RawOutcome:
-        """Run the first of ``files`` (the others are laid out next to it). ``channels`` are
-        owned by this call and closed once the run has them."""
+        """Run the first of ``files`` (the others are laid out next to it). ``channels`` (and
+        ``cgroup_fd``, the run's ``cgroup.procs``) are owned by this call and closed once the
+        run has them."""
         archive = _archive(files)
+        if cgroup_fd is not None:
+            header += b" 1"
+            channels = [cgroup_fd, *channels]
+        else:
+            header += b" 0"
         owned = list(channels)  # _run_once closes (and forgets) them once they are sent
         try:
             outcome, lost = self._run_once(
@@ -167,7 +174,7 @@ class ForkServer:
             theirs.append(_memfd(archive))
             start = time.perf_counter()
             try:
-                socket.send_fds(ctl, [header + b" %d" % len(channels)], [*theirs, *channels])
+                socket.send_fds(ctl, [header], [*theirs, *channels])
             except OSError:
                 return _empty(start), True
             finally:

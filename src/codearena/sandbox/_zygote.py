@@ -10,8 +10,9 @@ Processes (each line is a fork; S keeps CAP_SYS_ADMIN/SETUID/SETGID/SETPCAP and 
 capability; bwrap has set no_new_privs):
 
 * S, the server: waits on the control socket for a request (a line of integers: uid, rlimits,
-  tmpfs size, number of channels) carrying 5 + N fds: the run's status socket, stdin, stdout,
-  stderr, a memfd with the program's files and the run's N channels. It forks A and closes its
+  tmpfs size, number of channels N, 1 if a memory cgroup comes) carrying 5 (+ 1) + N fds: the
+  run's status socket, stdin, stdout, stderr, a memfd with the program's files, (the run's
+  ``cgroup.procs``, which B joins,) and the run's N channels. It forks A and closes its
   own copies of the fds.
 * A: ``unshare(NEWNS|NEWPID|NEWNET|NEWIPC|NEWUTS)``, forks B, exits.
 * B, PID 1 of the run's fresh PID namespace: mounts a size-capped tmpfs on /tmp, a fresh
@@ -192,8 +193,9 @@ def _codearena_serve() -> tuple[bytes, str, str, int, bool]:
         for level, kind, data in ancillary:
             if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS:
                 fds += memoryview(data[: len(data) - len(data) % 4]).cast("i").tolist()
-        channels = int(msg.split()[-1]) if msg.split()[-1:] else -1
-        if len(fds) != 5 + channels or flags & _socket.MSG_CTRUNC:
+        counts = msg.split()[-2:]  # channels, then 1 if a cgroup.procs fd comes first
+        expected = 5 + sum(map(int, counts)) if len(counts) == 2 else -1
+        if len(fds) != expected or flags & _socket.MSG_CTRUNC:
             for fd in fds:
                 os.close(fd)
             continue
@@ -240,6 +242,10 @@ def _run(kernel: _Kernel, msg: bytes, fds: list[int], paths: list[str]) -> tuple
     status_fd, stdin_fd, stdout_fd, stderr_fd, files_fd, *channels = fds
     values = list(map(int, msg.split()))
     uid, address_space, cpu_s, file_size, open_files, processes, tmpfs, queue = values[:8]
+    if values[9]:  # B joins the run's memory cgroup (writing 0 moves the writer), C follows
+        cgroup_fd = channels.pop(0)
+        os.write(cgroup_fd, b"0")
+        os.close(cgroup_fd)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     # --- B: PID 1 of the run's new PID namespace; the other namespaces, then C
     kernel.unshare(_NS_FLAGS)

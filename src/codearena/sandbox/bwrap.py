@@ -11,9 +11,9 @@ import weakref
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from . import _forkserver, _pyboot, _seccomp, _uids
+from . import _cgroup, _forkserver, _pyboot, _seccomp, _uids
 from ._process import RawOutcome, run_process
-from .execution import classify, plan_program
+from .execution import Plan, classify, plan_program
 from .languages import Language, get_language, python_executable
 from .types import MIB, AsyncRunMixin, ExecResult, Limits, SandboxError, SandboxUnavailable
 
@@ -134,11 +134,31 @@ class BwrapSandbox(AsyncRunMixin):
         except BaseException:
             _close_all(channels)
             raise
+        memory = (limits.memory_mb + lang.address_space_extra_mb) * MIB
+        with _cgroup.run_group(memory) as group:
+            result = self._run_in(
+                group, lang, plan, python_main, stdin, limits, channels, cancel_fd
+            )
+            if group is not None and group.oom_killed() and result.verdict != "passed":
+                result.verdict = "memory"  # the memory cgroup's OOM killer ended the run
+        return result
+
+    def _run_in(
+        self,
+        group: _cgroup.RunGroup | None,
+        lang: Language,
+        plan: Plan,
+        python_main: str | None,
+        stdin: str,
+        limits: Limits,
+        channels: Sequence[int],
+        cancel_fd: int | None,
+    ) -> ExecResult:
         if python_main is not None and self.fork_server:
             server = self._fork_server()
             if server is not None:
                 raw = self._run_forked(
-                    server, plan.files, python_main, stdin, limits, channels, cancel_fd
+                    server, plan.files, python_main, stdin, limits, channels, cancel_fd, group
                 )
                 return classify(
                     raw, limits=limits, backend=self.name, language=lang.name, compiled=False
@@ -149,6 +169,8 @@ class BwrapSandbox(AsyncRunMixin):
             _close_all(channels)
             raise
         with command as (argv, fds):
+            if group is not None:  # the shell joins the group, then everything it starts
+                argv = ["/bin/sh", "-c", 'echo 0 >"$0" && exec "$@"', str(group.procs), *argv]
             raw = run_process(
                 argv,
                 stdin=stdin.encode(),
@@ -224,12 +246,13 @@ class BwrapSandbox(AsyncRunMixin):
         limits: Limits,
         channels: Sequence[int],
         cancel_fd: int | None,
+        group: _cgroup.RunGroup | None,
     ) -> RawOutcome:
         lang = get_language("python")
         processes = max(limits.processes, lang.min_processes)
         ordered = [(main, files[main])] + [(n, c) for n, c in sorted(files.items()) if n != main]
         with _uids.lease_uid() as uid:
-            header = b"%d %d %d %d %d %d %d %d" % (
+            header = b"%d %d %d %d %d %d %d %d %d" % (
                 uid,
                 (limits.memory_mb + lang.address_space_extra_mb) * MIB,
                 limits.effective_cpu_s,
@@ -238,10 +261,12 @@ class BwrapSandbox(AsyncRunMixin):
                 processes,
                 limits.tmpfs_mb * MIB,
                 limits.message_queue_bytes,
+                len(channels),
             )
             return server.run(
                 header,
                 ordered,
+                cgroup_fd=group.procs_fd() if group is not None else None,
                 stdin=stdin.encode(),
                 timeout_s=limits.timeout_s,
                 output_bytes=limits.output_bytes,
