@@ -10,7 +10,7 @@ kernel's attack surface (docs/sandbox.md lists them with their reasons):
   processes' memory (``ptrace``, ``process_vm_readv``, ``process_vm_writev``); ``bpf``,
   ``perf_event_open``, ``userfaultfd``, ``io_uring_*``; ``kexec_*`` and module loading; a few
   host-wide administrative calls; ``ioctl(TIOCSTI)`` and ``ioctl(TIOCLINUX)`` (typing into a
-  terminal);
+  terminal); ``socket(AF_VSOCK)`` (with EAFNOSUPPORT: vsock crosses network namespaces);
 * ``clone3`` fails with ``ENOSYS``: its flags sit behind a pointer a filter cannot read, and
   ``ENOSYS`` makes the C library fall back to ``clone``, whose flags it can;
 * a system call of another ABI (32-bit ``int $0x80``, x32) kills the process.
@@ -109,6 +109,10 @@ NAMESPACE_FLAGS: dict[str, int] = {
 DENIED_IOCTLS: dict[str, int] = {"TIOCSTI": 0x5412, "TIOCLINUX": 0x541C}
 """``ioctl`` requests that fail with EPERM: they push input into a terminal."""
 
+DENIED_SOCKET_FAMILIES: dict[str, int] = {"AF_VSOCK": 40}
+"""``socket`` families that fail with EAFNOSUPPORT: vsock ignores network namespaces and reaches
+the hypervisor and other virtual machines."""
+
 _DIST_PACKAGES = ("/usr/lib/python3/dist-packages", "/usr/lib/python3.11/dist-packages")
 _SYSTEM_PYTHON = "/usr/bin/python3"
 _INSTALL_HINT = "install libseccomp's Python binding: apt-get install python3-seccomp"
@@ -131,6 +135,9 @@ def build(seccomp: Any, out: Any) -> list[str]:
         flt.add_rule(deny, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, flag, flag))
     for request in DENIED_IOCTLS.values():
         flt.add_rule(deny, "ioctl", seccomp.Arg(1, seccomp.MASKED_EQ, 0xFFFFFFFF, request))
+    for family in DENIED_SOCKET_FAMILIES.values():
+        no_family = seccomp.ERRNO(errno.EAFNOSUPPORT)
+        flt.add_rule(no_family, "socket", seccomp.Arg(0, seccomp.MASKED_EQ, 0xFFFFFFFF, family))
     flt.export_bpf(out)
     return unknown
 
@@ -215,4 +222,5 @@ def _constants_source() -> str:
     return (
         f"DENIED = {DENIED!r}\nNAMESPACE_FLAGS = {NAMESPACE_FLAGS!r}\n"
         f"DENIED_IOCTLS = {DENIED_IOCTLS!r}\n"
+        f"DENIED_SOCKET_FAMILIES = {DENIED_SOCKET_FAMILIES!r}\n"
     )
