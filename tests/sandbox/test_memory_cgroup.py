@@ -58,7 +58,12 @@ def test_each_run_is_in_a_group_of_its_own_that_is_removed_after(sandbox: Sandbo
     watcher.join()
     assert [r.verdict for r in results] == ["passed", "passed"]
     assert len(seen[0]) >= 2 and len(set(seen[0])) == len(seen[0])
-    assert [p for p in hierarchy.parent.iterdir() if p.name.startswith("run-")] == []
+    for _ in range(100):  # the groups are removed in the background once their processes end
+        left = [p for p in hierarchy.parent.iterdir() if p.name.startswith("run-")]
+        if not left:
+            break
+        time.sleep(0.05)
+    assert left == []
 
 
 def test_the_group_limit_is_the_runs_memory() -> None:
@@ -66,4 +71,4 @@ def test_the_group_limit_is_the_runs_memory() -> None:
     with _cgroup.run_group(64 << 20) as group:
         assert group is not None
         assert int((group.path / hierarchy.limit_file).read_text()) == 64 << 20
-    assert not group.path.exists()
+    assert not group.path.exists()  # empty: removed at once

@@ -116,7 +116,7 @@ def _prepare(own: Path, version: int) -> tuple[Hierarchy | None, str]:
         parent.mkdir(exist_ok=True)
     except OSError as exc:
         return None, f"cannot create a memory cgroup under {own}: {exc.strerror}"
-    atexit.register(_remove, parent)
+    atexit.register(_remove_at_exit, parent)
     return Hierarchy(parent, version), ""
 
 
@@ -145,13 +145,33 @@ def run_group(limit_bytes: int) -> Iterator[RunGroup | None]:
 
 
 def _remove(path: Path) -> None:
-    """rmdir once the group is empty (killed processes can take a moment to go)."""
-    for delay in (0, 0.001, 0.005, 0.02, 0.05, 0.1, 0.2):
+    """rmdir the group, now if it is empty, else from a background thread once its killed
+    processes are gone (that can take a few milliseconds the caller need not wait for)."""
+    if not _try_rmdir(path):
+        threading.Thread(target=_remove_later, args=(path,), daemon=True).start()
+
+
+def _remove_later(path: Path) -> None:
+    for delay in (0.001, 0.005, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0):
         time.sleep(delay)
-        try:
-            path.rmdir()
+        if _try_rmdir(path):
             return
-        except FileNotFoundError:
-            return
-        except OSError:
-            continue
+
+
+def _remove_at_exit(parent: Path) -> None:
+    """Without waiting: the groups that are empty by now, then the parent."""
+    with contextlib.suppress(OSError):
+        for child in parent.iterdir():
+            if child.is_dir():
+                _try_rmdir(child)
+    _try_rmdir(parent)
+
+
+def _try_rmdir(path: Path) -> bool:
+    try:
+        path.rmdir()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return True
