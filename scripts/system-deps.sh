@@ -11,6 +11,8 @@ missing=()
 for command in "${!wanted[@]}"; do
   command -v "$command" >/dev/null 2>&1 || missing+=("${wanted[$command]}")
 done
+# libseccomp's Python binding: the sandbox compiles its syscall filter with it
+compgen -G "/usr/lib/python3/dist-packages/seccomp*.so" >/dev/null || missing+=(python3-seccomp)
 mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u | sed '/^$/d')
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
