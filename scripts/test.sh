@@ -8,4 +8,5 @@ bash scripts/setup.sh dev
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench
 .venv/bin/mypy
+.venv/bin/lint-imports --no-cache
 .venv/bin/pytest -q "$@"
