@@ -234,6 +234,24 @@ def test_what_crosses_the_channel(sandbox: Sandbox) -> None:
     )
 
 
+def test_star_import_and_the_solutions_own_imports(sandbox: Sandbox) -> None:
+    """``from solution import *`` brings the solution's names but no shadowed built-in, and the
+    standard modules the solution imported are the tests' own copies."""
+    code = "import math\nfrom collections import Counter\ndef len(x):\n    return 99\n"
+    code += "def area(r):\n    return math.pi * r * r\n"
+    tests = TestSpec(
+        "python",
+        "from solution import *\n"
+        "def test_area():\n    assert math.isclose(area(1), math.pi)\n"
+        "def test_len():\n    assert len([1, 2]) == 2\n"
+        "def test_counter():\n    assert Counter('aab')['a'] == 2\n",
+    )
+    result = run_tests(sandbox, code, "python", tests, LIMITS)
+    assert (result.verdict, result.tests_passed, result.tests_total) == ("passed", 3, 3), (
+        result.stderr
+    )
+
+
 def test_the_candidate_never_sees_the_tests(sandbox: Sandbox) -> None:
     """The candidate searches its directory, its memory and its modules for the tests' text
     (a sentinel only the tests contain) and reports what it finds."""

@@ -185,7 +185,11 @@ def candidate_main() -> None:
     keep(solution)
     names = []
     for name, value in list(vars(solution).items()):
-        if not name.startswith("__") and not isinstance(value, types.ModuleType):
+        if name.startswith("__"):
+            continue
+        if isinstance(value, types.ModuleType):  # the tests' side imports its own copy
+            names.append([name, {"$m": value.__name__}])
+        else:
             names.append([name, encode(value, keep)])
     send(sock, {"names": names})
     while True:
@@ -428,13 +432,28 @@ class RemoteObject:
         return id(self)
 
 
+def _standard_module(name: Any) -> types.ModuleType | None:
+    """The tests' own copy of a standard-library module the solution imported (``math``,
+    ``collections.abc``, ...), so tests that use the solution's imports keep working; nothing
+    else is imported on the candidate's word."""
+    if type(name) is not str or name.split(".")[0] not in sys.stdlib_module_names:
+        return None
+    import importlib
+
+    try:
+        return importlib.import_module(name)
+    except Exception:
+        return None
+
+
 class RemoteModule(types.ModuleType):
-    """``solution`` in the test process: names resolve to the candidate's values."""
+    """``solution`` in the test process: names resolve to the candidate's values.
+    ``from solution import *`` leaves out names that would shadow a built-in."""
 
     def __init__(self, root: RemoteObject, names: dict[str, Any]) -> None:
         super().__init__("solution")
         self.__dict__.update(names)
-        self.__all__ = list(names)
+        self.__all__ = [name for name in names if not hasattr(builtins, name)]
         self.__root = root
 
     def __getattr__(self, name: str) -> Any:
@@ -470,8 +489,14 @@ def test_main(kind: str, call_timeout_s: float, entry_point: str = "") -> None:
     names: dict[str, Any] = {}
     try:
         for name, value in hello["names"]:
-            if type(name) is str:
-                names[name] = channel.decode(value)
+            if type(name) is not str:
+                continue
+            if type(value) is dict and set(value) == {"$m"}:
+                module = _standard_module(value["$m"])
+                if module is not None:
+                    names[name] = module
+                continue
+            names[name] = channel.decode(value)
     except (NotPlainData, TypeError, ValueError):
         channel.failure = CandidateMisbehaved("the candidate sent malformed names")
         finish()
