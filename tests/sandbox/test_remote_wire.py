@@ -28,7 +28,7 @@ PLAIN: list[Any] = [
 ]
 
 
-def _no_handles(handle: int, kind: str) -> Any:
+def _no_handles(handle: int, kind: str, name: str = "") -> Any:
     raise AssertionError("no handle expected")
 
 
@@ -48,10 +48,51 @@ class _Int(int):
     pass
 
 
-@pytest.mark.parametrize("value", [_Int(1), object(), len, [object()], {"a": _Int(2)}])
+@pytest.mark.parametrize("value", [object(), len, [object()], {"a": len}])
 def test_anything_else_is_not_plain(value: Any) -> None:
     with pytest.raises(_remote.NotPlainData):
         _remote.encode(value)
+
+
+class _Yes(int):
+    def __eq__(self, other: object) -> bool:
+        return True
+
+    __hash__ = int.__hash__
+
+
+def test_subclasses_of_plain_types_cross_as_their_plain_value() -> None:
+    for value, plain in ((_Int(1), 1), (_Yes(0), 0), ({"a": _Yes(2)}, {"a": 2})):
+        back = _remote.decode(_remote.encode(value), _no_handles)
+        assert back == plain and type(back) is type(plain)
+    assert type(_remote.decode(_remote.encode(_Yes(0)), _no_handles)) is int  # its __eq__ stays
+
+
+def test_standard_types_cross_as_themselves() -> None:
+    import collections
+    import datetime
+    import decimal
+    import fractions
+
+    point = collections.namedtuple("Point", "x y")
+    values: list[Any] = [
+        collections.Counter("aab"),
+        collections.OrderedDict([(1, 2)]),
+        collections.defaultdict(list, {"k": [1]}),
+        collections.deque([1, 2]),
+        point(1, 2),
+        decimal.Decimal("1.10"),
+        fractions.Fraction(1, 3),
+        datetime.date(2026, 12, 1),
+        datetime.datetime(2026, 12, 1, 12, 30),
+        datetime.timedelta(days=1, seconds=5),
+        2**10000,
+        -(2**70),
+    ]
+    for value in values:
+        back = _remote.decode(json.loads(json.dumps(_remote.encode(value))), _no_handles)
+        assert back == value and type(back).__name__ == type(value).__name__, value
+    assert _remote.decode(_remote.encode(point(1, 2)), _no_handles).y == 2
 
 
 def test_non_plain_values_become_handles_only_when_asked() -> None:
@@ -64,7 +105,7 @@ def test_non_plain_values_become_handles_only_when_asked() -> None:
     marker = object()
     wire = _remote.encode([1, marker], keep)
     assert kept == [marker]
-    assert _remote.decode(wire, lambda h, kind: ("handle", h, kind)) == [
+    assert _remote.decode(wire, lambda h, kind, name: ("handle", h, kind)) == [
         1,
         ("handle", 0, "object"),
     ]
@@ -86,7 +127,7 @@ def test_non_plain_values_become_handles_only_when_asked() -> None:
 )
 def test_malformed_wire_data_is_rejected(wire: Any) -> None:
     with pytest.raises((_remote.NotPlainData, ValueError)):
-        _remote.decode(wire, lambda h, kind: None)
+        _remote.decode(wire, lambda h, kind, name: None)
 
 
 def test_nesting_is_bounded() -> None:
@@ -99,7 +140,7 @@ def test_nesting_is_bounded() -> None:
     for _ in range(_remote.MAX_DEPTH + 5):
         wire = [wire]
     with pytest.raises(_remote.NotPlainData):
-        _remote.decode(wire, lambda h, kind: None)
+        _remote.decode(wire, lambda h, kind, name: None)
 
 
 def test_framing_rejects_bad_headers_and_sizes() -> None:

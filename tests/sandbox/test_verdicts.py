@@ -225,13 +225,23 @@ def test_what_crosses_the_channel(sandbox: Sandbox) -> None:
         "    assert len(s) == 2 and list(s) == [1, 2] and str(s) == 'Stack[1, 2]'\n"
         "    assert s.pop() == 2 and s.items == [1]\n"
         "    assert s != Stack() and not (s == 5)\n"
-        "def test_no_callables_cross():\n"
-        "    with pytest.raises(TypeError, match='plain data'):\n        sort_in_place(len)\n"
     )
     result = run_tests(sandbox, code, "python", TestSpec("python", tests), LIMITS)
-    assert (result.verdict, result.tests_passed, result.tests_total) == ("passed", 5, 5), (
+    assert (result.verdict, result.tests_passed, result.tests_total) == ("passed", 4, 4), (
         result.stderr
     )
+
+
+def test_a_test_passing_its_own_function_fails_even_under_pytest_raises(sandbox: Sandbox) -> None:
+    """Only plain data crosses; the refusal is not an exception a test can expect."""
+    tests = TestSpec(
+        "python",
+        "import pytest\ndef test_callable():\n    with pytest.raises(TypeError):\n"
+        "        apply(len)\n",
+    )
+    result = run_tests(sandbox, "def apply(f):\n    raise TypeError\n", "python", tests, LIMITS)
+    assert (result.verdict, result.tests_passed) == ("failed", 0)
+    assert "only plain data crosses" in result.stderr
 
 
 def test_star_import_and_the_solutions_own_imports(sandbox: Sandbox) -> None:

@@ -3,8 +3,19 @@
 from __future__ import annotations
 
 PYTEST_SHIM = r'''
-"""Minimal stand-in for pytest inside the sandbox: raises, approx, mark.parametrize."""
+"""Minimal stand-in for pytest inside the sandbox: raises, approx, param, mark.parametrize."""
 import math
+
+
+def _matches(error, expected):
+    """``expected`` is a class (or a tuple of them), or a handle to one of the candidate's
+    classes: the candidate's exceptions carry their class names along the MRO."""
+    if isinstance(expected, tuple):
+        return any(_matches(error, e) for e in expected)
+    if isinstance(expected, type):
+        return isinstance(error, expected)
+    name = getattr(expected, "_name", "")
+    return bool(name) and name in getattr(error, "_codearena_names", ())
 
 
 class _Raises:
@@ -17,7 +28,7 @@ class _Raises:
     def __exit__(self, et, ev, tb):
         if et is None:
             raise AssertionError("DID NOT RAISE %r" % (self.exc,))
-        if not issubclass(et, self.exc):
+        if not isinstance(ev, Exception) or not _matches(ev, self.exc):
             return False
         if self.match is not None:
             import re
@@ -35,25 +46,76 @@ def raises(exc, *args, match=None, **kwargs):
 
 
 class approx:
-    def __init__(self, expected, rel=1e-6, abs=1e-12):
-        self.expected, self.rel, self.abs = expected, rel, abs
+    def __init__(self, expected, rel=None, abs=None):
+        self.expected = expected
+        self.rel = 1e-6 if rel is None else rel
+        self.abs = 1e-12 if abs is None else abs
+
+    def _close(self, expected, other):
+        if isinstance(expected, dict):
+            return (
+                isinstance(other, dict)
+                and set(expected) == set(other)
+                and all(self._close(expected[k], other[k]) for k in expected)
+            )
+        if isinstance(expected, (list, tuple)):
+            return (
+                isinstance(other, (list, tuple))
+                and len(expected) == len(other)
+                and all(self._close(e, o) for e, o in zip(expected, other))
+            )
+        if isinstance(expected, (int, float)) and isinstance(other, (int, float)):
+            if math.isinf(expected) or math.isinf(other):
+                return expected == other
+            return math.isclose(other, expected, rel_tol=self.rel, abs_tol=self.abs)
+        return expected == other
 
     def __eq__(self, other):
-        exp = self.expected
-        if isinstance(exp, (list, tuple)):
-            return len(exp) == len(other) and all(approx(e, self.rel, self.abs) == o for e, o in zip(exp, other))
-        return math.isclose(other, exp, rel_tol=self.rel, abs_tol=self.abs)
+        return self._close(self.expected, other)
+
+    def __ne__(self, other):
+        return not self == other
 
     def __repr__(self):
         return "approx(%r)" % (self.expected,)
 
 
+class _Param:
+    def __init__(self, values, id=None):
+        self.values, self.id = tuple(values), id
+
+
+def param(*values, id=None, marks=()):
+    return _Param(values, id)
+
+
 class _Mark:
-    def parametrize(self, names, values):
-        single = isinstance(names, str) and "," not in names
+    def parametrize(self, names, values, ids=None, **_):
+        if isinstance(names, str):
+            names = [n.strip() for n in names.split(",") if n.strip()]
+        single = len(names) == 1
+        rows = []
+        for index, value in enumerate(values):
+            label = None
+            if isinstance(value, _Param):
+                label, value = value.id, value.values
+                value = value if not single or len(value) != 1 else value
+            else:
+                value = (value,) if single else tuple(value)
+            if label is None and ids is not None:
+                label = ids(value[0] if single else value) if callable(ids) else list(ids)[index]
+            rows.append((str(label) if label is not None else "-".join(map(repr, value)), value))
 
         def deco(fn):
-            fn._codearena_params = [(v,) if single else tuple(v) for v in values]
+            earlier = getattr(fn, "_codearena_params", None)
+            if earlier is None:
+                fn._codearena_params = rows
+            else:  # stacked: every combination, the outer decorator's values last
+                fn._codearena_params = [
+                    ("%s-%s" % (inner_label, label), inner + value)
+                    for label, value in rows
+                    for inner_label, inner in earlier
+                ]
             return fn
 
         return deco

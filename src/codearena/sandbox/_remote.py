@@ -32,11 +32,14 @@ import types
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
-MAX_MESSAGE = 16 * 1024 * 1024
-MAX_DEPTH = 100
+MAX_MESSAGE = 64 * 1024 * 1024
+MAX_DEPTH = 400
+MAX_INT_BITS = 1 << 22
+MAX_ITEMS = 1_000_000
 CHANNEL_FD = 3
 REPORT_FD = 4
 _HEADER = 8
+_BASES: tuple[type, ...] = (int, float, complex, str, bytes, list, tuple, dict, set, frozenset)
 
 
 class NotPlainData(TypeError):
@@ -45,16 +48,24 @@ class NotPlainData(TypeError):
 
 # -- plain data <-> JSON ------------------------------------------------------------------------
 def encode(value: Any, other: Callable[[Any], Any] | None = None, depth: int = 0) -> Any:
-    """``value`` as JSON-ready data; values that are not plain go to ``other`` (or raise)."""
+    """``value`` as JSON-ready data; values that are not plain go to ``other`` (or raise).
+
+    A few standard types cross as themselves (``Counter``, ``OrderedDict``, ``defaultdict``,
+    ``deque``, named tuples, ``Decimal``, ``Fraction``, ``datetime``'s types): the receiver
+    builds its own instance from plain data. Any other subclass of a plain type crosses as its
+    plain base value (an ``int`` subclass as an ``int``), so its own methods stay behind.
+    """
     if depth > MAX_DEPTH:
         raise NotPlainData("data nested too deeply")
     kind = type(value)
     if value is None or kind is bool or kind is str:
         return value
     if kind is int:
-        if abs(value) >= 1 << 8192:
+        if -(1 << 62) < value < 1 << 62:
+            return value
+        if value.bit_length() > MAX_INT_BITS:
             raise NotPlainData("integer too large")
-        return value
+        return {"$i": hex(value)}
     if kind is float:
         return value if value == value and abs(value) != float("inf") else {"$f": repr(value)}
     if kind is list:
@@ -70,13 +81,99 @@ def encode(value: Any, other: Callable[[Any], Any] | None = None, depth: int = 0
         return {"$b": base64.b64encode(value).decode()}
     if kind is complex:
         return {"$c": [encode(value.real), encode(value.imag)]}
+    standard = _encode_standard(value, depth)
+    if standard is not None:
+        return standard
+    for base in _BASES:
+        if isinstance(value, base):
+            return encode(_as_base(base, value), other, depth + 1)
     if other is not None:
         return other(value)
     raise NotPlainData(f"a {kind.__name__} is not plain data")
 
 
-def decode(data: Any, handle: Callable[[int, str], Any], depth: int = 0) -> Any:
-    """The value that ``encode`` gave ``data`` for; raises ``NotPlainData`` on anything else."""
+def _as_base(base: type, value: Any) -> Any:
+    """The plain value of an instance of a subclass of ``base`` (its own methods not used where
+    the type's slot can be called directly)."""
+    if base is int:
+        return int.__int__(value)
+    if base is float:
+        return float.__float__(value)
+    if base is str:
+        return str.__str__(value)
+    if base is complex:
+        return complex(float(value.real), float(value.imag))
+    return base(value)
+
+
+def _encode_standard(value: Any, depth: int) -> Any:
+    import collections
+    import datetime
+    import decimal
+    import fractions
+
+    def sub(inner: Any) -> Any:
+        return encode(inner, None, depth + 1)
+
+    if isinstance(value, collections.Counter):
+        return {"$x": ["Counter", sub(dict(value))]}
+    if isinstance(value, collections.OrderedDict):
+        return {"$x": ["OrderedDict", sub(list(value.items()))]}
+    if isinstance(value, collections.defaultdict):
+        return {"$x": ["defaultdict", sub(dict(value))]}
+    if isinstance(value, collections.deque):
+        return {"$x": ["deque", sub(list(value))]}
+    if isinstance(value, tuple) and isinstance(getattr(type(value), "_fields", None), tuple):
+        fields = [str(f) for f in getattr(type(value), "_fields")]  # noqa: B009
+        return {"$x": ["namedtuple", [type(value).__name__, fields, sub(list(value))]]}
+    if isinstance(value, decimal.Decimal):
+        return {"$x": ["Decimal", str(value)]}
+    if isinstance(value, fractions.Fraction):
+        return {"$x": ["Fraction", str(value)]}
+    if isinstance(value, datetime.timedelta):
+        return {"$x": ["timedelta", [value.days, value.seconds, value.microseconds]]}
+    for name in ("datetime", "date", "time"):  # datetime before date: it is a subclass
+        if isinstance(value, getattr(datetime, name)):
+            return {"$x": [name, value.isoformat()]}
+    return None
+
+
+def _decode_standard(name: Any, inner: Any, handle: Callable[..., Any], depth: int) -> Any:
+    import collections
+    import datetime
+    import decimal
+    import fractions
+
+    def sub(data: Any) -> Any:
+        return decode(data, handle, depth + 1)
+
+    if name == "Counter":
+        return collections.Counter(_dict(sub(inner)))
+    if name == "OrderedDict":
+        return collections.OrderedDict(_list(sub(inner)))
+    if name == "defaultdict":
+        return collections.defaultdict(None, _dict(sub(inner)))
+    if name == "deque":
+        return collections.deque(_list(sub(inner)))
+    if name == "namedtuple":
+        type_name, fields, values = _list(inner)
+        if type(type_name) is not str or not type_name.isidentifier():
+            raise NotPlainData("malformed named tuple")
+        make = collections.namedtuple(type_name, [str(f) for f in _list(fields)])  # type: ignore[misc]
+        return make(*_list(sub(values)))
+    if type(inner) is str and name in ("Decimal", "Fraction"):
+        return decimal.Decimal(inner) if name == "Decimal" else fractions.Fraction(inner)
+    if name == "timedelta":
+        days, seconds, micro = (int(x) for x in _list(inner))
+        return datetime.timedelta(days=days, seconds=seconds, microseconds=micro)
+    if name in ("datetime", "date", "time") and type(inner) is str:
+        return getattr(datetime, name).fromisoformat(inner)
+    raise NotPlainData("malformed data")
+
+
+def decode(data: Any, handle: Callable[..., Any], depth: int = 0) -> Any:
+    """The value that ``encode`` gave ``data`` for; raises ``NotPlainData`` on anything else.
+    ``handle(id, kind, name)`` makes the value of a handle."""
     if depth > MAX_DEPTH:
         raise NotPlainData("data nested too deeply")
     kind = type(data)
@@ -90,9 +187,12 @@ def decode(data: Any, handle: Callable[[int, str], Any], depth: int = 0) -> Any:
         raise NotPlainData("malformed data")
     if "$h" in data:
         handle_id, handle_kind = data["$h"], data.get("$type", "object")
-        if len(data) > 2 or type(handle_id) is not int or type(handle_kind) is not str:
+        handle_name = data.get("$name", "")
+        if set(data) - {"$h", "$type", "$name"} or type(handle_id) is not int:
             raise NotPlainData("malformed handle")
-        return handle(handle_id, handle_kind)
+        if type(handle_kind) is not str or type(handle_name) is not str:
+            raise NotPlainData("malformed handle")
+        return handle(handle_id, handle_kind, handle_name)
     if len(data) != 1:
         raise NotPlainData("malformed data")
     tag, inner = next(iter(data.items()))
@@ -115,7 +215,29 @@ def decode(data: Any, handle: Callable[[int, str], Any], depth: int = 0) -> Any:
         return complex(_number(decode(parts[0], handle)), _number(decode(parts[1], handle)))
     if tag == "$f" and inner in ("nan", "inf", "-inf"):
         return float(inner)
+    if tag == "$i" and type(inner) is str and len(inner) <= MAX_INT_BITS // 4 + 4:
+        return int(inner, 16)
+    if tag == "$x":
+        name, payload = _list(inner)
+        return _decode_standard(name, payload, handle, depth)
+    if tag == "$r":
+        start, stop, step = (_integer(x) for x in _list(inner))
+        return range(start, stop, step)
+    if tag == "$it":
+        return iter(decode(_list(inner), handle, depth + 1))
     raise NotPlainData("malformed data")
+
+
+def _dict(value: Any) -> dict[Any, Any]:
+    if type(value) is not dict:
+        raise NotPlainData("malformed data")
+    return value
+
+
+def _integer(value: Any) -> int:
+    if type(value) is not int:
+        raise NotPlainData("malformed data")
+    return value
 
 
 def _list(value: Any) -> list[Any]:
@@ -169,10 +291,17 @@ def candidate_main() -> None:
     """Import ``solution`` and serve calls on it until the test side closes the channel."""
     sock = socket.socket(fileno=CHANNEL_FD)
     objects: dict[int, Any] = {}
+    ids: dict[int, int] = {}  # id(object) -> handle: the same object is always the same handle
 
     def keep(value: Any) -> Any:
-        objects[len(objects)] = value
-        return {"$h": len(objects) - 1, "$type": type(value).__name__}
+        handle = ids.get(id(value))
+        if handle is None:
+            handle = ids[id(value)] = len(objects)
+            objects[handle] = value
+        reply = {"$h": handle, "$type": type(value).__name__}
+        if isinstance(value, type):
+            reply["$name"] = value.__qualname__
+        return reply
 
     try:
         import solution  # type: ignore[import-not-found]
@@ -192,12 +321,13 @@ def candidate_main() -> None:
         else:
             names.append([name, encode(value, keep)])
     send(sock, {"names": names})
+    retained: dict[int, list[Any]] = {}  # argument id -> [the candidate's copy, its last JSON]
     while True:
         try:
             request = receive(sock)
         except (EOFError, OSError, NotPlainData):
             break
-        reply = _serve(request, objects, keep)
+        reply = _serve(request, objects, keep, retained)
         try:
             send(sock, reply)
         except NotPlainData as exc:
@@ -207,8 +337,14 @@ def candidate_main() -> None:
     os._exit(0)
 
 
-def _serve(request: Any, objects: dict[int, Any], keep: Callable[[Any], Any]) -> Any:
-    def lookup(handle: int, kind: str) -> Any:
+def _serve(request: Any, objects: dict[int, Any], keep: Callable[[Any], Any], retained: dict[int, list[Any]]) -> Any:  # fmt: skip
+    """One request: the call, its printed output (so tests that capture it see it), its result
+    or exception, and the new state of every list, dict or set the tests passed so far that
+    changed (so the tests' own objects change as they would in one process, also when the
+    candidate kept one and changes it later)."""
+    import io
+
+    def lookup(handle: int, kind: str, name: str = "") -> Any:
         return objects[handle]
 
     try:
@@ -216,15 +352,24 @@ def _serve(request: Any, objects: dict[int, Any], keep: Callable[[Any], Any]) ->
         op = request["op"]
         args = [decode(a, lookup) for a in request.get("args", [])]
         kwargs = {str(k): decode(v, lookup) for k, v in request.get("kwargs", [])}
-    except (KeyError, TypeError, NotPlainData) as exc:
+        raw = dict(request.get("kwargs", []))
+        for arg_id, where in request.get("ids", []):
+            value = kwargs[where] if type(where) is str else args[where]
+            retained[int(arg_id)] = [
+                value,
+                raw[where] if type(where) is str else request["args"][where],
+            ]
+    except (KeyError, TypeError, ValueError, IndexError, NotPlainData) as exc:
         return {"bad": f"malformed request: {exc}"}
+    while len(retained) > _RETAINED:
+        del retained[next(iter(retained))]
+    captured = io.StringIO()
+    real_stdout, sys.stdout = sys.stdout, captured
     try:
         if op == "getattr":
             result = getattr(target, str(request["name"]))
         elif op == "call":
             result = target(*args, **kwargs)
-        elif op == "method":
-            result = getattr(target, str(request["name"]))(*args, **kwargs)
         elif op == "special":
             result = _SPECIAL[str(request["name"])](target, *args)
         else:
@@ -232,19 +377,62 @@ def _serve(request: Any, objects: dict[int, Any], keep: Callable[[Any], Any]) ->
     except BaseException as exc:  # the candidate's exception becomes the test's
         if isinstance(exc, SystemExit | KeyboardInterrupt):
             raise
+        reply: dict[str, Any] = {"raise": _describe(exc), "out": captured.getvalue()}
+    else:
         try:
-            exc_args = encode(list(exc.args))
-        except NotPlainData:
-            exc_args = [str(exc)]
-        return {"raise": [type(exc).__name__, exc_args]}
-    try:
-        reply: dict[str, Any] = {"ok": encode(result, keep)}
-        changed = [[i, encode(a)] for i, a in enumerate(args) if type(a) in (list, dict, set)]
-    except NotPlainData as exc:
-        return {"bad": str(exc)}
+            reply = {"ok": encode(result, keep), "out": captured.getvalue()}
+        except NotPlainData as exc:
+            reply = {"bad": str(exc)}
+    finally:
+        if sys.stdout is captured:
+            sys.stdout = real_stdout
+    changed = []
+    for arg_id, entry in list(retained.items()):
+        try:
+            state = encode(entry[0])
+        except NotPlainData:  # it now holds something that cannot cross: stop following it
+            del retained[arg_id]
+            continue
+        if state != entry[1]:
+            entry[1] = state
+            changed.append([arg_id, state])
     if changed:
         reply["args"] = changed
     return reply
+
+
+def _describe(exc: BaseException) -> dict[str, Any]:
+    """An exception as plain data: its class's names along the MRO, the nearest built-in
+    exception, the defining standard module (if any) and its arguments."""
+    cls = type(exc)
+    builtin = next(
+        (k.__name__ for k in cls.__mro__ if getattr(builtins, k.__name__, None) is k), "Exception"
+    )
+    module = cls.__module__ if cls.__module__.split(".")[0] in sys.stdlib_module_names else ""
+    try:
+        exc_args = encode(list(exc.args))
+    except NotPlainData:
+        exc_args = [str(exc)]
+    names = [k.__qualname__ for k in cls.__mro__]
+    return {"type": cls.__qualname__, "builtin": builtin, "module": module, "args": exc_args, "mro": names}  # fmt: skip
+
+
+_RETAINED = 256
+"""How many of the tests' lists, dicts and sets the candidate follows for changes."""
+
+_OPERATORS = ("setitem", "delitem", "add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and_", "or_", "xor", "lshift", "rshift", "neg", "pos", "abs", "invert")  # fmt: skip
+
+
+def _operator(name: str) -> Callable[..., Any]:
+    import operator
+
+    if name not in _OPERATORS:
+        raise TypeError(f"unsupported operation {name!r}")
+    return getattr(operator, name)  # type: ignore[no-any-return]
+
+
+def _forwarding(name: str) -> Callable[..., Any]:
+    return lambda obj, *args: _operator(name)(obj, *args)
 
 
 _SPECIAL: dict[str, Callable[..., Any]] = {
@@ -252,10 +440,19 @@ _SPECIAL: dict[str, Callable[..., Any]] = {
     "iter": iter,
     "next": next,
     "getitem": lambda obj, key: obj[key],
+    "setitem": lambda obj, key, value: _operator("setitem")(obj, key, value),
+    "delitem": lambda obj, key: _operator("delitem")(obj, key),
+    "setattr": setattr,
     "contains": lambda obj, item: item in obj,
     "str": str,
+    "repr": repr,
     "bool": bool,
-}
+    "isinstance": lambda cls, obj: isinstance(obj, cls),
+    "rop": lambda obj, name, other: _operator(name)(other, obj),
+    **{name: _forwarding(name) for name in _OPERATORS[2:]},
+}  # fmt: skip
+"""What a handle may ask of its object. Comparisons are not here, on purpose: they are decided
+on the tests' side, by identity."""
 
 
 # -- the test side -----------------------------------------------------------------------------------
@@ -282,6 +479,17 @@ class RemoteError(Exception):
     """The candidate raised an exception that is not one of Python's built-in ones."""
 
 
+class HarnessLimit(BaseException):
+    """The test asked for something that cannot cross to the candidate (its own function as an
+    argument, ...): the test fails, and ``pytest.raises`` cannot mistake it for the candidate's
+    own error."""
+
+    reason = "unsupported"
+
+
+_ITERATION_ENDS = ("StopIteration", "StopAsyncIteration", "GeneratorExit")
+
+
 class Channel:
     """The test side's end of the socket to the candidate."""
 
@@ -289,6 +497,9 @@ class Channel:
         self.sock = sock
         self.sock.settimeout(call_timeout_s)
         self.failure: CandidateFailure | None = None
+        self.calls = 0
+        self.objects: dict[int, RemoteObject] = {}
+        self.passed: dict[int, Any] = {}  # argument id -> the tests' own list, dict or set
 
     def receive(self) -> Any:
         if self.failure is not None:
@@ -303,9 +514,10 @@ class Channel:
             self.failure = CandidateMisbehaved(f"the candidate sent {exc}")
         raise self.failure
 
-    def request(self, message: dict[str, Any], args: tuple[Any, ...] = ()) -> Any:
+    def request(self, message: dict[str, Any]) -> Any:
         if self.failure is not None:
             raise type(self.failure)(*self.failure.args)
+        self.calls += 1
         try:
             send(self.sock, message)
         except OSError:
@@ -317,15 +529,18 @@ class Channel:
             raise self.failure
         raised: BaseException | None = None
         try:
+            out = reply.get("out", "")
+            if type(out) is str and out:
+                sys.stdout.write(out)  # what the call printed, where the test can capture it
             if "raise" in reply:
-                name, exc_args = reply["raise"]
-                raised = _exception(str(name), self.decode(exc_args))
+                raised = self._exception(_dict(reply["raise"]), message)
             elif "ok" not in reply:
                 raise NotPlainData(str(reply.get("bad", "a malformed reply")))
             else:
                 result = self.decode(reply["ok"])
-                for index, value in reply.get("args", []):
-                    _update(args[index], self.decode(value))
+            for arg_id, value in reply.get("args", []):
+                if arg_id in self.passed:
+                    _update(self.passed[arg_id], self.decode(value))
         except (NotPlainData, KeyError, TypeError, ValueError, IndexError) as exc:
             self.failure = CandidateMisbehaved(f"the candidate sent {exc}")
             raise self.failure from None
@@ -334,30 +549,78 @@ class Channel:
         return result
 
     def decode(self, data: Any) -> Any:
-        return decode(data, lambda handle, kind: RemoteObject(self, handle, kind))
+        return decode(data, self.handle)
+
+    def handle(self, handle: int, kind: str, name: str = "") -> RemoteObject:
+        """One RemoteObject per candidate object, so ``is`` and ``==`` hold for the same one."""
+        found = self.objects.get(handle)
+        if found is None:
+            found = self.objects[handle] = RemoteObject(self, handle, kind, name)
+        return found
+
+    def _exception(self, info: dict[str, Any], message: dict[str, Any]) -> BaseException:
+        name, builtin, module = str(info["type"]), str(info["builtin"]), str(info["module"])
+        values = self.decode(info["args"])
+        values = tuple(values) if type(values) is list else (values,)
+        if name.split(".")[-1] in _ITERATION_ENDS and message.get("name") != "next":
+            # only the end of the candidate's own iterator may end the test's loops
+            return RemoteError(f"{name} raised by the candidate")
+        exc = _standard_exception(module, name, values) or _builtin_exception(builtin, values)
+        exc._codearena_names = [str(n) for n in _list(info.get("mro", []))]  # type: ignore[attr-defined]
+        return exc
 
     def encode_args(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
         def handle_of(value: Any) -> Any:
             if isinstance(value, RemoteObject):
                 return {"$h": value._handle, "$type": value._kind}
+            if isinstance(value, range):
+                return {"$r": [value.start, value.stop, value.step]}
+            if isinstance(value, Iterator):
+                items = []
+                for item in value:
+                    items.append(item)
+                    if len(items) > MAX_ITEMS:
+                        raise NotPlainData("an iterator argument of over a million items")
+                return {"$it": encode(items, handle_of)}
             raise NotPlainData(
                 f"a {type(value).__name__} cannot be passed to the candidate: only plain data "
                 "crosses (see docs/sandbox.md)"
             )
 
         try:
-            return {
+            message: dict[str, Any] = {
                 "args": [encode(a, handle_of) for a in args],
                 "kwargs": [[k, encode(v, handle_of)] for k, v in kwargs.items()],
             }
         except NotPlainData as exc:
-            raise TypeError(str(exc)) from None
+            raise HarnessLimit(str(exc)) from None
+        ids = []
+        for where, value in [*enumerate(args), *kwargs.items()]:
+            if type(value) in (list, dict, set):
+                arg_id = len(self.passed)
+                self.passed[arg_id] = value
+                ids.append([arg_id, where])
+        if ids:
+            message["ids"] = ids
+        return message
 
 
-def _exception(name: str, args: Any) -> BaseException:
+def _standard_exception(module: str, qualname: str, values: tuple[Any, ...]) -> BaseException | None:  # fmt: skip
+    """The tests' own instance of a standard library's exception (``statistics.StatisticsError``)."""
+    found = _standard_module(module) if module else None
+    for part in qualname.split(".") if found is not None else ():
+        found = getattr(found, part, None)
+    if isinstance(found, type) and issubclass(found, Exception):
+        try:
+            return found(*values)
+        except Exception:
+            return None
+    return None
+
+
+def _builtin_exception(name: str, values: tuple[Any, ...]) -> BaseException:
     cls = getattr(builtins, name, None)
-    values = tuple(args) if type(args) is list else (args,)
-    if isinstance(cls, type) and issubclass(cls, Exception) and cls is not RemoteError:
+    if isinstance(cls, type) and issubclass(cls, Exception) and name not in _ITERATION_ENDS:
         try:
             return cls(*values)
         except Exception:
@@ -366,27 +629,48 @@ def _exception(name: str, args: Any) -> BaseException:
 
 
 def _update(original: Any, copy: Any) -> None:
+    """Make the tests' ``original`` equal to the candidate's ``copy`` in place, keeping the
+    identity of the lists, dicts and sets nested in it."""
     if type(original) is list and type(copy) is list:
+        for i in range(min(len(original), len(copy))):
+            if _same_container(original[i], copy[i]):
+                _update(original[i], copy[i])
+                copy[i] = original[i]
         original[:] = copy
-    elif type(original) in (dict, set) and type(copy) is type(original):
+    elif type(original) is dict and type(copy) is dict:
+        for key in copy:
+            if key in original and _same_container(original[key], copy[key]):
+                _update(original[key], copy[key])
+                copy[key] = original[key]
         original.clear()
         original.update(copy)
+    elif type(original) is set and type(copy) is set:
+        original.clear()
+        original.update(copy)
+
+
+def _same_container(a: Any, b: Any) -> bool:
+    return type(a) is type(b) and type(a) in (list, dict, set)
 
 
 class RemoteObject:
     """A value that lives in the candidate process (a function, a class, an instance, ...)."""
 
-    __slots__ = ("_channel", "_handle", "_kind")
+    __slots__ = ("_channel", "_handle", "_kind", "_name")
 
-    def __init__(self, channel: Channel, handle: int, kind: str) -> None:
+    def __init__(self, channel: Channel, handle: int, kind: str, name: str = "") -> None:
         object.__setattr__(self, "_channel", channel)
         object.__setattr__(self, "_handle", handle)
         object.__setattr__(self, "_kind", kind)
+        object.__setattr__(self, "_name", name)
 
     def _op(self, op: str, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None, **extra: Any) -> Any:  # fmt: skip
         message = {"op": op, "h": self._handle, **extra}
         message.update(self._channel.encode_args(args, kwargs or {}))
-        return self._channel.request(message, args)
+        return self._channel.request(message)
+
+    def _special(self, name: str, *args: Any) -> Any:
+        return self._op("special", args, name=name)
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__") and name.endswith("__"):
@@ -394,42 +678,82 @@ class RemoteObject:
         return self._op("getattr", name=name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        raise AttributeError("attributes of the candidate's objects cannot be set from a test")
+        self._special("setattr", name, value)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self._op("call", args, kwargs)
 
     def __len__(self) -> int:
-        return int(self._op("special", name="len"))
+        return int(self._special("len"))
 
     def __iter__(self) -> Iterator[Any]:
-        iterator = self._op("special", name="iter")
+        iterator = self._special("iter")
         while True:
             try:
-                yield iterator._op("special", name="next")
+                yield iterator._special("next")
             except StopIteration:
                 return
 
+    def __next__(self) -> Any:
+        return self._special("next")
+
     def __getitem__(self, key: Any) -> Any:
-        return self._op("special", (key,), name="getitem")
+        return self._special("getitem", key)
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._special("setitem", key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        self._special("delitem", key)
 
     def __contains__(self, item: Any) -> bool:
-        return bool(self._op("special", (item,), name="contains"))
+        return bool(self._special("contains", item))
 
     def __str__(self) -> str:
-        return str(self._op("special", name="str"))
+        return str(self._special("str"))
 
     def __bool__(self) -> bool:
-        return bool(self._op("special", name="bool"))
+        return bool(self._special("bool"))
+
+    def __instancecheck__(self, instance: Any) -> bool:
+        return bool(self._special("isinstance", instance))
 
     def __repr__(self) -> str:
-        return f"<candidate's {self._kind} #{self._handle}>"
+        try:
+            return str(self._special("repr"))
+        except BaseException:  # a failure is on the channel already; tracebacks must still print
+            return f"<candidate's {self._kind} #{self._handle}>"
 
     def __eq__(self, other: object) -> bool:
         return self is other
 
+    def __ne__(self, other: object) -> bool:
+        return self is not other
+
     def __hash__(self) -> int:
         return id(self)
+
+
+def _binary(name: str) -> tuple[Callable[[RemoteObject, Any], Any], Callable[[RemoteObject, Any], Any]]:  # fmt: skip
+    def forward(self: RemoteObject, other: Any) -> Any:
+        return self._special(name, other)
+
+    def reflected(self: RemoteObject, other: Any) -> Any:
+        return self._special("rop", name, other)
+
+    return forward, reflected
+
+
+for _name in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "lshift", "rshift"):  # fmt: skip
+    _forward, _reflected = _binary(_name)
+    setattr(RemoteObject, f"__{_name}__", _forward)
+    setattr(RemoteObject, f"__r{_name}__", _reflected)
+for _name, _dunder in (("and_", "and"), ("or_", "or"), ("xor", "xor")):
+    _forward, _reflected = _binary(_name)
+    setattr(RemoteObject, f"__{_dunder}__", _forward)
+    setattr(RemoteObject, f"__r{_dunder}__", _reflected)
+for _name in ("neg", "pos", "abs", "invert"):
+    setattr(RemoteObject, f"__{_name}__", (lambda n: lambda self: self._special(n))(_name))
 
 
 def _standard_module(name: Any) -> types.ModuleType | None:
@@ -438,12 +762,15 @@ def _standard_module(name: Any) -> types.ModuleType | None:
     else is imported on the candidate's word."""
     if type(name) is not str or name.split(".")[0] not in sys.stdlib_module_names:
         return None
+    if any(part in ("__main__", "this", "antigravity") for part in name.split(".")):
+        return None
     import importlib
 
     try:
-        return importlib.import_module(name)
-    except Exception:
+        module = importlib.import_module(name)
+    except BaseException:
         return None
+    return module if isinstance(module, types.ModuleType) else None
 
 
 class RemoteModule(types.ModuleType):
@@ -460,6 +787,16 @@ class RemoteModule(types.ModuleType):
         if name.startswith("__"):
             raise AttributeError(name)
         return getattr(self.__root, name)
+
+
+def _usable_name(name: Any, value: Any) -> bool:
+    """A name from the candidate that may enter the tests' namespace: an identifier, not a
+    dunder, and not a standard module's or pytest's name unless it is that module."""
+    if type(name) is not str or not name.isidentifier() or name.startswith("__"):
+        return False
+    if name in sys.stdlib_module_names or name == "pytest":
+        return type(value) is dict and set(value) == {"$m"}
+    return True
 
 
 def test_main(kind: str, call_timeout_s: float, entry_point: str = "") -> None:
@@ -489,7 +826,7 @@ def test_main(kind: str, call_timeout_s: float, entry_point: str = "") -> None:
     names: dict[str, Any] = {}
     try:
         for name, value in hello["names"]:
-            if type(name) is not str:
+            if not _usable_name(name, value):
                 continue
             if type(value) is dict and set(value) == {"$m"}:
                 module = _standard_module(value["$m"])
@@ -500,12 +837,12 @@ def test_main(kind: str, call_timeout_s: float, entry_point: str = "") -> None:
     except (NotPlainData, TypeError, ValueError):
         channel.failure = CandidateMisbehaved("the candidate sent malformed names")
         finish()
-    module = RemoteModule(RemoteObject(channel, 0, "module"), names)
+    module = RemoteModule(channel.handle(0, "module"), names)
     sys.modules["solution"] = module
     namespace: dict[str, Any] = {"__name__": "test_solution", "__file__": "test_solution.py"}
     # A solution's name that shadows a built-in never reaches the tests (``abs``, ``len``, ...)
     namespace.update({k: v for k, v in names.items() if not hasattr(builtins, k)})
-    cases = _load(namespace, names, kind, entry_point, results)
+    cases = _load(namespace, names, kind, entry_point, results, channel)
     if cases is None:
         finish(load_error=True)
     for name, fn, args in cases:
@@ -513,13 +850,19 @@ def test_main(kind: str, call_timeout_s: float, entry_point: str = "") -> None:
     finish()
 
 
-def _load(namespace: dict[str, Any], names: dict[str, Any], kind: str, entry_point: str, results: list[dict[str, Any]]) -> list[tuple[str, Any, tuple[Any, ...]]] | None:  # fmt: skip
-    """Execute the prelude and the tests; the cases to run (None if the tests cannot load)."""
+Case = tuple[str, Callable[..., Any], tuple[Any, ...]]
+
+
+def _load(namespace: dict[str, Any], names: dict[str, Any], kind: str, entry_point: str, results: list[dict[str, Any]], channel: Channel) -> list[Case] | None:  # fmt: skip
+    """Execute the prelude and the tests; the cases to run (None if the tests cannot load or
+    hold no test at all)."""
+    calls_before = channel.calls
     for path in ("prelude.py", "test_solution.py"):
         if not os.path.exists(path):
             continue
         with open(path, encoding="utf-8") as fh:
             source = fh.read()
+        failure_before = channel.failure
         try:
             exec(compile(source, path, "exec"), namespace)
             if path == "prelude.py" and entry_point in names:  # the prelude's is a stub
@@ -529,14 +872,18 @@ def _load(namespace: dict[str, Any], names: dict[str, Any], kind: str, entry_poi
             results.append({"name": "<module>", "ok": False, "reason": "assertion"})
         except BaseException as exc:
             traceback.print_exc()
-            if isinstance(exc, CandidateFailure):
+            if isinstance(exc, CandidateFailure | HarnessLimit):
                 results.append({"name": "<module>", "ok": False, "reason": exc.reason})
                 return []
             print("codearena: loading the tests failed", file=sys.stderr)
             return None
+        if channel.failure is not None and channel.failure is not failure_before:
+            print(f"codearena: {channel.failure} (the tests caught it)", file=sys.stderr)
+            results.append({"name": "<module>", "ok": False, "reason": channel.failure.reason})
+            return []
     if kind == "humaneval":
         check, candidate = namespace.get("check"), names.get(entry_point)
-        if not callable(check):
+        if not callable(check) or getattr(check, "__module__", None) != "test_solution":
             print("codearena: the tests define no check(candidate)", file=sys.stderr)
             return None
         if not isinstance(candidate, RemoteObject):
@@ -544,32 +891,144 @@ def _load(namespace: dict[str, Any], names: dict[str, Any], kind: str, entry_poi
             results.append({"name": "check", "ok": False, "reason": "missing"})
             return []
         return [("check", check, (candidate,))]
-    cases: list[tuple[str, Any, tuple[Any, ...]]] = []
-    for name, fn in list(namespace.items()):
-        if name.startswith("test") and callable(fn) and getattr(fn, "__module__", None) == "test_solution":  # fmt: skip
-            params = getattr(fn, "_codearena_params", None)
-            if params is None:
-                cases.append((name, fn, ()))
-            else:
-                cases += [(f"{name}{tuple(a)!r}", fn, tuple(a)) for a in params]
+    cases = _collect(namespace)
     if not cases and not results:
-        results.append({"name": "<module>", "ok": True, "reason": None})
+        if channel.calls == calls_before:
+            print("codearena: the tests define no test and call nothing of the solution", file=sys.stderr)  # fmt: skip
+            return None
+        results.append({"name": "<module>", "ok": True, "reason": None})  # its asserts held
     return cases
 
 
+def _collect(namespace: dict[str, Any]) -> list[Case]:
+    """pytest's rules, in short: ``test*`` functions, methods ``test*`` of classes ``Test*``
+    (a fresh instance each, ``setup_method``/``teardown_method`` around), and unittest's
+    ``TestCase`` classes (each test method through unittest itself)."""
+    import unittest
+
+    cases: list[Case] = []
+    for name, value in list(namespace.items()):
+        if getattr(value, "__module__", None) != "test_solution" or isinstance(value, RemoteObject):
+            continue
+        if isinstance(value, type) and issubclass(value, unittest.TestCase):
+            for method in unittest.TestLoader().getTestCaseNames(value):
+                cases.append((f"{name}.{method}", _unittest_case(value, method), ()))
+        elif isinstance(value, type) and name.startswith("Test"):
+            for method in sorted(m for m in dir(value) if m.startswith("test")):
+                if callable(getattr(value, method)):
+                    cases += _parametrized(f"{name}.{method}", _method_case(value, method), getattr(value, method))  # fmt: skip
+        elif name.startswith("test") and callable(value) and not isinstance(value, type):
+            cases += _parametrized(name, value, value)
+    return cases
+
+
+def _parametrized(name: str, fn: Callable[..., Any], marked: Any) -> list[Case]:
+    params = getattr(marked, "_codearena_params", None)
+    if params is None:
+        return [(name, fn, ())]
+    return [(f"{name}[{label}]"[:300], fn, tuple(values)) for label, values in params]
+
+
+def _method_case(cls: type, method: str) -> Callable[..., Any]:
+    def run(*args: Any) -> Any:
+        instance = cls()
+        setup, teardown = getattr(instance, "setup_method", None), getattr(instance, "teardown_method", None)  # fmt: skip
+        if callable(setup):
+            setup(getattr(instance, method))
+        try:
+            return getattr(instance, method)(*args)
+        finally:
+            if callable(teardown):
+                teardown(getattr(instance, method))
+
+    return run
+
+
+def _unittest_case(cls: type, method: str) -> Callable[[], None]:
+    def run() -> None:
+        import unittest
+
+        outcome = unittest.TestResult()
+        cls(method)(outcome)
+        problems = [*outcome.errors, *outcome.failures, *outcome.unexpectedSuccesses]
+        if problems or not outcome.wasSuccessful():
+            raise AssertionError("\n".join(str(p[1]) if isinstance(p, tuple) else str(p) for p in problems))  # fmt: skip
+
+    return run
+
+
+class _Captured:
+    """pytest's ``capsys``: what the test (and the candidate's calls) printed."""
+
+    def __init__(self) -> None:
+        import io
+
+        self._out, self._err = io.StringIO(), io.StringIO()
+        self._saved = sys.stdout, sys.stderr
+        sys.stdout, sys.stderr = self._out, self._err
+
+    def readouterr(self) -> Any:
+        import collections
+
+        CaptureResult = collections.namedtuple("CaptureResult", "out err")
+        result = CaptureResult(self._out.getvalue(), self._err.getvalue())
+        for stream in (self._out, self._err):
+            stream.seek(0)
+            stream.truncate()
+        return result
+
+    def close(self) -> None:
+        sys.stdout, sys.stderr = self._saved
+
+
+def _fixtures(fn: Any, given: int) -> tuple[dict[str, Any], list[Any]]:
+    """The few pytest fixtures the stand-in offers: ``capsys`` and ``tmp_path``."""
+    import inspect
+    import pathlib
+    import tempfile
+
+    try:
+        wanted = list(inspect.signature(fn).parameters.values())[given:]
+    except (TypeError, ValueError):
+        return {}, []
+    values: dict[str, Any] = {}
+    opened: list[Any] = []
+    for param in wanted:
+        if param.name == "capsys":
+            values["capsys"] = capture = _Captured()
+            opened.append(capture)
+        elif param.name == "tmp_path":
+            values["tmp_path"] = pathlib.Path(tempfile.mkdtemp(prefix="test-", dir="."))
+    return values, opened
+
+
 def _run_case(name: str, fn: Any, args: tuple[Any, ...], results: list[dict[str, Any]], channel: Channel) -> None:  # fmt: skip
+    import inspect
+
     before = channel.failure
     reason: str | None = None
+    fixtures, opened = _fixtures(fn, len(args))
     try:
-        fn(*args)
+        try:
+            returned = fn(*args, **fixtures)
+        finally:
+            for capture in opened:
+                capture.close()
+        if inspect.iscoroutine(returned):
+            import asyncio
+
+            asyncio.run(returned)
+        elif inspect.isgenerator(returned):
+            returned.close()
+            raise TypeError("a test function must not be a generator")
     except BaseException as exc:
         print(f"FAILED {name}", file=sys.stderr)
         traceback.print_exc()
-        if isinstance(exc, CandidateFailure):
+        if isinstance(exc, CandidateFailure | HarnessLimit):
             reason = exc.reason
         else:
             reason = "assertion" if isinstance(exc, AssertionError) else "exception"
     if reason is None and channel.failure is not None and channel.failure is not before:
         reason = channel.failure.reason  # the test caught the candidate's failure: still fails
         print(f"FAILED {name}: {channel.failure}", file=sys.stderr)
-    results.append({"name": name, "ok": reason is None, "reason": reason})
+    results.append({"name": name[:300], "ok": reason is None, "reason": reason})
