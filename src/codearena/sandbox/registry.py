@@ -21,7 +21,8 @@ def available_backends() -> list[str]:
 
 
 def get_sandbox(name: str = "bwrap", **options: Any) -> Sandbox:
-    """A backend by name. ``bwrap`` checks that isolation works and raises SandboxUnavailable."""
+    """A backend by name. ``bwrap`` and ``gvisor`` check that isolation works here and raise
+    SandboxUnavailable (with the fix) when it does not."""
     try:
         factory = _BACKENDS[name]
     except KeyError:
@@ -37,9 +38,11 @@ def get_sandbox(name: str = "bwrap", **options: Any) -> Sandbox:
 
 def _register_builtins() -> None:
     from .bwrap import BwrapSandbox
+    from .gvisor import GvisorSandbox
     from .unisolated import UnisolatedSandbox
 
     register_backend("bwrap", BwrapSandbox)
+    register_backend("gvisor", GvisorSandbox)
     register_backend("unisolated", UnisolatedSandbox)
 
 
