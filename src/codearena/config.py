@@ -19,6 +19,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import platformdirs
 
+from codearena.errors import CodearenaError
+
 OPENROUTER_DEFAULT_URL = "https://openrouter.ai/api/v1"
 OPENAI_DEFAULT_URL = "https://api.openai.com/v1"
 OLLAMA_DEFAULT_HOST = "http://127.0.0.1:11434"
@@ -26,7 +28,7 @@ APP_URL = "https://github.com/codearena/codearena"
 APP_TITLE = "codearena"
 
 
-class ConfigError(Exception):
+class ConfigError(CodearenaError):
     """An invalid setting; the message names the file, line and key where known."""
 
 

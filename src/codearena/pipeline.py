@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from codearena.catalog import Catalog, UnknownModel
 from codearena.checks import ChecksUnavailable
 from codearena.config import Settings, load_settings
+from codearena.errors import CodearenaError
 from codearena.evaluation import check_and_record, execute_answer
 from codearena.gateway import CallResult, ChatRequest, Gateway, GatewayEvent, Listener
 from codearena.prompting import DEFAULT_TEMPERATURE, PromptOptions, build_messages, extract_code
@@ -20,7 +21,7 @@ MAX_TASK_CHARS = 100_000
 log = logging.getLogger(__name__)
 
 
-class InputError(ValueError):
+class InputError(CodearenaError, ValueError):
     """Bad input from a user; the message says what to do."""
 
 

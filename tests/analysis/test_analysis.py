@@ -81,10 +81,9 @@ def test_objective_figures_by_hand(store: Store, study_id: str) -> None:
     objective = analyse_study(store, study_id, rounds=ROUNDS).objective
     alpha, beta, evil = objective[ALPHA], objective[BETA], objective[EVIL]
     assert (alpha["passed"], alpha["executed"], alpha["tasks"]) == (2, 3, 3)
-    low, high = stats.wilson_interval(2, 3)
-    assert alpha["pass_ci_low"] == pytest.approx(low) and alpha["pass_ci_high"] == pytest.approx(
-        high
-    )
+    # 3 runs are fewer than stats.MIN_INTERVAL_N: no Wilson interval, a note
+    assert (alpha["pass_ci_low"], alpha["pass_ci_high"]) == (None, None)
+    assert alpha["pass_ci_note"] == "n too small (n=3 < 5)"
     # beta's T1 answer passed, then failed: the latest run counts; T3 was never run
     assert (beta["passed"], beta["executed"], beta["tasks"]) == (1, 2, 3)
     assert (evil["passed"], evil["executed"]) == (1, 1)
@@ -102,6 +101,10 @@ def test_ratings_agreement_and_progress(store: Store, study_id: str) -> None:
     correctness = analysis.ratings[ALPHA]["correctness"]
     assert correctness["n"] == 3 and correctness["mean"] == pytest.approx(13 / 3)
     assert correctness["counts"] == {"1": 0, "2": 0, "3": 0, "4": 2, "5": 1}
+    assert (correctness["ci_low"], correctness["ci_high"]) == (None, None)
+    assert correctness["ci_note"] == "n too small (n=3 < 5)"
+    minutes = analysis.ratings[ALPHA]["minutes_to_usable"]
+    assert minutes["ci_low"] is None and minutes["ci_note"].startswith("n too small (n=")
     assert analysis.ratings[BETA]["minutes_to_usable"]["mean"] == pytest.approx(25.0)
     # P1 and P2 both rated T1's two answers: alpha 4/5 and beta 2/1
     expected = stats.krippendorff_alpha([[4, 2, 4, 3], [5, 1, None, None]], level="ordinal")

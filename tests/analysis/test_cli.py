@@ -66,7 +66,11 @@ def test_leaderboard_json_matches_the_stats_package(sqlite_db: Store) -> None:
         "wins",
         "losses",
         "ties",
+        "warnings",
+        "ci_note",
+        "group",
     }
+    assert all(r["warnings"] == [] and r["ci_note"] is None for r in rows)
     assert sum(r["battles"] for r in rows) == 10  # the self-identified battle is left out
     flagged = runner.invoke(
         app, ["leaderboard", "--study", "Analysis study", "--json", "--include-flagged"]
@@ -159,3 +163,23 @@ def test_votes_import_reports_every_bad_row_and_imports_nothing(db: Store, tmp_p
     result = runner.invoke(app, ["votes", "import", str(csv), "--study", "no-such-study"])
     assert result.exit_code == 2 and "no study" in result.stderr
     assert _imported(db, study_id) == before
+
+
+def test_leaderboard_json_warns_of_a_model_that_lost_every_battle(sqlite_db: Store) -> None:
+    """With both-bad votes dropped, EVIL's only counted battle is its loss to alpha."""
+    study_id = make_study(sqlite_db)
+    result = runner.invoke(
+        app, ["leaderboard", "--study", study_id, "--json", "--both-bad", "drop", "--rounds", "200"]
+    )
+    assert result.exit_code == 0, result.output
+    rows = {r["model"]: r for r in json.loads(result.stdout)}
+    assert rows[EVIL]["warnings"] == [
+        f"{EVIL} lost its one battle against {ALPHA}, so the votes set no lower limit on its "
+        "rating: its interval is unbounded below."
+    ]
+    assert rows[EVIL]["ci_low"] is None and rows[EVIL]["ci_high"] is not None
+    assert rows[EVIL]["ci_note"] == "unbounded below"
+    assert rows[ALPHA]["warnings"] == [] == rows[BETA]["warnings"]
+    table = runner.invoke(app, ["leaderboard", "--study", study_id, "--both-bad", "drop"])
+    assert table.exit_code == 0, table.output
+    assert "-∞ to " in table.stdout and f"(!) {EVIL} lost its one battle" in table.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -82,7 +83,7 @@ async def test_dashboard_shows_every_section_escaped(dash_arena: Arena) -> None:
     assert ALPHA in html and "shade-10" in html  # alpha won its one battle against EVIL
     assert re.search(r"<script(?![^>]*src=\"/static/app\.js\")", html) is None
     assert ' style="' not in html and "onclick" not in html
-    assert "0.1500 USD of 2.00 USD" in html
+    assert "0.1500 USD of 2.000 USD (0.5000 USD per participant" in html  # display.usd
     assert 'data-testid="rating-distribution"' in html and "median" in html
 
 
@@ -126,3 +127,71 @@ def test_chart_helpers() -> None:
     assert first["x_low"] < first["x_rating"] < first["x_high"]
     assert second["x_high"] == first["x_low"] and second["y"] > first["y"]
     assert interval_chart([])["rows"] == []
+
+
+SEPARATE = "x/one", "x/two"
+
+
+async def test_dashboard_shows_warnings_too_small_notes_and_the_reports_spend(
+    dash_arena: Arena, tmp_path: Path
+) -> None:
+    from codearena.analysis import display, import_votes
+    from codearena.reports import build_report
+
+    clients, study_id = await _setup(dash_arena)
+    store = dash_arena.context.store
+    one, two = SEPARATE
+    import_votes(
+        store, study_id, f"model_a,model_b,winner\n{one},{two},a\n{one},{two},a\n", "x.csv"
+    )
+    html = (
+        await clients["owner"].http.get(
+            f"/researcher/studies/{study_id}/dashboard?rounds=50", headers=HTML
+        )
+    ).text
+    apart = (
+        f"{one} is in group 2 of 2 ({one} and {two}), which never met the other 3 models "
+        "(evil/&lt;script&gt;alert(1)&lt;/script&gt;, m/alpha and m/beta), directly or through "
+        "other models, so ratings across groups are not comparable."
+    )
+    swept = (
+        f"{one} won all 2 of its battles against {two}, so its rating has no finite estimate: "
+        "its interval is unbounded on both sides."
+    )
+    warnings = html.split('data-testid="leaderboard-warnings"', 1)[1].split("</ul>", 1)[0]
+    assert f"<li>{apart}</li>" in warnings and f"<li>{swept}</li>" in warnings
+    assert 'data-testid="row-warning"' in html and "-∞ to ∞" in html
+    assert 'data-testid="open-low"' in html and 'data-testid="open-high"' in html
+    # alpha has 3 correctness ratings and 3 runs: no interval, the note instead
+    assert "n too small (n=3 &lt; 5)" in html and 'data-testid="ci-note"' in html
+    assert 'data-testid="pass-note"' in html
+    # spend: the dashboard and the report write the same text, from one formatter
+    data = (await clients["owner"].get(f"/api/studies/{study_id}/analysis?rounds=50")).json()
+    spend = display.usd(data["progress"]["spend_usd"])
+    assert spend == "0.1500 USD"
+    shown = re.search(r'data-testid="spend">([^<]*?) of ', html)
+    assert shown is not None and shown.group(1) == spend
+    md = build_report(store, study_id, tmp_path / "md", "md", rounds=50).path.read_text()
+    assert f"| spend | {spend} |" in md
+    report = build_report(store, study_id, tmp_path / "html", "html", rounds=50).path.read_text()
+    assert f'<tr><th>spend</th><td class="num">{spend}</td></tr>' in report
+    budget = display.usd(data["progress"]["budget_total_usd"])
+    assert f"| budget total | {budget} |" in md and f" of {budget} (" in html
+
+
+def test_interval_chart_with_open_ends() -> None:
+    chart = interval_chart(
+        [
+            {"model": "top", "rating": 3300.0, "ci_low": 980.0, "ci_high": None},
+            {"model": "a", "rating": 1000.0, "ci_low": 920.0, "ci_high": 1080.0},
+            {"model": "lone", "rating": 1000.0, "ci_low": None, "ci_high": None},
+        ]
+    )
+    top, a, lone = chart["rows"]
+    assert top["open_high"] and not top["open_low"] and top["x_rating"] is None
+    # the penalty-driven 3300 does not stretch the axis: the open end runs to the chart's edge
+    assert top["x_high"] == 620.0 and a["x_high"] < top["x_high"]
+    assert top["x_high"] - top["x_low"] >= a["x_high"] - a["x_low"]
+    assert lone["x_low"] == 220.0 and lone["x_high"] == 620.0 and lone["x_rating"] is None
+    assert top["title"] == "∞ (980 to ∞)" and lone["title"] == "\u2013 (-∞ to ∞)"
+    assert all(float(t["label"]) < 1200 for t in chart["ticks"])

@@ -125,3 +125,56 @@ def test_report_command(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
         capsys, "report", "--study", study_id, "--out", str(env / "x"), "--format", "pdf"
     )
     assert code == 2 and "html or md" in err
+
+
+def test_report_shows_warnings_and_too_small_notes(tmp_path: Path) -> None:
+    """A pair of models that only met each other, and a study whose ratings are too few for
+    intervals: the report's tables and figures say so, in HTML and in Markdown."""
+    from codearena.analysis import import_votes
+
+    store = Store(f"sqlite:///{tmp_path / 'warned.db'}")
+    study_id = make_study(store)
+    import_votes(store, study_id, "model_a,model_b,winner\nx/one,x/two,a\nx/one,x/two,a\n", "x.csv")
+    swept = (
+        "x/one won all 2 of its battles against x/two, so its rating has no finite estimate: "
+        "its interval is unbounded on both sides."
+    )
+    apart = (
+        "x/two is in group 2 of 2 (x/one and x/two), which never met the other 3 models "
+        "({evil}, m/alpha and m/beta), directly or through other models, so ratings across "
+        "groups are not comparable."
+    )
+    md_report = build_report(store, study_id, tmp_path / "md", "md", rounds=50)
+    md = md_report.path.read_text()
+    board = md.split("## Leaderboard", 1)[1].split("## Ratings", 1)[0]
+    assert "| rank | model | group | rating | 95% interval |" in board
+    assert "| x/one ⚠ | 2 | \u2013 | -∞ to ∞ | 2 | 2 | 0 | 0 |" in board  # no rating
+    assert f"- {swept}" in board
+    assert "- " + apart.format(evil=EVIL.replace("<", "&lt;").replace(">", "&gt;")) in board
+    ratings = md.split("## Ratings", 1)[1].split("## Objective", 1)[0]
+    assert "| m/alpha | correctness | 3 | 4.33 | 4.00 | n too small (n=3 < 5) |" in ratings
+    objective = md.split("## Objective measurements", 1)[1]
+    # (cells from the objective table are escaped for Markdown: "<" is written "&lt;")
+    assert "| m/alpha | 3 | 3 | 0.67 | n too small (n=3 &lt; 5) |" in objective
+    html = build_report(store, study_id, tmp_path / "html", "html", rounds=50).path.read_text()
+    assert f"<li>{swept}</li>" in html
+    assert f"<li>{apart.format(evil='evil/&lt;script&gt;alert(1)&lt;/script&gt;')}</li>" in html
+    assert "n too small (n=3 &lt; 5)" in html and '<span class="warn">⚠</span>' in html
+    assert "fewer than 5 values" in html.split("<h2>Methods</h2>", 1)[1]
+    names = {f.name for f in md_report.figures}
+    assert {"leaderboard", "pass_rates"} <= names
+    assert (tmp_path / "md" / "pass_rates.svg").read_text().count("n too small") >= 1
+
+
+def test_leaderboard_figure_draws_open_ends_to_the_edge(tmp_path: Path) -> None:
+    from codearena.reports.figures import leaderboard_figure
+
+    rows = [
+        {"model": "top", "rating": 3300.0, "ci_low": 980.0, "ci_high": None},
+        {"model": "a", "rating": 1000.0, "ci_low": 920.0, "ci_high": 1080.0},
+        {"model": "lone", "rating": 1000.0, "ci_low": None, "ci_high": None},
+    ]
+    figure = leaderboard_figure(rows, tmp_path)
+    assert figure is not None and (tmp_path / figure.png).stat().st_size > 2000
+    svg = (tmp_path / figure.svg).read_text()
+    assert "arrows: no limit" in svg and "3300" not in svg  # the axis is not stretched

@@ -56,3 +56,14 @@ def test_degenerate_inputs() -> None:
     assert perfect.p_value == 0.0 and not math.isnan(perfect.rho or math.nan)
     with pytest.raises(ValueError, match="paired"):
         spearman_with_ci([1.0], [1.0, 2.0])
+
+
+def test_too_few_pairs_give_rho_without_an_interval() -> None:
+    four = spearman_with_ci([1.0, 2.0, 3.0, 4.0], [2.0, 1.0, 4.0, 3.0])
+    assert four.rho == pytest.approx(stats.spearmanr([1, 2, 3, 4], [2, 1, 4, 3]).statistic)
+    assert (four.ci_low, four.ci_high, four.ci_note) == (None, None, "n too small (n=4 < 5)")
+    assert four.to_dict()["ci_note"] == "n too small (n=4 < 5)"
+    five = spearman_with_ci([1.0, 2.0, 3.0, 4.0, 5.0], [2.0, 1.0, 4.0, 3.0, 5.0])
+    assert five.ci_note is None and five.ci_low is not None and five.ci_high is not None
+    assert -1.0 <= five.ci_low <= five.ci_high <= 1.0
+    assert spearman_with_ci([1.0], [2.0]).ci_note == "n too small (n=1 < 5)"

@@ -85,3 +85,53 @@ def test_mean_and_median_or_none() -> None:
     assert median_or_none([3.0, None, 1.0, float("nan"), 2.0, 10.0]) == 2.5
     assert mean_or_none([1.0, None, 2.0]) == 1.5
     assert median_or_none([]) is None and mean_or_none([None]) is None
+
+
+def test_too_few_note() -> None:
+    from codearena.stats import MIN_INTERVAL_N, too_few
+
+    assert too_few(2) == f"n too small (n=2 < {MIN_INTERVAL_N})" == "n too small (n=2 < 5)"
+    assert too_few(MIN_INTERVAL_N) is None and too_few(3, minimum=3) is None
+
+
+def test_the_t_interval_leaves_the_rating_scale() -> None:
+    """The issue's example: two ratings 2 and 4; the bounded interval stays within 1-5."""
+    from codearena.stats import bounded_mean_interval
+
+    low, high = t_interval([2.0, 4.0]) or (math.nan, math.nan)
+    assert (round(low, 1), round(high, 1)) == (-9.7, 15.7)
+    bounded = bounded_mean_interval([2.0, 4.0], 1, 5)
+    assert bounded is not None and 1.0 <= bounded[0] < 3.0 < bounded[1] <= 5.0
+
+
+def test_bca_interval_for_skewed_non_negative_amounts() -> None:
+    from codearena.stats import bca_interval
+
+    minutes = [0.0, 0.0, 0.0, 0.0, 30.0]
+    t_low, _ = t_interval(minutes) or (math.nan, math.nan)
+    assert t_low < 0  # a t-interval says the mean could be negative minutes
+    low, high = bca_interval(minutes) or (math.nan, math.nan)
+    assert 0.0 <= low < 6.0 < high <= 30.0
+    assert bca_interval(minutes) == bca_interval(minutes, seed=0)  # seeded
+    assert bca_interval([4.0, 4.0, 4.0]) == (4.0, 4.0) and bca_interval([1.0]) is None
+    rng = np.random.default_rng(2)
+    values = list(rng.exponential(10.0, size=60))
+    low, high = bca_interval(values) or (math.nan, math.nan)
+    assert min(values) <= low < float(np.mean(values)) < high <= max(values)
+    normal = list(rng.normal(50.0, 5.0, size=400))
+    t_low, t_high = t_interval(normal) or (math.nan, math.nan)
+    low, high = bca_interval(normal) or (math.nan, math.nan)
+    assert (low, high) == pytest.approx((t_low, t_high), abs=0.2)
+
+
+def test_bca_interval_against_scipy() -> None:
+    from scipy import stats as scipy_stats  # type: ignore[import-untyped, unused-ignore]
+
+    from codearena.stats import bca_interval
+
+    values = list(np.random.default_rng(8).lognormal(1.0, 0.8, size=40))
+    ours = bca_interval(values, rounds=20000)
+    reference = scipy_stats.bootstrap(
+        (np.array(values),), np.mean, n_resamples=20000, method="BCa", random_state=1
+    ).confidence_interval
+    assert ours == pytest.approx((reference.low, reference.high), rel=0.03)

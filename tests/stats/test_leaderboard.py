@@ -35,8 +35,12 @@ def test_fields_order_and_dict() -> None:
         "wins",
         "losses",
         "ties",
+        "warnings",
+        "ci_note",
+        "group",
     ]
     assert list(rows[0].to_dict()) == names
+    assert rows[0].to_dict()["warnings"] == [] and rows[0].ci_note is None
     assert [r.rating for r in rows] == sorted((r.rating for r in rows), reverse=True)
     assert (rows[0].model, rows[-1].model) == ("m0", "m4")
 

@@ -20,7 +20,11 @@ def test_objective_table() -> None:
     assert list(table) == ["a", "b"]
     a = table["a"]
     assert (a.tasks, a.executed, a.passed, a.pass_rate) == (3, 2, 1, 0.5)
-    assert (a.pass_ci_low, a.pass_ci_high) == pytest.approx(wilson_interval(1, 2))
+    # 2 runs are fewer than MIN_INTERVAL_N: no interval, a note instead
+    assert (a.pass_ci_low, a.pass_ci_high, a.pass_ci_note) == (None, None, "n too small (n=2 < 5)")
+    every = objective_table(results, min_n=1)["a"]
+    assert (every.pass_ci_low, every.pass_ci_high) == pytest.approx(wilson_interval(1, 2))
+    assert every.pass_ci_note is None
     assert a.findings_per_100_lines == pytest.approx(3.0)
     assert a.median_ttft_s == 0.7 and a.median_latency_s == 4.0
     assert a.tokens_per_task == 300.0
@@ -29,10 +33,26 @@ def test_objective_table() -> None:
     b = table["b"]
     assert b.pass_rate == 1.0 and b.findings_per_100_lines is None
     assert b.median_ttft_s is None and b.tokens_per_task is None
-    assert set(b.to_dict()) >= {"pass_rate", "pass_ci_low", "findings_per_100_lines"}
+    assert set(b.to_dict()) >= {
+        "pass_rate",
+        "pass_ci_low",
+        "findings_per_100_lines",
+        "pass_ci_note",
+    }
 
 
 def test_nothing_executed() -> None:
     summary = objective_summary([TaskResult("a")])
     assert summary.pass_rate is None and summary.pass_ci_low is None and summary.executed == 0
     assert objective_summary([]).tasks == 0
+
+
+def test_pass_interval_from_the_minimum_on() -> None:
+    five = objective_summary([TaskResult("a", passed=True)] * 5)
+    assert five.pass_ci_note is None
+    assert (five.pass_ci_low, five.pass_ci_high) == pytest.approx(wilson_interval(5, 5))
+    assert five.pass_ci_high == 1.0 and 0.0 < five.pass_ci_low < 1.0
+    four = objective_summary([TaskResult("a", passed=False)] * 4)
+    assert (four.pass_ci_low, four.pass_ci_note) == (None, "n too small (n=4 < 5)")
+    none_run = objective_summary([TaskResult("a")])
+    assert none_run.pass_ci_note == "n too small (n=0 < 5)"

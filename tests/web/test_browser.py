@@ -200,3 +200,44 @@ def test_researcher_signs_in_and_creates_a_study(
     page.get_by_test_id("study-create").click()
     expect(page.get_by_test_id("invite-url")).to_have_value(__import__("re").compile(r"/join/"))
     page.screenshot(path=shots / "9-researcher-study.png", full_page=True)
+
+
+def test_dashboard_shows_warnings_and_too_small_intervals(
+    live_server: LiveServer, browser: Browser, shots: Path
+) -> None:
+    """The researcher's dashboard of a study with a pair of models that only met each other and
+    too few ratings for intervals: the warnings and "n too small" are on the page."""
+    from sqlalchemy import select
+
+    from codearena.analysis import import_votes
+    from codearena.store.platform_models import WebUser
+    from tests.analysis.data import make_study
+
+    store = live_server.context.store
+    email = f"dash-{unique('x')[-8:]}@example.org"
+    create_user(store, email, "researcher", PASSWORD)
+    with store.session() as session:
+        owner = session.scalars(select(WebUser).where(WebUser.email == email)).one().id
+    study_id = make_study(store, owner_id=owner)
+    import_votes(store, study_id, "model_a,model_b,winner\nx/one,x/two,a\n", "x.csv")
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    errors = _errors(page)
+    page.goto(f"{live_server.url}/researcher")
+    page.get_by_test_id("login-email").fill(email)
+    page.get_by_test_id("login-password").fill(PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_test_id("study-name")).to_be_visible()
+    page.goto(f"{live_server.url}/researcher/studies/{study_id}/dashboard?rounds=100")
+    warnings = page.get_by_test_id("leaderboard-warnings")
+    expect(warnings).to_contain_text(
+        "x/one won its one battle against x/two, so its rating has no finite estimate: its "
+        "interval is unbounded on both sides."
+    )
+    expect(warnings).to_contain_text("x/two is in group 2 of 2 (x/one and x/two)")
+    expect(page.get_by_test_id("leaderboard")).to_contain_text("-∞ to ∞")
+    expect(page.get_by_test_id("ratings")).to_contain_text("n too small (n=3 < 5)")
+    expect(page.get_by_test_id("objective")).to_contain_text("n too small (n=3 < 5)")
+    expect(page.get_by_test_id("spend")).to_contain_text("0.1500 USD of 2.000 USD")
+    expect(page.get_by_test_id("open-high").first).to_be_attached()
+    page.screenshot(path=shots / "10-dashboard-warnings.png", full_page=True)
+    assert errors == []

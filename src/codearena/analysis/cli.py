@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 from codearena.config import ConfigError, load_settings
-from codearena.store import Store, StoreError
 from codearena.terminal import escape_json, printable
 
 if TYPE_CHECKING:
     from codearena import stats
+    from codearena.store import Store
 
 # The statistics stack (numpy, scipy) is imported when a command runs, not when the CLI starts.
 
@@ -45,6 +45,8 @@ def _fail(*lines: str) -> NoReturn:
 
 @contextmanager
 def _store() -> Iterator[Store]:
+    from codearena.store import Store, StoreError
+
     try:
         store = Store(load_settings().database_url)
     except (ConfigError, StoreError) as exc:
@@ -56,17 +58,22 @@ def _store() -> Iterator[Store]:
 
 
 def _format_table(rows: list[stats.LeaderboardRow]) -> str:
-    header = ("rank", "model", "rating", "95% CI", "battles", "wins", "losses", "ties")
+    from codearena.analysis.display import board_interval, board_rating
+
+    grouped = len({r.group for r in rows}) > 1
+    header: tuple[str, ...] = ("rank", "model", "rating", "95% CI", "battles", "wins", "losses")
+    header = (*header, "ties", *(("group",) if grouped else ()))
     body = [
         (
             str(r.rank),
-            printable(r.model),
-            f"{r.rating:.0f}",
-            f"{r.ci_low:.0f} to {r.ci_high:.0f}",
+            printable(r.model) + (" (!)" if r.warnings else ""),
+            board_rating(r.to_dict()),
+            board_interval(r.to_dict()),
             str(r.battles),
             str(r.wins),
             str(r.losses),
             str(r.ties),
+            *((str(r.group),) if grouped else ()),
         )
         for r in rows
     ]
@@ -136,6 +143,8 @@ def leaderboard_command(
         _say("no votes yet")
         return
     _say(_format_table(rows))
+    for sentence in dict.fromkeys(w for r in rows for w in r.warnings):
+        _say(f"(!) {sentence}")
     flagged = sum(1 for v in votes if v.flagged)
     if flagged and not include_flagged:
         _say(f"{flagged} self-revealing vote(s) left out (--include-flagged counts them)")

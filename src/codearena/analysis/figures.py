@@ -132,9 +132,13 @@ def _scores(ratings: Iterable[Rating], dimension: str) -> list[int]:
 
 
 def minutes_summary(values: Iterable[float | None]) -> dict[str, object]:
-    """The shape of a RatingSummary for minutes to usable (no levels, so no counts)."""
+    """The shape of a RatingSummary for minutes to usable (no levels, so no counts). Minutes are
+    never negative and skewed (most answers need none, a few need an hour), so the interval is
+    a seeded BCa bootstrap (``stats.bca_interval``), which stays between the smallest and the
+    largest value, from ``stats.MIN_INTERVAL_N`` values on."""
     known = [float(v) for v in values if v is not None and not math.isnan(v)]
-    interval = stats.t_interval(known)
+    note = stats.too_few(len(known))
+    interval = None if note else stats.bca_interval(known)
     return stats.RatingSummary(
         mean=stats.mean_or_none(known),
         median=stats.median_or_none(known),
@@ -142,6 +146,7 @@ def minutes_summary(values: Iterable[float | None]) -> dict[str, object]:
         ci_low=None if interval is None else interval[0],
         ci_high=None if interval is None else interval[1],
         n=len(known),
+        ci_note=note,
     ).to_dict()
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from codearena.coding.codebook import (
+from codearena.coding.edits import (
     create_category,
     create_code,
     create_concept,

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
-from codearena.coding.csvio import export_codebook, import_codebook
 from codearena.coding.errors import CodebookError, CodingError
-from codearena.config import load_settings
-from codearena.store import Store
-from codearena.store.repo import StudyNotFound, find_study
 from codearena.terminal import printable
+
+if TYPE_CHECKING:
+    from codearena.store import Store
 
 coding_app = typer.Typer(help="Open coding of free-text answers.", no_args_is_help=True)
 codebook_app = typer.Typer(help="The codebook as CSV: question,code,concept,category.")
@@ -43,10 +42,15 @@ def _fail(message: str) -> NoReturn:
 
 
 def _store() -> Store:
+    from codearena.config import load_settings
+    from codearena.store import Store
+
     return Store(load_settings().database_url)
 
 
 def _study_id(store: Store, ref: str) -> str:
+    from codearena.store.repo import StudyNotFound, find_study
+
     try:
         return find_study(store, ref).id
     except StudyNotFound as exc:
@@ -60,6 +64,8 @@ def codebook_export(
     out: Annotated[Path, typer.Option("--out", help="the CSV file to write ('-': stdout)")],
 ) -> None:
     """Write the study's codebook as CSV."""
+    from codearena.coding.csvio import export_codebook
+
     store = _store()
     try:
         text = export_codebook(store, _study_id(store, study))
@@ -84,6 +90,8 @@ def codebook_import(
     study: StudyOption,
 ) -> None:
     """Create and update codes, concepts and categories from a CSV (all or nothing)."""
+    from codearena.coding.csvio import import_codebook
+
     try:
         data = file.read_bytes()
     except OSError as exc:

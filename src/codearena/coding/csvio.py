@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from codearena.coding.answers import load_study, study_questions
-from codearena.coding.codebook import MAX_NAME, transaction
+from codearena.coding.edits import MAX_NAME, transaction
 from codearena.coding.errors import CodebookError
 from codearena.coding.summary import codebook
 from codearena.store import Store

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from codearena.errors import CodearenaError
 
-class CodingError(ValueError):
+
+class CodingError(CodearenaError, ValueError):
     """Invalid coding input; the message says what to fix. Nothing was changed."""
 
     status = 400

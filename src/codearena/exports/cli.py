@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from codearena.config import ConfigError, load_settings
-from codearena.exports.export import ExportError, export_study
 from codearena.exports.formats import FORMATS
-from codearena.exports.importer import ImportFailure, import_export
 from codearena.exports.pseudonyms import METHODS
-from codearena.store.db import Store, StoreError
 from codearena.terminal import escape_json, printable
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported when a command runs
+    from codearena.store.db import Store
 
 
 def _say(line: str, err: bool = False) -> None:
@@ -34,6 +34,8 @@ def _fail(message: str) -> NoReturn:
 
 def _open_store() -> tuple[Store, list[str]]:
     """The configured store, and the keys the settings resolve (to redact them)."""
+    from codearena.store.db import Store, StoreError
+
     try:
         settings = load_settings()
         keys = [k for p in settings.providers.values() if (k := p.api_key())]
@@ -63,6 +65,8 @@ def export_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest.")] = False,
 ) -> None:
     """Export one study's tables (participants pseudonymised) and a manifest.json."""
+    from codearena.exports.export import ExportError, export_study
+
     if fmt not in FORMATS:
         _fail(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if pseudonyms not in METHODS:
@@ -105,6 +109,8 @@ def import_command(
     ] = None,
 ) -> None:
     """Recreate an exported study in the configured database (one transaction)."""
+    from codearena.exports.importer import ImportFailure, import_export
+
     if fmt is not None and fmt not in FORMATS:
         _fail(f"unknown format {fmt!r}: use one of {', '.join(FORMATS)}")
     if not directory.is_dir():

@@ -8,7 +8,7 @@ the raw ones here; ``pseudonyms`` replaces them.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -31,6 +31,7 @@ from codearena.exports.tables import (
     TASKS,
     VOTES,
     TableSpec,
+    utc,
 )
 from codearena.store.models import CodeMetrics, Execution, Finding, Generation, Task
 from codearena.store.platform_models import (
@@ -68,14 +69,6 @@ TASK_COLUMNS = {
     "task_tests": "tests",
 }
 STUDY_EXECUTION_COLUMNS = ("study_task_id", "participant_id", "position")
-
-
-def utc(value: datetime | None) -> datetime | None:
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
 
 
 def _row(obj: Any, spec: TableSpec, names: Sequence[str] | None = None) -> Row:

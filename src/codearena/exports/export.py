@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from codearena import __version__
+from codearena.errors import CodearenaError
 from codearena.exports.collect import Rows, collect
 from codearena.exports.formats import FORMATS, FormatError, file_name, write_table
 from codearena.exports.pseudonyms import Pseudonymiser, sort_rows
@@ -31,7 +32,7 @@ MANIFEST = "manifest.json"
 EXPORT_VERSION = 1  # the layout of an export; bumped when files or columns change
 
 
-class ExportError(Exception):
+class ExportError(CodearenaError):
     """The export cannot be made; the message says why (the CLI exits 2)."""
 
 

@@ -14,10 +14,12 @@ import importlib
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from codearena.exports.collect import Row, utc
-from codearena.exports.tables import ColumnType, TableSpec
+from codearena.exports.tables import ColumnType, TableSpec, utc
+
+if TYPE_CHECKING:
+    from codearena.exports.collect import Row
 
 FORMATS = ("csv", "jsonl", "parquet")
 EXTENSIONS = {"csv": "csv", "jsonl": "jsonl", "parquet": "parquet"}

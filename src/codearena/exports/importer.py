@@ -14,6 +14,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from codearena.errors import CodearenaError
 from codearena.exports.collect import STUDY_EXECUTION_COLUMNS, TASK_COLUMNS, Row, Rows
 from codearena.exports.export import EXPORT_VERSION, ExportError, Manifest
 from codearena.exports.formats import FormatError, read_table
@@ -38,7 +39,7 @@ from codearena.store.research_models import (
 )
 
 
-class ImportFailure(Exception):
+class ImportFailure(CodearenaError):
     """The export cannot be imported; nothing was written (the CLI exits 2)."""
 
 

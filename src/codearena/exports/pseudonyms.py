@@ -21,10 +21,12 @@ import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from codearena.exports.collect import Rows
 from codearena.exports.tables import IMPORTED_VOTES, PARTICIPANTS, TABLES
+
+if TYPE_CHECKING:
+    from codearena.exports.collect import Rows
 
 Method = Literal["sequential", "hmac"]
 METHODS: tuple[Method, ...] = ("sequential", "hmac")

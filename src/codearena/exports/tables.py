@@ -9,6 +9,7 @@ Parquet, a native value in JSONL).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Literal
 
 ColumnType = Literal["string", "integer", "float", "boolean", "timestamp", "json"]
@@ -20,6 +21,15 @@ COLUMN_TYPES: tuple[ColumnType, ...] = (
     "timestamp",
     "json",
 )
+
+
+def utc(value: datetime | None) -> datetime | None:
+    """A ``timestamp`` value: aware and in UTC (a naive one is taken to be UTC already)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from codearena import __version__
-from codearena.analysis import analyse_study
+from codearena import __version__, stats
+from codearena.analysis import analyse_study, display
 from codearena.coding import codebook
 from codearena.reports import figures
 from codearena.reports.figures import FigureFile
@@ -24,7 +24,7 @@ from codearena.store import Store
 from codearena.survey.summary import summarize_survey
 
 TEMPLATES = Path(__file__).parent / "templates"
-DASH = "\u2013"  # an en dash, for empty cells and ranges
+DASH = display.DASH  # an en dash, for empty cells and ranges
 FORMATS = ("html", "md")
 
 
@@ -42,10 +42,24 @@ def _num(value: Any, digits: int = 2) -> str:
     return str(value)
 
 
-def _interval(low: Any, high: Any, digits: int = 2) -> str:
+def _interval(low: Any, high: Any, digits: int = 2, note: str | None = None) -> str:
+    """An interval, its ends joined by an en dash; the note ("n too small (n=2 < 5)") when it
+    was not computed."""
     if low is None or high is None:
-        return DASH
+        return note or DASH
     return f"{_num(low, digits)} {DASH} {_num(high, digits)}"
+
+
+def _progress(progress: dict[str, Any]) -> list[tuple[str, str]]:
+    """The progress figures; amounts in US dollars written as on the dashboard
+    (``display.usd``, 4 significant digits)."""
+    rows = []
+    for key, value in progress.items():
+        if key.endswith("_usd"):
+            rows.append((key.removesuffix("_usd").replace("_", " "), display.usd(value)))
+        else:
+            rows.append((key.replace("_", " "), _num(value)))
+    return rows
 
 
 def _counts_rows(counts: dict[str, int], answered: int) -> list[tuple[str, int, str]]:
@@ -66,7 +80,9 @@ def _rating_rows(ratings: dict[str, dict[str, dict[str, Any]]]) -> list[dict[str
                         "n": str(s["n"]),
                         "mean": _num(s.get("mean")),
                         "median": _num(s.get("median")),
-                        "interval": _interval(s.get("ci_low"), s.get("ci_high")),
+                        "interval": _interval(
+                            s.get("ci_low"), s.get("ci_high"), note=s.get("ci_note")
+                        ),
                     }
                 )
     return rows
@@ -93,9 +109,12 @@ def _objective(objective: dict[str, dict[str, Any]]) -> tuple[list[str], list[li
         cells = [model]
         for key, _ in OBJECTIVE_COLUMNS:
             if key == "pass_ci":
-                cells.append(_interval(o.get("pass_ci_low"), o.get("pass_ci_high")))
+                note = o.get("pass_ci_note") if o.get("executed") else None
+                cells.append(_interval(o.get("pass_ci_low"), o.get("pass_ci_high"), note=note))
+            elif key == "cost_per_task_usd":
+                cells.append(display.usd_amount(o.get(key)))
             else:
-                cells.append(_num(o.get(key), 5 if key == "cost_per_task_usd" else 2))
+                cells.append(_num(o.get(key)))
         rows.append(cells)
     return header, rows
 
@@ -157,11 +176,18 @@ def _methods(analysis: dict[str, Any], survey: dict[str, Any]) -> str:
         f"both-bad votes counted as half a win, both-bad {both_bad}; votes on answers that named "
         f"their own model {flagged}{imported}); 95% intervals come from a seeded bootstrap of "
         f"{options.get('rounds', 1000)} rounds (seed {options.get('seed', 0)}), and a model's rank "
-        f"is 1 plus the number of models whose lower bound is above its upper bound. Pass rates "
-        f"carry 95% Wilson intervals; rating means carry t-intervals; human ratings are compared "
-        f"with objective figures by Spearman's rho with bootstrap intervals, and inter-rater "
-        f"agreement is Krippendorff's alpha (ordinal). The survey had {survey['respondents']} "
-        f"respondents; answers matching no option were counted as Other."
+        f"is 1 plus the number of models whose lower bound is above its upper bound. Where the "
+        f"votes set no limit on a rating (a model that won or lost every battle, models that "
+        f"beat all the others as a group, groups of models that never met) the leaderboard says "
+        f"so, leaves the interval open on that side, and ranks and centres each group of models "
+        f"that met on its own. Pass rates carry 95% Wilson intervals; 1-5 rating means carry 95% "
+        f"Wilson score intervals with the ratings' spread (quasi-binomial), which stay within "
+        f"1-5; minutes to make code usable carry BCa bootstrap intervals; no interval of a mean, "
+        f"a pass rate or a correlation is given from fewer than {stats.MIN_INTERVAL_N} values "
+        f'("n too small"). Human ratings are compared with objective figures by Spearman\'s rho '
+        f"with bootstrap intervals, and inter-rater agreement is Krippendorff's alpha (ordinal). "
+        f"The survey had {survey['respondents']} respondents; answers matching no option were "
+        f"counted as Other."
     )
 
 
@@ -176,7 +202,7 @@ def _figures(
         figures.ratings_figure(analysis["ratings"], out),
         figures.pass_rate_figure(
             [
-                (m, o["pass_rate"], o["pass_ci_low"], o["pass_ci_high"])
+                (m, o["pass_rate"], o["pass_ci_low"], o["pass_ci_high"], o.get("pass_ci_note"))
                 for m, o in analysis["objective"].items()
                 if o.get("pass_rate") is not None
             ],
@@ -230,9 +256,11 @@ def build_report(
         "version": __version__,
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "study": analysis["study"],
-        "progress": [(k.replace("_", " "), _num(v)) for k, v in analysis["progress"].items()],
+        "progress": _progress(analysis["progress"]),
         "participant_tables": [{"title": q["text"], "rows": q["rows"]} for q in demographic],
         "leaderboard": analysis["leaderboard"],
+        "leaderboard_warnings": display.warning_sentences(analysis["leaderboard"]),
+        "grouped": len({r.get("group", 1) for r in analysis["leaderboard"]}) > 1,
         "rating_rows": _rating_rows(analysis["ratings"]),
         "objective_header": objective_header,
         "objective_rows": objective_rows,
@@ -240,7 +268,7 @@ def build_report(
             {
                 **c,
                 "rho": _num(c.get("rho")),
-                "interval": _interval(c.get("ci_low"), c.get("ci_high")),
+                "interval": _interval(c.get("ci_low"), c.get("ci_high"), note=c.get("ci_note")),
             }
             for c in analysis["human_vs_objective"]
             if c.get("n")
@@ -257,6 +285,7 @@ def build_report(
         autoescape=select_autoescape(["html"], default_for_string=True, default=True),
         keep_trailing_newline=True,
     )
+    env.filters.update(display.FILTERS)  # the dashboard's formatters
     if fmt == "html":
         context["embedded"] = {
             f.name: base64.b64encode((out / f.png).read_bytes()).decode("ascii")
@@ -268,6 +297,7 @@ def build_report(
         md_env = Environment(
             loader=FileSystemLoader(TEMPLATES), autoescape=False, keep_trailing_newline=True
         )
+        md_env.filters.update(display.FILTERS)
         md_env.filters["cell"] = _md_cell
         path = out / "report.md"
         path.write_text(md_env.get_template("report.md").render(**context), encoding="utf-8")

@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 
 from codearena.config import load_settings
-from codearena.store import Store
 from codearena.terminal import printable
 
 FORMATS = ("html", "md")  # the plotting stack is imported only when a report is written
@@ -25,6 +24,7 @@ def report_command(
     """Write a study's report: tables, figures (PNG and SVG) and a methods paragraph."""
     from codearena.analysis import StudyNotFound, find_study
     from codearena.reports.build import build_report
+    from codearena.store import Store
 
     if fmt not in FORMATS:
         sys.stderr.write(f"error: unknown format {fmt!r}; use html or md\n")

@@ -15,6 +15,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
 
+from codearena.analysis.display import chart_span
+
 plt.rcParams.update(
     {
         "font.size": 9,
@@ -48,18 +50,39 @@ def _short(label: str, width: int = 28) -> str:
 
 
 def leaderboard_figure(rows: Sequence[dict[str, Any]], out: Path) -> FigureFile | None:
+    """Ratings with their intervals. An end the votes leave open (None) runs to the edge of the
+    axes and ends in an arrow, and such a row's rating (set by the ridge penalty) is not drawn
+    and does not stretch the axis (``display.chart_span``, shared with the dashboard), so that its
+    interval is never drawn narrower than the others'."""
     if not rows:
         return None
     rows = list(reversed(rows))
+    low, high = chart_span(rows)
+    pad = max((high - low) * 0.08, 10.0)
+    left, right = low - pad, high + pad
     fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(rows) + 1.2))
-    y = range(len(rows))
-    ratings = [r["rating"] for r in rows]
-    low = [r["rating"] - r["ci_low"] for r in rows]
-    high = [r["ci_high"] - r["rating"] for r in rows]
-    ax.errorbar(ratings, list(y), xerr=[low, high], fmt="o", color="#1f4e79", capsize=3)
-    ax.set_yticks(list(y), [_short(r["model"]) for r in rows])
-    ax.set_xlabel("Bradley-Terry rating (95% bootstrap interval)")
-    ax.axvline(1000, color="#999", linewidth=0.8, linestyle=":")
+    for y, r in enumerate(rows):
+        start = left if r["ci_low"] is None else r["ci_low"]
+        end = right if r["ci_high"] is None else r["ci_high"]
+        opened = r["ci_low"] is None or r["ci_high"] is None
+        style = "--" if opened else "-"
+        ax.plot([start, end], [y, y], color="#1f4e79", linewidth=1.4, linestyle=style)
+        if r["ci_low"] is None:
+            ax.plot([left], [y], marker="<", color="#1f4e79", markersize=7)
+        elif opened:
+            ax.plot([start, start], [y - 0.15, y + 0.15], color="#1f4e79", linewidth=1.4)
+        if r["ci_high"] is None:
+            ax.plot([right], [y], marker=">", color="#1f4e79", markersize=7)
+        elif opened:
+            ax.plot([end, end], [y - 0.15, y + 0.15], color="#1f4e79", linewidth=1.4)
+        if not opened:
+            spread = [[r["rating"] - start], [end - r["rating"]]]
+            ax.errorbar([r["rating"]], [y], xerr=spread, fmt="o", color="#1f4e79", capsize=3)
+    ax.set_xlim(left, right)
+    ax.set_yticks(list(range(len(rows))), [_short(r["model"]) for r in rows])
+    ax.set_xlabel("Bradley-Terry rating (95% bootstrap interval; arrows: no limit)")
+    if left < 1000 < right:
+        ax.axvline(1000, color="#999", linewidth=0.8, linestyle=":")
     return _save(fig, out, "leaderboard", "Leaderboard with 95% intervals")
 
 
@@ -123,15 +146,19 @@ def ratings_figure(ratings: dict[str, dict[str, dict[str, Any]]], out: Path) -> 
 
 
 def pass_rate_figure(
-    points: Sequence[tuple[str, float, float, float]], out: Path
+    points: Sequence[tuple[str, float, float | None, float | None, str | None]], out: Path
 ) -> FigureFile | None:
-    """``points``: (model, pass rate, ci low, ci high)."""
+    """``points``: (model, pass rate, ci low, ci high, note); a point without an interval
+    (too few runs) shows its note ("n too small (n=3 < 5)") instead of error bars."""
     if not points:
         return None
     fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(points) + 1.2))
-    for y, (_, rate, low, high) in enumerate(points):
+    for y, (_, rate, low, high, note) in enumerate(points):
         ax.barh(y, rate, color="#4d9221", alpha=0.8)
-        ax.errorbar(rate, y, xerr=[[rate - low], [high - rate]], color="black", capsize=3)
+        if low is not None and high is not None:
+            ax.errorbar(rate, y, xerr=[[rate - low], [high - rate]], color="black", capsize=3)
+        elif note:
+            ax.text(min(rate + 0.02, 0.7), y, note, va="center", fontsize=7, color="#444")
     ax.set_yticks(range(len(points)), [_short(p[0]) for p in points])
     ax.set_xlim(0, 1)
     ax.set_xlabel("share of executions that passed their tests (95% Wilson interval)")

@@ -3,7 +3,9 @@
 Typical use: a model's human rating against an objective figure, task by task. Pairs where
 either value is missing (None or NaN) are dropped. The interval resamples the pairs
 (percentile bootstrap); the p-value is the usual t approximation with n - 2 degrees of freedom
-(the same as ``scipy.stats.spearmanr``).
+(the same as ``scipy.stats.spearmanr``). The interval needs ``MIN_INTERVAL_N`` pairs (a
+bootstrap of three or four pairs mostly redraws the same few points); below that it is None and
+``ci_note`` says "n too small (n=3 < 5)". Resampled rho stays in [-1, 1].
 """
 
 from __future__ import annotations
@@ -16,18 +18,20 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import stats as _scipy_stats  # type: ignore[import-untyped, unused-ignore]
 
-from .intervals import percentile_interval
+from .intervals import MIN_INTERVAL_N, percentile_interval, too_few
 
 
 @dataclass(frozen=True)
 class Correlation:
-    """rho is None with fewer than 2 pairs or a constant side; p_value needs 3 pairs."""
+    """rho is None with fewer than 2 pairs or a constant side; p_value needs 3 pairs; the
+    interval needs ``MIN_INTERVAL_N`` pairs (``ci_note`` says why it is missing)."""
 
     rho: float | None
     ci_low: float | None
     ci_high: float | None
     n: int
     p_value: float | None
+    ci_note: str | None = None
 
     def to_dict(self) -> dict[str, float | int | None]:
         return asdict(self)
@@ -63,6 +67,7 @@ def spearman_with_ci(
     rounds: int = 1000,
     seed: int = 0,
     confidence: float = 0.95,
+    min_n: int = MIN_INTERVAL_N,
 ) -> Correlation:
     """Spearman's rho of paired ``x`` and ``y`` with a percentile bootstrap interval."""
     if len(x) != len(y):
@@ -73,13 +78,16 @@ def spearman_with_ci(
         if a is not None and b is not None and not math.isnan(a) and not math.isnan(b)
     ]
     n = len(pairs)
+    note = too_few(n, min_n)
     if n < 2:
-        return Correlation(None, None, None, n, None)
+        return Correlation(None, None, None, n, None, note)
     xs = np.array([p[0] for p in pairs])
     ys = np.array([p[1] for p in pairs])
     rho = float(_rowwise_spearman(xs[None, :], ys[None, :])[0])
     if math.isnan(rho):
-        return Correlation(None, None, None, n, None)
+        return Correlation(None, None, None, n, None, note or "no rho: one side is constant")
+    if note is not None:
+        return Correlation(rho, None, None, n, _p_value(rho, n), note)
     rng = np.random.default_rng(seed)
     picks = rng.integers(0, n, size=(rounds, n))
     interval = percentile_interval(_rowwise_spearman(xs[picks], ys[picks]), confidence)
@@ -89,4 +97,5 @@ def spearman_with_ci(
         ci_high=None if interval is None else interval[1],
         n=n,
         p_value=_p_value(rho, n),
+        ci_note=None if interval is not None else "no interval: every resample has a constant side",
     )

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 from .breakdown import group_by
-from .intervals import mean_or_none, median_or_none, wilson_interval
+from .intervals import MIN_INTERVAL_N, mean_or_none, median_or_none, too_few, wilson_interval
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,9 @@ class TaskResult:
 class ObjectiveSummary:
     """Figures over a set of task results (usually one model's).
 
-    ``pass_rate`` is over the executed results with a 95% Wilson interval;
+    ``pass_rate`` is over the executed results with a 95% Wilson interval (which stays inside
+    [0, 1]), reported from ``MIN_INTERVAL_N`` executed results on; below that the interval is
+    None and ``pass_ci_note`` says "n too small (n=3 < 5)";
     ``findings_per_100_lines`` pools findings and lines over results that have both; medians of
     time to first token and total latency; means per task of tokens, cost and estimated
     minutes to fix. A figure with nothing to measure is None."""
@@ -46,17 +48,21 @@ class ObjectiveSummary:
     tokens_per_task: float | None
     cost_per_task_usd: float | None
     minutes_to_fix_per_task: float | None
+    pass_ci_note: str | None = None
 
     def to_dict(self) -> dict[str, float | int | None]:
         return asdict(self)
 
 
-def objective_summary(results: Iterable[TaskResult], *, z: float = 1.96) -> ObjectiveSummary:
+def objective_summary(
+    results: Iterable[TaskResult], *, z: float = 1.96, min_n: int = MIN_INTERVAL_N
+) -> ObjectiveSummary:
     """The figures over ``results``, whatever models they belong to."""
     rows = list(results)
     executed = [r for r in rows if r.passed is not None]
     passed = sum(1 for r in executed if r.passed)
-    interval = wilson_interval(passed, len(executed), z) if executed else None
+    note = too_few(len(executed), min_n)
+    interval = wilson_interval(passed, len(executed), z) if executed and note is None else None
     sized = [r for r in rows if r.lines is not None and r.findings is not None]
     lines = sum(r.lines for r in sized if r.lines is not None)
     findings = sum(r.findings for r in sized if r.findings is not None)
@@ -73,13 +79,15 @@ def objective_summary(results: Iterable[TaskResult], *, z: float = 1.96) -> Obje
         tokens_per_task=mean_or_none(r.tokens for r in rows),
         cost_per_task_usd=mean_or_none(r.cost_usd for r in rows),
         minutes_to_fix_per_task=mean_or_none(r.minutes_to_fix for r in rows),
+        pass_ci_note=note,
     )
 
 
 def objective_table(
-    results: Iterable[TaskResult], *, z: float = 1.96
+    results: Iterable[TaskResult], *, z: float = 1.96, min_n: int = MIN_INTERVAL_N
 ) -> dict[str, ObjectiveSummary]:
     """``{model: ObjectiveSummary}``, models sorted by name."""
     return {
-        model: objective_summary(rows, z=z) for model, rows in group_by(results, "model").items()
+        model: objective_summary(rows, z=z, min_n=min_n)
+        for model, rows in group_by(results, "model").items()
     }

@@ -1,8 +1,10 @@
 """Summaries of 1-5 ratings, per model and rating dimension.
 
-The interval is a Student-t interval for the mean (``mean ± t(n-1) * sd / sqrt(n)``): it is
-deterministic and, for bounded 1-5 scores and the sample sizes of a study, close to a bootstrap
-interval. It is not clipped to the scale, so with few and spread ratings it can reach past 1 or 5.
+The interval for the mean is ``intervals.bounded_mean_interval``: a Wilson score interval with the
+ratings' own spread, which never leaves the scale (1 to 5), is never of zero width and, unlike a
+Student-t interval, keeps close to its 95% coverage with few ratings or ratings piled up at one
+end. It is reported only from ``MIN_INTERVAL_N`` ratings on; below that it is None and
+``ci_note`` says "n too small (n=2 < 5)".
 """
 
 from __future__ import annotations
@@ -11,15 +13,22 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from .intervals import mean_or_none, median_or_none, t_interval
+from .intervals import (
+    MIN_INTERVAL_N,
+    bounded_mean_interval,
+    mean_or_none,
+    median_or_none,
+    too_few,
+)
 
 LEVELS: tuple[int, ...] = (1, 2, 3, 4, 5)
 
 
 @dataclass(frozen=True)
 class RatingSummary:
-    """Mean, median, how many ratings fell on each level, and a t-interval for the mean
-    (None when there are fewer than 2 ratings; every figure None when there are none)."""
+    """Mean, median, how many ratings fell on each level, and an interval for the mean (None
+    below ``min_n`` ratings, with ``ci_note`` saying why; every figure None when there are
+    none)."""
 
     mean: float | None
     median: float | None
@@ -27,6 +36,7 @@ class RatingSummary:
     ci_low: float | None
     ci_high: float | None
     n: int
+    ci_note: str | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -36,6 +46,7 @@ class RatingSummary:
             "ci_low": self.ci_low,
             "ci_high": self.ci_high,
             "n": self.n,
+            "ci_note": self.ci_note,
         }
 
 
@@ -49,10 +60,14 @@ class Rating:
 
 
 def rating_summary(
-    values: Iterable[int | None], *, levels: Sequence[int] = LEVELS, confidence: float = 0.95
+    values: Iterable[int | None],
+    *,
+    levels: Sequence[int] = LEVELS,
+    confidence: float = 0.95,
+    min_n: int = MIN_INTERVAL_N,
 ) -> RatingSummary:
     """Summarise scores; None means "not rated" and is skipped. A score outside ``levels`` is
-    an error, not a silent outlier."""
+    an error, not a silent outlier. The interval lies within ``min(levels)`` to ``max(levels)``."""
     scores = [v for v in values if v is not None]
     allowed = set(levels)
     wrong = sorted({s for s in scores if s not in allowed})
@@ -62,7 +77,12 @@ def rating_summary(
     for s in scores:
         counts[s] += 1
     floats = [float(s) for s in scores]
-    interval = t_interval(floats, confidence)
+    note = too_few(len(scores), min_n)
+    interval = (
+        None
+        if note is not None
+        else bounded_mean_interval(floats, min(levels), max(levels), confidence)
+    )
     return RatingSummary(
         mean=mean_or_none(floats),
         median=median_or_none(floats),
@@ -70,6 +90,7 @@ def rating_summary(
         ci_low=None if interval is None else interval[0],
         ci_high=None if interval is None else interval[1],
         n=len(scores),
+        ci_note=note,
     )
 
 

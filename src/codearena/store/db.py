@@ -11,16 +11,20 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from alembic.util import CommandError
+from sqlalchemy import URL, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
+
+from codearena.errors import CodearenaError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+POSTGRES_CONNECT_TIMEOUT_S = 10  # unless the URL sets connect_timeout
 
 
-class StoreError(Exception):
+class StoreError(CodearenaError):
     """The database cannot be opened or migrated; the message says what to do."""
 
 
@@ -42,16 +46,44 @@ def make_engine(url: str) -> Engine:
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.drivername.startswith("sqlite"):
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(parsed.database).expanduser().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(
+                    f"cannot create the folder {folder} for the database {_shown(parsed)}: "
+                    f"{exc.strerror}. Check CODEARENA_DATABASE_URL."
+                ) from exc
         engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    connect_args: dict[str, Any] = {}
+    psycopg = parsed.drivername in ("postgresql+psycopg", "postgresql+psycopg2")
+    if psycopg and "connect_timeout" not in parsed.query:  # an unreachable host fails in seconds
+        connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_S
     try:
-        return create_engine(parsed, pool_pre_ping=True)
+        return create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
     except ModuleNotFoundError as exc:
         raise StoreError(
             f"the driver for {parsed.drivername} is not installed: pip install 'codearena[postgres]'"
         ) from exc
+
+
+def _shown(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+def _cannot_open(url: URL, reason: object) -> StoreError:
+    """One line saying which database cannot be opened, why, and what to check."""
+    why = " ".join(str(reason).split()) or type(reason).__name__
+    why += "" if why.endswith((".", "?", "!")) else "."
+    if url.drivername.startswith("sqlite"):
+        hint = "it must name a SQLite database file, or a path for a new one."
+    else:
+        hint = "the server must be running and reachable, with this user and password."
+    return StoreError(
+        f"cannot open the database {_shown(url)}: {why} Check CODEARENA_DATABASE_URL: {hint}"
+    )
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -72,15 +104,21 @@ def head_revision() -> str | None:
 
 
 def upgrade(engine: Engine) -> None:
-    """Migrate to the latest schema (a no-op when already there)."""
+    """Migrate to the latest schema (a no-op when already there).
+
+    A database that cannot be opened (a file that is not a SQLite database, a server that does
+    not answer, a wrong password) or whose schema this version does not know raises
+    :class:`StoreError` with a one-line message."""
     try:
         if current_revision(engine) == head_revision():
             return
         command.upgrade(alembic_config(engine), "head")
-    except OperationalError as exc:
+    except DBAPIError as exc:
+        raise _cannot_open(engine.url, exc.orig) from exc
+    except CommandError as exc:  # e.g. a revision written by a newer codearena
         raise StoreError(
-            f"cannot open the database {engine.url.render_as_string(hide_password=True)}: "
-            f"{exc.orig}. Check CODEARENA_DATABASE_URL."
+            f"cannot migrate the database {_shown(engine.url)}: {exc}. Is it from a newer "
+            "version of codearena? Upgrade codearena, or point CODEARENA_DATABASE_URL elsewhere."
         ) from exc
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from codearena.catalog import ModelInfo
+from codearena.errors import CodearenaError
 from codearena.gateway.types import CallResult
 from codearena.store.db import Store
 from codearena.store.models import CatalogModel, Generation, Task
@@ -176,7 +177,7 @@ def task_dict(task: Task) -> dict[str, Any]:
     }
 
 
-class StudyNotFound(LookupError):
+class StudyNotFound(CodearenaError, LookupError):
     """No study matches the given id or name (or the name matches several)."""
 
 

@@ -18,12 +18,13 @@ import json
 from pathlib import Path
 from typing import Any
 
+from codearena.errors import CodearenaError
 from codearena.sandbox import TestSpec, normalize_language
 from codearena.sandbox.types import UnsupportedLanguage
 from codearena.suites.types import Problem
 
 
-class SuiteError(ValueError):
+class SuiteError(CodearenaError, ValueError):
     """A suite that cannot be loaded; the message names the file and line."""
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from codearena.errors import CodearenaError
 from codearena.survey.instruments import Question, parse_number
 
 OTHER = "Other"
@@ -40,7 +41,7 @@ _FOLD = str.maketrans(
 _INTEGER = re.compile(r"[+-]?\d+(?:\.0*)?")
 
 
-class AliasError(ValueError):
+class AliasError(CodearenaError, ValueError):
     """The alias file cannot be used; the message says what to fix."""
 
 

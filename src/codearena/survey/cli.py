@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from codearena.config import ConfigError, load_settings
-from codearena.store import Store, StoreError
-from codearena.store.repo import StudyNotFound as UnknownStudy
-from codearena.store.repo import find_study
-from codearena.survey.aliases import AliasError, Aliases, load_aliases
-from codearena.survey.importer import ImportFailure, ImportReport, import_survey
-from codearena.survey.summary import SurveySummary, summarize_survey
 from codearena.terminal import escape_json, printable
+
+if TYPE_CHECKING:  # the store (SQLAlchemy) is imported when a command runs
+    from codearena.store import Store
+    from codearena.survey.importer import ImportReport
+    from codearena.survey.summary import SurveySummary
 
 survey_app = typer.Typer(
     help="Import survey answers exported from online forms; summarise a study's survey.",
@@ -46,6 +45,8 @@ def _fail(message: str) -> NoReturn:
 
 
 def _store() -> Store:
+    from codearena.store import Store, StoreError
+
     try:
         return Store(load_settings().database_url)
     except (ConfigError, StoreError) as exc:
@@ -105,6 +106,10 @@ def import_command(
     as_json: JsonOption = False,
 ) -> None:
     """Import a form export (one row per respondent), replacing the study's previous import."""
+    from codearena.store.repo import StudyNotFound as UnknownStudy
+    from codearena.survey.aliases import AliasError, Aliases, load_aliases
+    from codearena.survey.importer import ImportFailure, import_survey
+
     try:
         table = load_aliases(aliases) if aliases is not None else Aliases()
     except AliasError as exc:
@@ -125,6 +130,10 @@ def import_command(
 @survey_app.command("summary")
 def summary_command(study: StudyOption, as_json: JsonOption = False) -> None:
     """Counts and percentages per option, rating means and medians, free-text answers."""
+    from codearena.store.repo import StudyNotFound as UnknownStudy
+    from codearena.store.repo import find_study
+    from codearena.survey.summary import summarize_survey
+
     store = _store()
     try:
         summary = summarize_survey(store, find_study(store, study).id)

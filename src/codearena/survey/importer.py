@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
+from codearena.errors import CodearenaError
 from codearena.store import Store
 from codearena.store.platform_models import Participant, SurveyAnswer, participant_id
 from codearena.store.repo import find_study
@@ -29,7 +30,7 @@ from codearena.survey.instruments import Instrument, Question
 from codearena.survey.summary import study_instrument
 
 
-class ImportFailure(ValueError):
+class ImportFailure(CodearenaError, ValueError):
     """The file cannot be imported; nothing was changed. The message says what to fix."""
 
 

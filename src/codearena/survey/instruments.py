@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from codearena.errors import CodearenaError
+
 QuestionKind = Literal["single", "multi", "rating", "number", "text"]
 KINDS: tuple[QuestionKind, ...] = ("single", "multi", "rating", "number", "text")
 NUMBER_RANGE = (0, 1_000_000_000)  # a number question's default bounds
@@ -19,7 +21,7 @@ MAX_TEXT_CHARS = 5_000
 DEFAULT_INSTRUMENT = "study-2025"
 
 
-class InstrumentError(ValueError):
+class InstrumentError(CodearenaError, ValueError):
     """An instrument file or an answer is invalid; the message says what to fix."""
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 import codearena.store.platform_models  # noqa: F401  (the platform's tables)
 from codearena import __version__
+from codearena.analysis import display
 from codearena.gateway import Gateway
 from codearena.pipeline import Context
 from codearena.sandbox import Sandbox
@@ -30,10 +31,12 @@ SHUTDOWN_GRACE_S = 5.0
 
 
 def templates() -> Environment:
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=select_autoescape(default=True, default_for_string=True),
     )
+    env.filters.update(display.FILTERS)  # the report's formatters, so both show the same text
+    return env
 
 
 def create_app(

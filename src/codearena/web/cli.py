@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from sqlalchemy import select
 
 from codearena.config import load_settings
-from codearena.pipeline import Context
-from codearena.store.platform_models import WebUser
 from codearena.terminal import escape_json, printable
+
+if TYPE_CHECKING:  # the pipeline and the store (SQLAlchemy) load when a command runs
+    from codearena.pipeline import Context
 
 users_app = typer.Typer(help="Accounts of the web platform.", no_args_is_help=True)
 study_app = typer.Typer(help="Studies of the web platform.", no_args_is_help=True)
@@ -46,6 +46,7 @@ def users_create(
     role: Annotated[str, typer.Option("--role", help="admin or researcher")] = "researcher",
 ) -> None:
     """Create an account; the password is read from stdin (one line)."""
+    from codearena.pipeline import Context
     from codearena.web import auth  # the web stack loads only when needed
 
     if sys.stdin.isatty():
@@ -89,6 +90,7 @@ def study_create(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Create a study and print its invite URL."""
+    from codearena.pipeline import Context
     from codearena.web import studies  # the web stack loads only when needed
 
     context = Context.open(load_settings())
@@ -122,6 +124,10 @@ def study_create(
 def _owner_id(context: Context, email: str | None) -> str | None:
     """The owning researcher: ``--owner``, else the only researcher account, else nobody (then
     only admins see the study until one is given)."""
+    from sqlalchemy import select
+
+    from codearena.store.platform_models import WebUser
+
     with context.store.session() as session:
         query = select(WebUser).where(WebUser.role.in_(("researcher", "admin")))
         accounts = list(session.scalars(query))
@@ -146,6 +152,7 @@ def study_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Every study with its status and invite URL."""
+    from codearena.pipeline import Context
     from codearena.web import studies  # the web stack loads only when needed
 
     context = Context.open(load_settings())

@@ -16,7 +16,9 @@ from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from codearena.analysis import StudyAnalysis, analyse_data, load_study, tag_task
+from codearena.analysis.display import board_interval, board_rating, chart_span
 from codearena.analysis.load import StudyData
+from codearena.stats import MIN_INTERVAL_N
 from codearena.web import studies
 from codearena.web.auth import Principal
 from codearena.web.deps import PlatformDep, Staff, check_csrf
@@ -44,11 +46,15 @@ def _analyse(
 
 
 def interval_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Geometry of the leaderboard's interval bars: one row per model, x in SVG units."""
-    values = [float(v) for r in rows for v in (r["ci_low"], r["ci_high"], r["rating"])]
-    if not values:
+    """Geometry of the leaderboard's interval bars: one row per model, x in SVG units.
+
+    An end the votes leave open (None) runs to the edge of the chart and ends in an arrow
+    (``open_low`` / ``open_high``), so that such a model's interval is never drawn narrower than
+    the others'; its rating (set by the ridge penalty, not by the votes) is not drawn, and does
+    not stretch the axis (``display.chart_span``)."""
+    if not rows:
         return {"rows": [], "width": CHART_WIDTH, "height": 0, "ticks": []}
-    low, high = min(values), max(values)
+    low, high = chart_span(rows)
     pad = max((high - low) * 0.05, 10.0)
     low, high = low - pad, high + pad
     span = CHART_WIDTH - LABEL_WIDTH - 20
@@ -63,19 +69,30 @@ def interval_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
     while value <= high:
         ticks.append({"x": x(value), "label": f"{value:.0f}"})
         value += step
-    geometry = [
-        {
-            "model": r["model"],
-            "y": 20 + i * ROW_HEIGHT,
-            "x_low": x(r["ci_low"]),
-            "x_high": x(r["ci_high"]),
-            "x_rating": x(r["rating"]),
-            "title": f"{r['rating']:.0f} ({r['ci_low']:.0f} to {r['ci_high']:.0f})",
-        }
-        for i, r in enumerate(rows)
-    ]
+    geometry = []
+    for i, r in enumerate(rows):
+        rating = _bounded_rating(r)
+        geometry.append(
+            {
+                "model": r["model"],
+                "y": 20 + i * ROW_HEIGHT,
+                "x_low": float(LABEL_WIDTH) if r["ci_low"] is None else x(r["ci_low"]),
+                "x_high": float(LABEL_WIDTH + span) if r["ci_high"] is None else x(r["ci_high"]),
+                "x_rating": None if rating is None else x(rating),
+                "open_low": r["ci_low"] is None,
+                "open_high": r["ci_high"] is None,
+                "title": f"{board_rating(r)} ({board_interval(r)})",
+            }
+        )
     height = 30 + len(rows) * ROW_HEIGHT
     return {"rows": geometry, "width": CHART_WIDTH, "height": height, "ticks": ticks}
+
+
+def _bounded_rating(row: dict[str, Any]) -> float | None:
+    """The rating of a row whose interval is finite on both ends, else None."""
+    if row["ci_low"] is None or row["ci_high"] is None:
+        return None
+    return float(row["rating"])
 
 
 def _tick_step(span: float) -> float:
@@ -95,7 +112,8 @@ def shade(value: float | None) -> str:
 
 
 def pass_bars(objective: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Pass rate with its Wilson interval as percentages of a 0-100 bar, per model."""
+    """Pass rate with its Wilson interval as percentages of a 0-100 bar, per model; a model run
+    fewer than ``stats.MIN_INTERVAL_N`` times has no interval, only its note."""
     bars: list[dict[str, Any]] = []
     span = CHART_WIDTH - LABEL_WIDTH - 20
     for model, figures in objective.items():
@@ -103,15 +121,24 @@ def pass_bars(objective: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         if rate is None:
             continue
         i = len(bars)
+        low, high = figures.get("pass_ci_low"), figures.get("pass_ci_high")
+        bounded = low is not None and high is not None
+        note = figures.get("pass_ci_note")
+        x_low = round(LABEL_WIDTH + low * span, 1) if low is not None and bounded else None
+        x_high = round(LABEL_WIDTH + high * span, 1) if high is not None and bounded else None
         bars.append(
             {
                 "model": model,
                 "y": 20 + i * ROW_HEIGHT,
                 "x_rate": round(LABEL_WIDTH + rate * span, 1),
-                "x_low": round(LABEL_WIDTH + figures["pass_ci_low"] * span, 1),
-                "x_high": round(LABEL_WIDTH + figures["pass_ci_high"] * span, 1),
+                "x_low": x_low,
+                "x_high": x_high,
                 "width": round(rate * span, 1),
-                "title": f"{figures['passed']} of {figures['executed']} passed",
+                "note": None if bounded else note,
+                # after the bar, or inside it when the bar leaves no room for the note
+                "x_note": round(LABEL_WIDTH + (rate * span if rate <= 0.6 else 0.0) + 6, 1),
+                "title": f"{figures['passed']} of {figures['executed']} passed"
+                + ("" if bounded or not note else f"; {note}"),
             }
         )
     return bars
@@ -160,6 +187,7 @@ def dashboard(
         study=data.study,
         a=result,
         chart=interval_chart(result["leaderboard"]),
+        min_n=MIN_INTERVAL_N,
         heatmap=heatmap,
         pass_chart=pass_bars(result["objective"]),
         chart_width=CHART_WIDTH,
