@@ -258,3 +258,11 @@ def test_no_leftover_processes_after_many_runs(forked: BwrapSandbox, marker: str
     for _ in range(5):
         forked.run(f"# {marker}\nprint(1)", "python")
     assert processes_with(marker) == []
+
+
+def test_runs_do_not_share_the_servers_random_state(forked: BwrapSandbox) -> None:
+    """``random`` is imported by the warm server; each run reseeds it, so no run can predict
+    another's numbers from its own."""
+    program = "import random\nprint(random.getrandbits(64))"
+    seen = {forked.run(program, "python").stdout.strip() for _ in range(4)}
+    assert len(seen) == 4

@@ -106,7 +106,13 @@ def _as_base(base: type, value: Any) -> Any:
     return base(value)
 
 
+_STANDARD_HOMES = frozenset({"collections", "datetime", "decimal", "_decimal", "_pydecimal", "fractions"})  # fmt: skip
+
+
 def _encode_standard(value: Any, depth: int) -> Any:
+    is_named_tuple = isinstance(value, tuple) and hasattr(type(value), "_fields")
+    if type(value).__module__ not in _STANDARD_HOMES and not is_named_tuple:
+        return None  # (checked first: the imports below cost milliseconds in a fresh run)
     import collections
     import datetime
     import decimal
@@ -123,7 +129,7 @@ def _encode_standard(value: Any, depth: int) -> Any:
         return {"$x": ["defaultdict", sub(dict(value))]}
     if isinstance(value, collections.deque):
         return {"$x": ["deque", sub(list(value))]}
-    if isinstance(value, tuple) and isinstance(getattr(type(value), "_fields", None), tuple):
+    if is_named_tuple and isinstance(getattr(type(value), "_fields", None), tuple):
         fields = [str(f) for f in getattr(type(value), "_fields")]  # noqa: B009
         return {"$x": ["namedtuple", [type(value).__name__, fields, sub(list(value))]]}
     if isinstance(value, decimal.Decimal):
@@ -904,13 +910,12 @@ def _collect(namespace: dict[str, Any]) -> list[Case]:
     """pytest's rules, in short: ``test*`` functions, methods ``test*`` of classes ``Test*``
     (a fresh instance each, ``setup_method``/``teardown_method`` around), and unittest's
     ``TestCase`` classes (each test method through unittest itself)."""
-    import unittest
-
+    unittest = sys.modules.get("unittest")  # a TestCase exists only if the tests imported it
     cases: list[Case] = []
     for name, value in list(namespace.items()):
         if getattr(value, "__module__", None) != "test_solution" or isinstance(value, RemoteObject):
             continue
-        if isinstance(value, type) and issubclass(value, unittest.TestCase):
+        if unittest is not None and isinstance(value, type) and issubclass(value, unittest.TestCase):  # fmt: skip
             for method in unittest.TestLoader().getTestCaseNames(value):
                 cases.append((f"{name}.{method}", _unittest_case(value, method), ()))
         elif isinstance(value, type) and name.startswith("Test"):
@@ -981,30 +986,30 @@ class _Captured:
         sys.stdout, sys.stderr = self._saved
 
 
+_FIXTURES = frozenset({"capsys", "tmp_path"})
+
+
 def _fixtures(fn: Any, given: int) -> tuple[dict[str, Any], list[Any]]:
     """The few pytest fixtures the stand-in offers: ``capsys`` and ``tmp_path``."""
-    import inspect
-    import pathlib
-    import tempfile
-
-    try:
-        wanted = list(inspect.signature(fn).parameters.values())[given:]
-    except (TypeError, ValueError):
+    code = getattr(fn, "__code__", None)
+    if code is None:
         return {}, []
+    wanted = code.co_varnames[given : code.co_argcount + code.co_kwonlyargcount]
     values: dict[str, Any] = {}
     opened: list[Any] = []
-    for param in wanted:
-        if param.name == "capsys":
+    for name in _FIXTURES.intersection(wanted):
+        if name == "capsys":
             values["capsys"] = capture = _Captured()
             opened.append(capture)
-        elif param.name == "tmp_path":
+        else:
+            import pathlib
+            import tempfile
+
             values["tmp_path"] = pathlib.Path(tempfile.mkdtemp(prefix="test-", dir="."))
     return values, opened
 
 
 def _run_case(name: str, fn: Any, args: tuple[Any, ...], results: list[dict[str, Any]], channel: Channel) -> None:  # fmt: skip
-    import inspect
-
     before = channel.failure
     reason: str | None = None
     fixtures, opened = _fixtures(fn, len(args))
@@ -1014,11 +1019,11 @@ def _run_case(name: str, fn: Any, args: tuple[Any, ...], results: list[dict[str,
         finally:
             for capture in opened:
                 capture.close()
-        if inspect.iscoroutine(returned):
+        if isinstance(returned, types.CoroutineType):
             import asyncio
 
             asyncio.run(returned)
-        elif inspect.isgenerator(returned):
+        elif isinstance(returned, types.GeneratorType):
             returned.close()
             raise TypeError("a test function must not be a generator")
     except BaseException as exc:

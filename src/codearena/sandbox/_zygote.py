@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from types import TracebackType
     from typing import Any
 
-MODULES = ("typing", "re", "collections", "itertools", "functools", "math", "string", "json", "socket", "base64", "traceback")  # fmt: skip
+MODULES = ("typing", "re", "collections", "itertools", "functools", "math", "string", "json", "socket", "base64", "traceback", "random", "copy")  # fmt: skip
 """Imported once by the server: what tests and the test harness (``codearena_remote``) import,
 all pure and without secrets."""
 
@@ -329,6 +329,7 @@ def _program(kernel: _Kernel, files_fd: int, uid: int, limits: tuple[tuple[int, 
         # CPU: the soft limit sends SIGXCPU (a timeout), the hard one a second later SIGKILL
         setrlimit(which, (value, value + 1 if which == RLIMIT_CPU else value))
     kernel.apply_filter()
+    sys.modules["random"].seed()  # the server's generator state is every run's: make it its own
     sys.path[0:0] = paths
     sys.argv[:] = [main[0]]
     hook = sys.excepthook
