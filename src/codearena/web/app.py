@@ -22,7 +22,7 @@ from codearena.sandbox import Sandbox
 from codearena.web import api, coding, dashboard, errors, pages
 from codearena.web.limits import PlatformLimits
 from codearena.web.security import SECURITY_HEADERS, SecurityHeaders
-from codearena.web.state import STATIC, TEMPLATES, Platform, default_sandbox
+from codearena.web.state import STATIC, TEMPLATES, Platform, SharedSandbox
 from codearena.web.studies import platform_secret
 from codearena.web.tasks import mark_interrupted
 
@@ -45,11 +45,14 @@ def create_app(
     limits: PlatformLimits | None = None,
     sandbox: Callable[[], Sandbox] | None = None,
 ) -> FastAPI:
+    shared: SharedSandbox | None = None
+    if sandbox is None:  # the configured backend, one for the app's lifetime
+        sandbox = shared = SharedSandbox(context.settings.sandbox)
     platform = Platform(
         context=context,
         secret=platform_secret(context.store),
         limits=limits or PlatformLimits(),
-        sandbox_factory=sandbox or default_sandbox(),
+        sandbox_factory=sandbox,
         templates=templates(),
     )
 
@@ -68,6 +71,8 @@ def create_app(
                 await asyncio.gather(*unfinished, return_exceptions=True)
             await platform.gateway.aclose()
             platform.gateway = None
+            if shared is not None:
+                shared.close()
 
     app = FastAPI(
         title="codearena",

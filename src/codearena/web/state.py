@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,9 +12,10 @@ from typing import Any
 from fastapi import Request
 from jinja2 import Environment
 
+from codearena.config import SandboxSettings
 from codearena.gateway import Gateway
 from codearena.pipeline import Context
-from codearena.sandbox import Sandbox, get_sandbox
+from codearena.sandbox import Sandbox
 from codearena.web.limits import PlatformLimits, RateLimiter
 from codearena.web.streams import TaskHub
 
@@ -45,8 +47,30 @@ class Platform:
         task.add_done_callback(self.background.discard)
 
 
-def default_sandbox(backend: str = "bwrap") -> Callable[[], Sandbox]:
-    return lambda: get_sandbox(backend)
+class SharedSandbox:
+    """The platform's one sandbox, built on first use from the ``[sandbox]`` configuration
+    exactly as the CLI builds its own (``evaluation.open_sandbox``), kept for the app's lifetime
+    (so Python runs reuse one warm fork server) and closed with it."""
+
+    def __init__(self, settings: SandboxSettings) -> None:
+        self._settings = settings
+        self._sandbox: Sandbox | None = None
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Sandbox:
+        with self._lock:
+            if self._sandbox is None:
+                from codearena.evaluation import open_sandbox
+
+                self._sandbox = open_sandbox(self._settings)
+            return self._sandbox
+
+    def close(self) -> None:
+        with self._lock:
+            sandbox, self._sandbox = self._sandbox, None
+        close = getattr(sandbox, "close", None)
+        if callable(close):
+            close()
 
 
 def platform_of(request: Request) -> Platform:
