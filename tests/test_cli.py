@@ -302,6 +302,31 @@ def test_generate_runs_every_answer_against_tests(
     assert json.loads(out)[0]["generations"][0]["status"] == "ok"
 
 
+def test_generate_run_without_tests_is_ran_not_passed(
+    env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "generate", "Write add", "-m", unique("ok"), "--run", "--json")
+    assert code == 0
+    execution = json.loads(out)["results"][0]["execution"]
+    assert (execution["verdict"], execution["exit_code"]) == ("ran", 0)
+    assert (execution["tests_passed"], execution["tests_total"]) == (None, None)
+    code, out, _ = run(capsys, "generate", "Write add", "-m", unique("ok"), "--run")
+    assert code == 0 and "run: ran," in out
+
+
+def test_generate_backend_per_command(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """``--backend`` picks the sandbox for this command only (gVisor here; bwrap by default)."""
+    tests = env / "test_add.py"
+    tests.write_text("from solution import add\n\ndef test_add():\n    assert add(2, 2) == 4\n")
+    args = ("generate", "Write add", "-m", unique("ok"), "--tests", str(tests), "--json")
+    code, out, _ = run(capsys, *args, "--backend", "gvisor")
+    assert code == 0
+    execution = json.loads(out)["results"][0]["execution"]
+    assert (execution["backend"], execution["verdict"]) == ("gvisor", "passed")
+    code, out, err = run(capsys, *args, "--backend", "nope")
+    assert code == 2 and "unknown sandbox backend" in out + err
+
+
 def test_generate_with_examples_and_failing_answer(
     env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

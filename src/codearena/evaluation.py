@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from codearena.store.models import Finding as FindingRow
 def open_sandbox(settings: SandboxSettings, backend: str | None = None) -> Sandbox:
     """The configured backend (``bwrap`` unless ``[sandbox] backend`` or ``backend`` says else)."""
     name = backend or settings.backend
-    if name == "bwrap" and settings.python_paths:
+    if name in ("bwrap", "gvisor") and settings.python_paths:
         return get_sandbox(name, python_paths=list(settings.python_paths))
     return get_sandbox(name)
 
@@ -98,14 +99,27 @@ def no_code_result(language: str, backend: str) -> ExecResult:
     )
 
 
+def untested_verdict(result: ExecResult) -> ExecResult:
+    """The result of a run without tests: exit 0 is ``ran``, not ``passed`` (nothing was checked);
+    every other verdict (``error``, ``timeout``, ...) stays as the backend gave it."""
+    if result.verdict == "passed":
+        return dataclasses.replace(result, verdict="ran")
+    return result
+
+
 def execute(
     sandbox: Sandbox,
     program: Program,
     tests: TestSpec | None,
     limits: Limits | None = None,
 ) -> ExecResult:
+    """Run ``program`` against ``tests``; without tests, run it once (verdict ``ran`` at exit 0).
+
+    This is the one place where an execution without tests is decided: ``generate --run``, the
+    web Run button and anything else that stores executions go through it. ``codearena sandbox
+    run`` calls the backend directly and keeps ``passed`` for exit 0."""
     if tests is None:
-        return sandbox.run(program.source, program.language, "", limits)
+        return untested_verdict(sandbox.run(program.source, program.language, "", limits))
     return run_tests(sandbox, program.source, program.language, tests, limits)
 
 

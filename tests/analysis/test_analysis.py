@@ -12,9 +12,9 @@ from codearena import stats
 from codearena.analysis import StudyNotFound, analyse_study, find_study, study_votes, tag_task
 from codearena.analysis.load import question_id
 from codearena.store import Store
-from codearena.store.models import Task
+from codearena.store.models import Execution, Task
 from codearena.store.platform_models import Rating
-from tests.analysis.data import ALPHA, BETA, EVIL, make_study, pid
+from tests.analysis.data import ALPHA, BETA, EVIL, at, make_study, pid
 
 ROUNDS = 200
 
@@ -190,3 +190,37 @@ def test_find_study_and_tag_task(store: Store, study_id: str) -> None:
         tag_task(store, task_id, "x" * 65)
     with pytest.raises(LookupError):
         tag_task(store, "missing", "x")
+
+
+def test_runs_without_tests_stay_out_of_the_pass_rate(store: Store, study_id: str) -> None:
+    """A run without tests (verdict ``ran`` at exit 0, or an untested crash) checked nothing: it
+    is in neither the numerator nor the denominator (``executed``, the n), and a later untested
+    run does not replace an answer's latest run against its tests."""
+    g = {key: study_id[:8] + key for key in ("1a", "1b", "3a")}
+    t1, t3 = study_id[:8] + "t1", study_id[:8] + "t3"
+
+    def untested(gid: str, task: str, verdict: str) -> Execution:
+        return Execution(
+            generation_id=gid,
+            task_id=task,
+            language="python",
+            test_kind=None,
+            verdict=verdict,
+            exit_code=0 if verdict == "ran" else 1,
+            backend="unisolated",
+            created_at=at(30),
+        )
+
+    with store.session() as session:
+        session.add_all(
+            [
+                untested(g["3a"], t3, "ran"),  # beta's T3 answer, never run against tests
+                untested(g["1b"], t1, "ran"),  # after beta's failed T1 run against tests
+                untested(g["1a"], t1, "error"),  # after alpha's passed T1 run against tests
+            ]
+        )
+    objective = analyse_study(store, study_id, rounds=ROUNDS).objective
+    alpha, beta = objective[ALPHA], objective[BETA]
+    assert (alpha["passed"], alpha["executed"], alpha["pass_rate"]) == (2, 3, pytest.approx(2 / 3))
+    assert (beta["passed"], beta["executed"], beta["pass_rate"]) == (1, 2, 0.5)
+    assert beta["pass_ci_note"] == "n too small (n=2 < 5)"

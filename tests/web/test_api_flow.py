@@ -71,7 +71,7 @@ async def test_blind_task_hides_models_until_the_vote(arena: Arena) -> None:
         for model in (a, b):
             assert model not in text and model.split(":")[1] not in text
     for answer in view["answers"]:
-        assert set(answer) == {"position", "name", "status", "html"}
+        assert set(answer) == {"position", "name", "status", "html", "self_identified"}
     assert [x["name"] for x in view["answers"]] == ["Model A", "Model B"]
     voted = await client.post(f"/api/tasks/{task_id}/vote", {"choice": "a"})
     assert voted.status_code == 200, voted.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -123,8 +124,9 @@ def test_participant_named_and_blind_tasks_then_survey(
         assert model.split("/")[1] not in html
     assert page.get_by_test_id("answer").first.get_attribute("data-model") is None
     page.screenshot(path=shots / "4-blind-before-vote.png", full_page=True)
+    expect(page.get_by_test_id("self-identified-notice")).to_be_hidden()
     page.keyboard.press("b")
-    expect(page.get_by_test_id("vote-status")).to_contain_text("Your vote: b")
+    expect(page.get_by_test_id("vote-status")).to_contain_text("Your vote: B is better.")
     names = page.locator('[data-role="name"]').all_text_contents()
     assert sorted(names) == sorted(m.split(":", 1)[1] for m in (a, b))
     page.screenshot(path=shots / "5-blind-revealed.png", full_page=True)
@@ -132,6 +134,8 @@ def test_participant_named_and_blind_tasks_then_survey(
     page.goto(f"{live_server.url}/survey")
     page.get_by_test_id("survey-submit").click()
     expect(page.get_by_test_id("survey-errors")).to_contain_text("q1")
+    expect(page.get_by_test_id("question-error-q1")).to_have_text("this question is required")
+    expect(page.get_by_test_id("question-q1")).to_have_class(re.compile(r"\binvalid\b"))
     for qid, label in [
         ("q1", "2 - 5"),
         ("q2", "Master's degree"),
@@ -156,6 +160,32 @@ def test_participant_named_and_blind_tasks_then_survey(
     expect(page.get_by_test_id("thanks")).to_be_visible()
     expect(page.get_by_test_id("summary")).to_contain_text("Blind votes: 1")
     page.screenshot(path=shots / "7-thanks.png", full_page=True)
+    page.goto(f"{live_server.url}/survey")
+    expect(page.get_by_test_id("survey-locked")).to_be_visible()
+    expect(page.get_by_test_id("survey-submit")).to_be_disabled()
+    assert errors == []
+
+
+def test_blind_page_warns_when_an_answer_names_a_model(
+    live_server: LiveServer, browser: Browser, shots: Path
+) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors = _errors(page)
+    _join(page, _invite(live_server, [unique("ok"), unique("slow-0.01")], "blind"), "bea")
+    page.get_by_test_id("task-input").fill("ECHO: As Claude, made by Anthropic, I suggest:")
+    page.get_by_test_id("generate").click()
+    expect(page.get_by_test_id("vote-a")).to_be_enabled(timeout=20_000)
+    expect(page.get_by_test_id("self-identified-notice")).to_be_visible()
+    expect(page.get_by_test_id("self-identified-notice")).to_contain_text("excluded")
+    page.screenshot(path=shots / "4b-blind-self-identified.png", full_page=True)
+    page.keyboard.press("x")
+    status = page.get_by_test_id("vote-status")
+    expect(status).to_contain_text("Your vote: Both are bad.")
+    expect(status).to_contain_text("excluded from the analysis")
+    assert "bothbad" not in (status.text_content() or "")
+    page.reload()
+    expect(page.get_by_test_id("vote-status")).to_have_text("Your vote: Both are bad")
+    expect(page.get_by_test_id("self-identified-notice")).to_be_visible()
     assert errors == []
 
 

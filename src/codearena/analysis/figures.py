@@ -42,10 +42,14 @@ class RatedRow:
 
 
 def _latest_verdict(executions: Sequence[Execution]) -> bool | None:
-    """Passed or not by the latest run against tests, else the latest run; None if never run."""
-    if not executions:
+    """Passed or not by the latest run against tests; None if never run against tests.
+
+    A run without tests (``test_kind`` null; verdict ``ran`` at exit 0, or ``error``, ``timeout``,
+    ...) checked nothing, so it is neither a pass nor a failure: it stays out of the pass rate's
+    numerator and denominator. A stored ``ran`` is never a pass, whatever its ``test_kind``."""
+    tested = [e for e in executions if e.test_kind and e.verdict != "ran"]
+    if not tested:
         return None
-    tested = [e for e in executions if e.test_kind] or list(executions)
     return tested[-1].verdict == "passed"
 
 

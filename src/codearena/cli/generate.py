@@ -42,6 +42,7 @@ class GenerateRequest:
     tests: Path | None = None  # Python tests every answer is run against
     examples: Path | None = None  # JSON stdin/stdout examples every answer is run against
     run_code: bool = False  # run every answer even without tests
+    backend: str | None = None  # sandbox backend (default: the configured one)
 
 
 def generate(
@@ -77,6 +78,12 @@ def generate(
     run_code: Annotated[
         bool, typer.Option("--run", help="Run every answer in the sandbox (implied by tests).")
     ] = False,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            "--backend", help="Sandbox backend: bwrap, gvisor or unisolated (default: config)."
+        ),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Send one task to every model at once, stream the answers and store everything."""
@@ -92,6 +99,7 @@ def generate(
         tests=tests,
         examples=examples,
         run_code=run_code,
+        backend=backend,
     )
     run_generate(request, as_json=as_json)
 
@@ -123,7 +131,7 @@ def run_generate(request: GenerateRequest, *, as_json: bool = False) -> None:
     spec = _test_spec(request.tests, request.examples)
     context = Context.open(load_settings())
     run = spec is not None or request.run_code
-    sandbox = open_sandbox(context.settings.sandbox) if run else None
+    sandbox = open_sandbox(context.settings.sandbox, request.backend) if run else None
     view = _LiveView(list(request.models))
 
     async def go() -> TaskOutcome:

@@ -90,7 +90,7 @@ def _rating_rows(ratings: dict[str, dict[str, dict[str, Any]]]) -> list[dict[str
 
 OBJECTIVE_COLUMNS = (
     ("tasks", "answers"),
-    ("executed", "run"),
+    ("executed", "n with tests"),
     ("pass_rate", "pass rate"),
     ("pass_ci", "95% Wilson"),
     ("findings_per_100_lines", "findings / 100 lines"),
@@ -207,6 +207,11 @@ def _figures(
                 if o.get("pass_rate") is not None
             ],
             out,
+            sizes=[
+                int(o["executed"])
+                for o in analysis["objective"].values()
+                if o.get("pass_rate") is not None
+            ],
         ),
         figures.human_vs_objective_figure(
             [

@@ -146,10 +146,13 @@ def ratings_figure(ratings: dict[str, dict[str, dict[str, Any]]], out: Path) -> 
 
 
 def pass_rate_figure(
-    points: Sequence[tuple[str, float, float | None, float | None, str | None]], out: Path
+    points: Sequence[tuple[str, float, float | None, float | None, str | None]],
+    out: Path,
+    sizes: Sequence[int] | None = None,
 ) -> FigureFile | None:
     """``points``: (model, pass rate, ci low, ci high, note); a point without an interval
-    (too few runs) shows its note ("n too small (n=3 < 5)") instead of error bars."""
+    (too few runs) shows its note ("n too small (n=3 < 5)") instead of error bars. ``sizes``:
+    each point's n (answers run against tests), shown after the model's name."""
     if not points:
         return None
     fig, ax = plt.subplots(figsize=(6.5, 0.45 * len(points) + 1.2))
@@ -159,9 +162,15 @@ def pass_rate_figure(
             ax.errorbar(rate, y, xerr=[[rate - low], [high - rate]], color="black", capsize=3)
         elif note:
             ax.text(min(rate + 0.02, 0.7), y, note, va="center", fontsize=7, color="#444")
-    ax.set_yticks(range(len(points)), [_short(p[0]) for p in points])
+    labels = [_short(p[0]) for p in points]
+    if sizes is not None:
+        labels = [f"{label} (n={n})" for label, n in zip(labels, sizes, strict=True)]
+    ax.set_yticks(range(len(points)), labels)
     ax.set_xlim(0, 1)
-    ax.set_xlabel("share of executions that passed their tests (95% Wilson interval)")
+    ax.set_xlabel(
+        "share of the answers run against tests that passed (95% Wilson interval);"
+        "\nruns without tests (verdict ran) are left out"
+    )
     return _save(fig, out, "pass_rates", "Pass rate of generated code per model")
 
 

@@ -50,7 +50,9 @@ def run(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     backend: Annotated[
         str | None,
-        typer.Option("--backend", help="bwrap or unisolated (default: the configured one)."),
+        typer.Option(
+            "--backend", help="bwrap, gvisor or unisolated (default: the configured one)."
+        ),
     ] = None,
 ) -> None:
     """Run FILE; exit 0 if it passed, 1 otherwise, 2 on bad input."""

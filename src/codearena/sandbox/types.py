@@ -8,9 +8,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-Verdict = Literal["passed", "failed", "error", "timeout", "memory", "compile_error", "output_limit"]
+Verdict = Literal[
+    "passed", "ran", "failed", "error", "timeout", "memory", "compile_error", "output_limit"
+]
+"""``ran``: the code ran to exit 0 with no tests to judge it (set by ``codearena.evaluation``, never
+by a backend); it is not a pass and stays out of every pass rate."""
 VERDICTS: tuple[Verdict, ...] = (
     "passed",
+    "ran",
     "failed",
     "error",
     "timeout",

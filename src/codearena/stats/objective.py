@@ -12,7 +12,8 @@ from .intervals import MIN_INTERVAL_N, mean_or_none, median_or_none, too_few, wi
 @dataclass(frozen=True)
 class TaskResult:
     """The measurements of one generation (one model answering one task). None = not measured:
-    ``passed`` is None when the code was not run, ``lines`` when no code was extracted."""
+    ``passed`` is None when the code was not run against tests (never run, or run only without
+    tests: verdict ``ran``, which is not a pass), ``lines`` when no code was extracted."""
 
     model: str
     passed: bool | None = None
@@ -29,8 +30,10 @@ class TaskResult:
 class ObjectiveSummary:
     """Figures over a set of task results (usually one model's).
 
-    ``pass_rate`` is over the executed results with a 95% Wilson interval (which stays inside
-    [0, 1]), reported from ``MIN_INTERVAL_N`` executed results on; below that the interval is
+    ``pass_rate`` is ``passed / executed``, where ``executed`` (the n of the pass rate) counts the
+    results run against tests (``passed`` not None; a run without tests is in neither count),
+    with a 95% Wilson interval (which stays inside [0, 1]), reported from ``MIN_INTERVAL_N``
+    such results on; below that the interval is
     None and ``pass_ci_note`` says "n too small (n=3 < 5)";
     ``findings_per_100_lines`` pools findings and lines over results that have both; medians of
     time to first token and total latency; means per task of tokens, cost and estimated

@@ -262,7 +262,12 @@ def vote(
     store, catalog = platform.context.store, platform.context.catalog
     row = views.load_own(store, who.participant_id, task_id)
     stored = judgements.vote(store, catalog, row, data.choice)
-    return {"choice": stored.choice, "answers": views.stored_answers(store, catalog, row)}
+    return {
+        "choice": stored.choice,
+        "choice_label": judgements.CHOICE_LABELS.get(stored.choice or ""),
+        "self_identified": stored.self_identified,
+        "answers": views.stored_answers(store, catalog, row),
+    }
 
 
 @router.post("/tasks/{task_id}/answers/{position}/upvote", summary="Named mode: upvote an answer")

@@ -137,8 +137,8 @@ def pass_bars(objective: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
                 "note": None if bounded else note,
                 # after the bar, or inside it when the bar leaves no room for the note
                 "x_note": round(LABEL_WIDTH + (rate * span if rate <= 0.6 else 0.0) + 6, 1),
-                "title": f"{figures['passed']} of {figures['executed']} passed"
-                + ("" if bounded or not note else f"; {note}"),
+                "title": f"{figures['passed']} of {figures['executed']} answers with tests passed "
+                f"(n={figures['executed']})" + ("" if bounded or not note else f"; {note}"),
             }
         )
     return bars

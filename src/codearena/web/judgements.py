@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -10,34 +9,24 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from codearena.catalog import Catalog, UnknownModel
+from codearena.catalog import Catalog
 from codearena.store import Store, repo
 from codearena.store.models import Generation
 from codearena.store.platform_models import Rating, StudyTask, Vote
 from codearena.web.errors import ApiError
-from codearena.web.views import model_label
+from codearena.web.selfident import names_own_model as names_own_model
+from codearena.web.selfident import self_identifies
+from codearena.web.selfident import self_names as self_names
 
 Choice = Literal["a", "b", "tie", "bothbad"]
 CHOICES: tuple[str, ...] = ("a", "b", "tie", "bothbad")
-_FAMILIES = {
-    "openai": ("GPT", "ChatGPT", "OpenAI"),
-    "google": ("Gemini", "Google", "Bard"),
-    "meta-llama": ("Llama", "Meta AI"),
-    "mistralai": ("Mistral", "Mixtral"),
-    "anthropic": ("Claude", "Anthropic"),
-    "deepseek": ("DeepSeek",),
-    "qwen": ("Qwen", "Alibaba"),
+# The buttons' wording, used wherever a vote is shown to the participant.
+CHOICE_LABELS: dict[str, str] = {
+    "a": "A is better",
+    "b": "B is better",
+    "tie": "Tie",
+    "bothbad": "Both are bad",
 }
-# A reply names its own model only in the first person ("I am GPT-4", "I'm an AI model called
-# Llama", "I was trained by OpenAI", "my name is Gemini") or as a sentence opener ("As GPT-4, I
-# ..."): prose about a library or an API ("a GPT tokenizer", "built by Google") is not flagged.
-_ROLE = r"(?:(?:an?|the)\s+)?(?:(?:AI|large|language|model|assistant|chatbot)\s+)*(?:(?:called|named)\s+)?"
-_SELF_PATTERNS = (
-    r"\b(?:I am|I'm|I was|my name is)\s+" + _ROLE + "{name}",
-    r"(?:^|[.!?:]\s+|\n\s*)As\s+" + _ROLE + "{name}",
-    r"\b(?:I am|I'm|I was)\s+(?:(?:an?|the)\s+)?(?:[\w-]+\s+){{0,4}}?"
-    r"(?:developed|created|trained|built|made)\s+by\s+{name}",
-)
 
 
 class RatingInput(BaseModel):
@@ -54,29 +43,6 @@ class RatingInput(BaseModel):
 class VoteInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
     choice: Choice
-
-
-def self_names(catalog: Catalog, model: str) -> list[str]:
-    """Names a reply could use for its own model: label, vendor, family names."""
-    names = {model_label(catalog, model)}
-    try:
-        upstream = catalog.resolve(model).model.upstream_id
-    except UnknownModel:
-        upstream = model
-    vendor, _, name = upstream.partition("/")
-    names.update({vendor, name.split(":")[0]} if name else {vendor})
-    names.update(_FAMILIES.get(vendor, ()))
-    return [n for n in names if len(n) >= 3]
-
-
-def names_own_model(text: str, names: list[str]) -> bool:
-    """True when the reply introduces itself as its model ("As GPT-4, ...", "I am Llama")."""
-    for name in names:
-        for template in _SELF_PATTERNS:
-            pattern = template.format(name=re.escape(name)) + r"(?![A-Za-z])"
-            if re.search(pattern, text, re.IGNORECASE):
-                return True
-    return False
 
 
 def generations_of(store: Store, row: StudyTask) -> list[Generation]:
@@ -127,7 +93,8 @@ def vote(store: Store, catalog: Catalog, row: StudyTask, choice: str) -> Vote:
     if choice not in CHOICES:
         raise ApiError(400, f"choice must be one of {', '.join(CHOICES)}")
     generations = generations_of(store, row)
-    flagged = any(names_own_model(g.text, self_names(catalog, g.model)) for g in generations)
+    # any model or vendor of the catalog, not only the answer's own (see web/selfident.py)
+    flagged = any(self_identifies(catalog, g.text) for g in generations)
     try:
         with store.session() as session:
             session.add(
@@ -156,7 +123,7 @@ def upvote(store: Store, catalog: Catalog, row: StudyTask, position: int) -> Vot
     if row.mode != "named":
         raise ApiError(400, "upvotes are for named tasks; blind tasks use votes")
     generation = generation_at(store, row, position)
-    flagged = names_own_model(generation.text, self_names(catalog, generation.model))
+    flagged = self_identifies(catalog, generation.text)
     try:
         with store.session() as session:
             session.add(

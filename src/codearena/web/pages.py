@@ -280,11 +280,24 @@ def history(request: Request, platform: PlatformDep, who: Participant) -> HTMLRe
     return render(request, "history.html", tasks=tasks)
 
 
-def _survey_page(request: Request, who: Any, status: int = 200, errors: Any = ()) -> HTMLResponse:
+def _survey_page(
+    request: Request,
+    who: Any,
+    status: int = 200,
+    errors: Any = (),
+    question_errors: dict[str, str] | None = None,
+) -> HTMLResponse:
     platform = platform_of(request)
     study = studies.get_study(platform.context.store, who.study_id)
     data = survey.survey_view(platform.context.store, study, who.participant_id)
-    return render(request, "survey.html", status, errors=list(errors), **data)
+    return render(
+        request,
+        "survey.html",
+        status,
+        errors=list(errors),
+        question_errors=question_errors or {},
+        **data,
+    )
 
 
 @router.get("/survey")
@@ -302,14 +315,20 @@ async def survey_submit(request: Request, platform: PlatformDep, who: Participan
     for question in instrument.questions:
         given = [str(v) for v in form.getlist(question.id)]
         values[question.id] = given if question.kind == "multi" else (given[0] if given else None)
-    errors = survey.save_many(platform.context.store, study, who.participant_id, values)
+    store = platform.context.store
+    try:
+        question_errors = survey.save_each(store, study, who.participant_id, values)
+    except ApiError as exc:  # already submitted: the answers are locked, nothing is changed
+        return _survey_page(request, who, exc.status, [exc.message])
+    errors = list(question_errors.values())
     if not errors:
         try:
-            survey.submit(platform.context.store, study, who.participant_id)
+            survey.submit(store, study, who.participant_id)
         except ApiError as exc:
             errors.append(exc.message)
+            question_errors = survey.missing_questions(store, study, who.participant_id)
     if errors:
-        return _survey_page(request, who, 400, errors)
+        return _survey_page(request, who, 400, errors, question_errors)
     return redirect("/thanks")
 
 

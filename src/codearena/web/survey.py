@@ -31,10 +31,26 @@ def own_answers(store: Store, participant_id: str) -> dict[str, Any]:
     return {row.question_id: row.value for row in rows}
 
 
+LOCKED = "the survey has been submitted; its answers are locked and can no longer be changed"
+
+
+def completed_at(store: Store, participant_id: str) -> datetime | None:
+    with store.session() as session:
+        participant = session.get(Participant, participant_id)
+        return participant.survey_completed_at if participant else None
+
+
+def ensure_open(store: Store, participant_id: str) -> None:
+    """Submitted answers are locked: any change after the submit is refused (409), unchanged."""
+    if completed_at(store, participant_id) is not None:
+        raise ApiError(409, LOCKED)
+
+
 def save_answer(
     store: Store, study: Study, participant_id: str, question_id: str, value: Any
 ) -> Any:
     """Validate and store one answer (a blank value clears it); returns the stored value."""
+    ensure_open(store, participant_id)
     instrument = instrument_of(study)
     try:
         question = instrument.question(question_id)
@@ -63,15 +79,32 @@ def save_answer(
     return normalised
 
 
-def save_many(store: Store, study: Study, participant_id: str, values: dict[str, Any]) -> list[str]:
-    """Save every answer that validates; returns the messages of those that do not."""
-    errors = []
+def save_each(
+    store: Store, study: Study, participant_id: str, values: dict[str, Any]
+) -> dict[str, str]:
+    """Save every answer that validates; returns ``{question id: message}`` for the others.
+
+    Raises the 409 of :func:`ensure_open` (nothing saved) once the survey is submitted.
+    """
+    ensure_open(store, participant_id)
+    errors: dict[str, str] = {}
     for question_id, value in values.items():
         try:
             save_answer(store, study, participant_id, question_id, value)
         except ApiError as exc:
-            errors.append(exc.message)
+            errors[question_id] = exc.message
     return errors
+
+
+def save_many(store: Store, study: Study, participant_id: str, values: dict[str, Any]) -> list[str]:
+    """Save every answer that validates; returns the messages of those that do not."""
+    return list(save_each(store, study, participant_id, values).values())
+
+
+def missing_questions(store: Store, study: Study, participant_id: str) -> dict[str, str]:
+    """``{question id: "this question is required"}`` for every required question unanswered."""
+    missing = instrument_of(study).missing(own_answers(store, participant_id))
+    return {q.id: "this question is required" for q in missing}
 
 
 def submit(store: Store, study: Study, participant_id: str) -> None:

@@ -12,7 +12,9 @@ from codearena.store import Store, repo
 from codearena.store.models import Generation
 from codearena.store.platform_models import Rating, StudyTask, Vote
 from codearena.web.errors import NotFound
+from codearena.web.judgements import CHOICE_LABELS
 from codearena.web.render import render_answer
+from codearena.web.selfident import self_identifies
 from codearena.web.streams import AnswerState, LiveTask
 
 _FIGURES = (
@@ -65,6 +67,8 @@ def present(
     if code is None:
         code = [b.to_dict() for b in extract_code(text)]
     answer["html"] = render_answer(text, code)
+    # a boolean about text the participant reads anyway: it reveals no model, even when blind
+    answer["self_identified"] = self_identifies(catalog, text)
     error = getattr(source, "error", None) if source is not None else INTERRUPTED
     if named:
         answer["model"] = model
@@ -120,6 +124,7 @@ def task_view(
         ratings = session.scalars(select(Rating).where(Rating.study_task_id == row.id)).all()
         votes = session.scalars(select(Vote).where(Vote.study_task_id == row.id)).all()
     battle = next((v for v in votes if v.kind == "battle"), None)
+    shown = answers(store, catalog, row, live)
     return {
         "id": row.id,
         "mode": row.mode,
@@ -129,8 +134,11 @@ def task_view(
         "status": row.status,
         "complete": row.status != "running",
         "revealed": shows_models(row),
-        "answers": answers(store, catalog, row, live),
+        "answers": shown,
         "vote": battle.choice if battle else None,
+        "vote_label": CHOICE_LABELS.get(battle.choice or "") if battle else None,
+        # an answer names a model or vendor: a vote on this task is excluded from the analysis
+        "self_identified": any(a.get("self_identified") for a in shown),
         "upvoted": sorted(v.position for v in votes if v.kind == "upvote"),
         "ratings": {str(r.position): rating_dict(r) for r in ratings},
     }

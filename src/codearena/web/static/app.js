@@ -89,6 +89,10 @@ function taskPage() {
       streamTarget(col).textContent = a.text;
       running.add(a.position);
     }
+    if (a.self_identified) {
+      const notice = document.querySelector('[data-role="self-identified-notice"]');
+      if (notice) notice.hidden = false;
+    }
     const error = part(col, "error");
     error.textContent = a.error || ""; error.hidden = !a.error;
     if (a.latency_ms !== undefined && a.latency_ms !== null) {
@@ -164,7 +168,8 @@ function taskPage() {
       const r = await api("POST", `/api/tasks/${taskId}/answers/${col.dataset.position}/run`,
         { block_index: Number(button.dataset.block) });
       const tests = r.tests_total !== null && r.tests_total !== undefined
-        ? ` · tests passed ${r.tests_passed}/${r.tests_total}` : "";
+        ? ` · tests passed ${r.tests_passed}/${r.tests_total}`
+        : r.verdict === "ran" ? " · exit 0, no tests to check it" : "";
       const head = el("div", {});
       head.append(el("span", { class: `verdict-${r.verdict}`, "data-testid": "verdict" }, r.verdict),
         el("span", {}, `${tests} · ${Math.round(r.duration_ms)} ms`));
@@ -182,7 +187,11 @@ function taskPage() {
       const r = await api("POST", `/api/tasks/${taskId}/vote`, { choice });
       body.dataset.voted = "true";
       document.querySelectorAll("[data-vote]").forEach((b) => { b.disabled = true; });
-      status.textContent = `Your vote: ${r.choice}. The models are revealed.`;
+      // the buttons' own wording ("Both are bad"), never the API key ("bothbad")
+      const button = document.querySelector(`[data-vote="${r.choice}"]`);
+      const label = r.choice_label || (button ? button.textContent : r.choice);
+      const excluded = r.self_identified ? " It is excluded from the analysis (an answer named a model)." : "";
+      status.textContent = `Your vote: ${label}.${excluded} The models are revealed.`;
       r.answers.forEach(apply);
       enableRuns(document);
     } catch (error) { status.textContent = error.message; }
@@ -249,7 +258,13 @@ function surveyPage() {
       try {
         await api("PUT", `/api/survey/answers/${encodeURIComponent(set.dataset.question)}`, { value });
         saved.textContent = "saved"; saved.className = "small";
-      } catch (error) { saved.textContent = error.message; saved.className = "small error"; }
+        set.classList.remove("invalid"); set.removeAttribute("aria-invalid");
+        const problem = set.querySelector('[data-role="question-error"]');
+        if (problem) problem.remove();
+      } catch (error) {
+        saved.textContent = error.message; saved.className = "small error";
+        set.classList.add("invalid"); set.setAttribute("aria-invalid", "true");
+      }
     });
   });
 }
