@@ -74,3 +74,28 @@ def test_bad_specs(sandbox: Sandbox) -> None:
         run_tests(sandbox, "x", "python", TestSpec("io"))
     with pytest.raises(SandboxError):
         run_tests(sandbox, "x", "python", TestSpec("humaneval", "def check(c): pass"))
+
+
+def test_each_plain_assert_is_one_test(sandbox: Sandbox) -> None:
+    """Plain-assert tests: one test per assert run; asserts a failure kept from running fail."""
+    tests = (
+        "assert add(1, 1) == 2\n"
+        "for x in range(3):\n    assert add(x, 0) == x\n"
+        "def helper(v):\n    assert v\n    return v\n"
+        "assert helper(add(1, 2)) == 3\n"
+    )
+    ok = run_tests(sandbox, ADD, "python", TestSpec("python", tests))
+    assert (ok.verdict, ok.tests_passed, ok.tests_total) == ("passed", 5, 5)
+    broken = run_tests(
+        sandbox, "def add(a, b):\n    return 2\n", "python", TestSpec("python", tests)
+    )
+    assert (broken.verdict, broken.tests_passed, broken.tests_total) == ("failed", 1, 3)
+    names = [(d["name"], d["ok"], d["reason"]) for d in broken.details]
+    assert names[1] == ("assert (line 3)", False, "assertion")
+    assert names[-1] == ("assert (line 7)", False, "not reached")
+
+
+def test_plain_asserts_never_run_are_not_a_pass(sandbox: Sandbox) -> None:
+    tests = "if __name__ == '__main__':\n    assert add(1, 1) == 2\n"
+    result = run_tests(sandbox, ADD, "python", TestSpec("python", tests))
+    assert (result.verdict, result.tests_passed, result.tests_total) == ("failed", 0, 1)

@@ -863,6 +863,7 @@ def _load(namespace: dict[str, Any], names: dict[str, Any], kind: str, entry_poi
     """Execute the prelude and the tests; the cases to run (None if the tests cannot load or
     hold no test at all)."""
     calls_before = channel.calls
+    counter: _AssertCounter | None = None
     for path in ("prelude.py", "test_solution.py"):
         if not os.path.exists(path):
             continue
@@ -870,19 +871,35 @@ def _load(namespace: dict[str, Any], names: dict[str, Any], kind: str, entry_poi
             source = fh.read()
         failure_before = channel.failure
         try:
-            exec(compile(source, path, "exec"), namespace)
+            code: Any = compile(source, path, "exec")
+            if path == "test_solution.py" and kind == "python":
+                counter = _AssertCounter.for_plain_asserts(source, path)
+                if counter is not None:
+                    code = counter.code
+                    namespace["__codearena_asserts__"] = counter
+            exec(code, namespace)
             if path == "prelude.py" and entry_point in names:  # the prelude's is a stub
                 namespace[entry_point] = names[entry_point]
         except AssertionError:
             traceback.print_exc()
-            results.append({"name": "<module>", "ok": False, "reason": "assertion"})
+            if counter is None:
+                results.append({"name": "<module>", "ok": False, "reason": "assertion"})
         except BaseException as exc:
             traceback.print_exc()
-            if isinstance(exc, CandidateFailure | HarnessLimit):
-                results.append({"name": "<module>", "ok": False, "reason": exc.reason})
+            reason = exc.reason if isinstance(exc, CandidateFailure | HarnessLimit) else None
+            if counter is not None and counter.reached:
+                counter.fail_current(reason or "exception")
+                results += counter.results()
+                return []
+            if reason is not None:
+                results.append({"name": "<module>", "ok": False, "reason": reason})
                 return []
             print("codearena: loading the tests failed", file=sys.stderr)
             return None
+        if counter is not None:
+            if channel.failure is not None and channel.failure is not failure_before:
+                counter.fail_current(channel.failure.reason)
+            results += counter.results()
         if channel.failure is not None and channel.failure is not failure_before:
             print(f"codearena: {channel.failure} (the tests caught it)", file=sys.stderr)
             results.append({"name": "<module>", "ok": False, "reason": channel.failure.reason})
@@ -898,12 +915,79 @@ def _load(namespace: dict[str, Any], names: dict[str, Any], kind: str, entry_poi
             return []
         return [("check", check, (candidate,))]
     cases = _collect(namespace)
+    if counter is not None:
+        return cases
     if not cases and not results:
         if channel.calls == calls_before:
             print("codearena: the tests define no test and call nothing of the solution", file=sys.stderr)  # fmt: skip
             return None
         results.append({"name": "<module>", "ok": True, "reason": None})  # its asserts held
     return cases
+
+
+class _AssertCounter:
+    """Plain-assert tests: each ``assert`` statement of the module (outside functions and
+    classes) counts as one test each time it runs, and one that a failure before it kept from
+    running counts as one failed test. ``tests_total`` is then the asserts reached plus those
+    defined but never reached."""
+
+    def __init__(self, code: Any, lines: list[int]) -> None:
+        self.code = code
+        self.defined = lines
+        self.reached: list[list[Any]] = []  # [line, ok, reason]
+
+    @classmethod
+    def for_plain_asserts(cls, source: str, path: str) -> _AssertCounter | None:
+        """A counter and the rewritten code, for a module with asserts and no test function."""
+        import ast
+
+        tree = ast.parse(source, path)
+        for node in tree.body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name.startswith("test"):  # fmt: skip
+                return None
+            if isinstance(node, ast.ClassDef):
+                return None  # Test* classes and unittest cases are collected as tests
+        lines: list[int] = []
+
+        class Rewrite(ast.NodeTransformer):
+            def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
+                return node  # asserts inside helpers belong to the assert that calls them
+
+            def visit_AsyncFunctionDef(self, node: ast.AsyncFunctionDef) -> ast.AST:
+                return node
+
+            def visit_Lambda(self, node: ast.Lambda) -> ast.AST:
+                return node
+
+            def visit_Assert(self, node: ast.Assert) -> Any:
+                lines.append(node.lineno)
+                call = ast.parse(f"__codearena_asserts__.begin({node.lineno})").body[0]
+                done = ast.parse("__codearena_asserts__.passed()").body[0]
+                statements = [call, node, done]
+                for statement in statements:
+                    ast.copy_location(statement, node)
+                return statements
+
+        new = ast.fix_missing_locations(Rewrite().visit(tree))
+        if not lines:
+            return None
+        return cls(compile(new, path, "exec"), lines)
+
+    def begin(self, line: int) -> None:
+        self.reached.append([line, False, "assertion"])
+
+    def passed(self) -> None:
+        self.reached[-1][1:] = [True, None]
+
+    def fail_current(self, reason: str) -> None:
+        if self.reached and not self.reached[-1][1]:
+            self.reached[-1][2] = reason
+
+    def results(self) -> list[dict[str, Any]]:
+        out = [{"name": f"assert (line {line})", "ok": ok, "reason": reason} for line, ok, reason in self.reached]  # fmt: skip
+        seen = {line for line, _, _ in self.reached}
+        out += [{"name": f"assert (line {line})", "ok": False, "reason": "not reached"} for line in self.defined if line not in seen]  # fmt: skip
+        return out
 
 
 def _collect(namespace: dict[str, Any]) -> list[Case]:
