@@ -7,7 +7,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from codearena.evaluation import Program, execute, untested_verdict
+from codearena.answers import Program
+from codearena.evaluation import execute, untested_verdict
 from codearena.sandbox import ExecResult, Limits, TestSpec
 from codearena.sandbox.types import VERDICTS, AsyncRunMixin
 

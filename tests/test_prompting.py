@@ -4,20 +4,17 @@ import itertools
 
 import pytest
 
+from codearena.answers import CodeBlock, extract_code, guess_language, split_variants
 from codearena.prompting import (
     DEFAULT_TEMPERATURE,
     GUIDELINES,
     REQUIREMENTS,
     SYSTEM_MESSAGE,
     TONES,
-    CodeBlock,
     PromptOptions,
     build_messages,
-    extract_code,
-    guess_language,
     normalize_requirement,
     normalize_tone,
-    split_variants,
 )
 
 TASK = "Write a function that returns the n-th Fibonacci number."

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 
 from sqlalchemy.orm import Session
 
+from codearena.answers import (
+    CodeBlock,
+    Program,
+    answer_language,
+    code_for_checks,
+    select_program,
+)
 from codearena.checks import CheckReport, acheck_code
 from codearena.config import SandboxSettings
-from codearena.prompting import CodeBlock, extract_code
 from codearena.sandbox import (
     ExecResult,
     Limits,
     Sandbox,
-    SandboxError,
     TestSpec,
     get_sandbox,
-    normalize_language,
     run_tests,
 )
 from codearena.store import Store
@@ -34,55 +36,6 @@ def open_sandbox(settings: SandboxSettings, backend: str | None = None) -> Sandb
     if name in ("bwrap", "gvisor") and settings.python_paths:
         return get_sandbox(name, python_paths=list(settings.python_paths))
     return get_sandbox(name)
-
-
-@dataclass(frozen=True)
-class Program:
-    """The code chosen from a reply, ready to run."""
-
-    source: str
-    language: str
-    block_index: int | None
-
-
-def _language_of(block: CodeBlock) -> str | None:
-    if block.language is None:
-        return None
-    try:
-        return normalize_language(block.language)
-    except SandboxError:
-        return block.language
-
-
-def select_program(
-    text: str,
-    language: str,
-    *,
-    entry_point: str | None = None,
-    prefix: str | None = None,
-) -> Program | None:
-    """The block to run: in ``language`` (or untagged), defining ``entry_point`` if one is given.
-
-    With a ``prefix`` (HumanEval's prompt), a block that defines the whole function runs after the
-    prompt (so the prompt's imports and helper functions stay defined); a bare body continues it.
-    """
-    blocks = list(enumerate(extract_code(text)))
-    fitting = [(i, b) for i, b in blocks if _language_of(b) in (None, language)]
-    if entry_point:
-        defining = re.compile(rf"^(async\s+)?def\s+{re.escape(entry_point)}\s*\(", re.MULTILINE)
-        chosen = next(((i, b) for i, b in fitting if defining.search(b.source)), None)
-        if chosen is None and fitting:
-            chosen = fitting[0]
-    else:
-        chosen = fitting[0] if fitting else None
-    if chosen is None:
-        return None
-    index, block = chosen
-    source = block.source
-    if prefix is not None:
-        defines = entry_point and re.search(rf"^def\s+{re.escape(entry_point)}\b", source, re.M)
-        source = f"{prefix}\n\n{source}\n" if defines else f"{prefix}{source}\n"
-    return Program(source, language, index)
 
 
 def no_code_result(language: str, backend: str) -> ExecResult:
@@ -168,16 +121,6 @@ def record_execution(
     return row.id
 
 
-def code_for_checks(text: str, language: str | None) -> tuple[str, str | None]:
-    """The reply's code in its main language (``language`` if given), blocks joined."""
-    blocks = extract_code(text)
-    if not blocks:
-        return "", language
-    wanted = language or _language_of(blocks[0])
-    chosen = [b.source for b in blocks if _language_of(b) in (wanted, None)]
-    return "\n\n".join(chosen) + "\n", wanted
-
-
 def record_checks(store: Store, generation_id: str, report: CheckReport) -> None:
     """Store a generation's static measurements and each finding."""
     with store.session() as session:
@@ -212,26 +155,15 @@ def record_checks(store: Store, generation_id: str, report: CheckReport) -> None
 
 
 async def check_and_record(
-    store: Store, generation_id: str, text: str, language: str | None
+    store: Store, generation_id: str, blocks: Sequence[CodeBlock], language: str | None
 ) -> CheckReport | None:
-    """Run the static checks on a reply's code (in a thread) and store them."""
-    source, lang = code_for_checks(text, language)
+    """Run the static checks on an answer's stored code blocks (in a thread) and store them."""
+    source, lang = code_for_checks(blocks, language)
     if not source.strip():
         return None
     report = await acheck_code(source, lang)
     await asyncio.to_thread(record_checks, store, generation_id, report)
     return report
-
-
-def answer_language(text: str, language: str | None) -> str | None:
-    """The language to run an answer in: the task's output language, else its first tagged block."""
-    for candidate in [language, *(b.language for b in extract_code(text))]:
-        if candidate:
-            try:
-                return normalize_language(candidate)
-            except SandboxError:
-                continue
-    return None
 
 
 async def execute_answer(
@@ -240,16 +172,22 @@ async def execute_answer(
     *,
     task_id: str,
     generation_id: str,
-    text: str,
+    blocks: Sequence[CodeBlock],
     language: str | None,
     tests: TestSpec | None,
     source: str,
     limits: Limits | None = None,
 ) -> ExecResult:
-    """Pick the answer's code, run it (against ``tests`` when given) and store the execution."""
-    lang = answer_language(text, language) or "python"
+    """Pick the answer's code from its stored blocks (:func:`codearena.answers.select_program`),
+    run it (against ``tests`` when given) and store the execution."""
+    kind = tests.kind if tests else None
     entry = tests.entry_point if tests else None
-    program = select_program(text, lang, entry_point=entry)
+    program = select_program(blocks, task_language=language, test_kind=kind, entry_point=entry)
+    lang = (
+        program.language
+        if program
+        else answer_language(blocks, task_language=language, test_kind=kind)
+    )
     if program is None:
         result = no_code_result(lang, sandbox.name)
     else:

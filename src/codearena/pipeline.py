@@ -7,15 +7,18 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
+from sqlalchemy import select
+
+from codearena.answers import CodeBlock, extract_code, stored_blocks
 from codearena.catalog import Catalog, UnknownModel
 from codearena.checks import ChecksUnavailable
 from codearena.config import Settings, load_settings
 from codearena.errors import CodearenaError
 from codearena.evaluation import check_and_record, execute_answer
 from codearena.gateway import CallResult, ChatRequest, Gateway, GatewayEvent, Listener
-from codearena.prompting import DEFAULT_TEMPERATURE, PromptOptions, build_messages, extract_code
+from codearena.prompting import DEFAULT_TEMPERATURE, PromptOptions, build_messages
 from codearena.sandbox import ExecResult, Sandbox, TestSpec
-from codearena.store import Store, repo
+from codearena.store import Generation, Store, repo
 
 MAX_TASK_CHARS = 100_000
 log = logging.getLogger(__name__)
@@ -116,19 +119,20 @@ async def run_task(
         await check_generations(context, results, generation_ids, options.language)
     executions: list[ExecResult | None] = [None] * len(results)
     if sandbox is not None:
+        code = stored_code(context.store, generation_ids)
         runs = {
             index: execute_answer(
                 context.store,
                 sandbox,
                 task_id=stored.id,
                 generation_id=generation_id,
-                text=result.text,
+                blocks=blocks,
                 language=options.language,
                 tests=tests,
                 source=source,
             )
-            for index, (result, generation_id) in enumerate(
-                zip(results, generation_ids, strict=True)
+            for index, (result, generation_id, blocks) in enumerate(
+                zip(results, generation_ids, code, strict=True)
             )
             if result.status == "ok"
         }
@@ -144,9 +148,10 @@ async def check_generations(
     language: str | None,
 ) -> None:
     """Static findings for every answer that has code; a missing checker never loses answers."""
+    code = stored_code(context.store, generation_ids)
     jobs = [
-        check_and_record(context.store, generation_id, result.text, language and language.lower())
-        for result, generation_id in zip(results, generation_ids, strict=True)
+        check_and_record(context.store, generation_id, blocks, language and language.lower())
+        for result, generation_id, blocks in zip(results, generation_ids, code, strict=True)
         if result.text
     ]
     for outcome in await asyncio.gather(*jobs, return_exceptions=True):
@@ -154,6 +159,14 @@ async def check_generations(
             log.warning("static checks skipped: %s", outcome)
         elif isinstance(outcome, BaseException):
             raise outcome
+
+
+def stored_code(store: Store, generation_ids: Sequence[str]) -> list[list[CodeBlock]]:
+    """The code blocks stored with each generation (extracted once, when it finished)."""
+    with store.session() as session:
+        rows = session.scalars(select(Generation).where(Generation.id.in_(list(generation_ids))))
+        code = {row.id: (row.code, row.text) for row in rows}
+    return [stored_blocks(*code.get(i, ([], ""))) for i in generation_ids]
 
 
 async def generate_into(

@@ -12,11 +12,9 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
-from sqlalchemy import select
-
 from codearena import stats
 from codearena.stats.bradley_terry import Winner
-from codearena.store import Store
+from codearena.store import Store, study_rows
 from codearena.store.models import CodeMetrics, Execution, Generation, Task
 from codearena.store.platform_models import (
     Participant,
@@ -109,74 +107,24 @@ class StudyData:
 
 
 def load_study(store: Store, study_id: str) -> StudyData:
-    """All the rows of a study; raises StudyNotFound for an unknown id."""
+    """All the rows of a study, as ``store.study_rows`` selects them (the exports select the
+    same rows); raises StudyNotFound for an unknown id."""
     with store.session() as session:
         study = session.get(Study, study_id)
         if study is None:
             raise StudyNotFound(f"no study with id {study_id!r}")
         data = StudyData(study=study)
-        data.participants = list(
-            session.scalars(
-                select(Participant)
-                .where(Participant.study_id == study_id)
-                .order_by(Participant.created_at, Participant.id)
-            )
-        )
-        data.study_tasks = list(
-            session.scalars(
-                select(StudyTask)
-                .where(StudyTask.study_id == study_id)
-                .order_by(StudyTask.created_at, StudyTask.id)
-            )
-        )
-        task_ids = sorted({st.task_id for st in data.study_tasks if st.task_id})
-        if task_ids:
-            data.tasks = {
-                t.id: t for t in session.scalars(select(Task).where(Task.id.in_(task_ids)))
-            }
-            data.generations = {
-                g.id: g
-                for g in session.scalars(select(Generation).where(Generation.task_id.in_(task_ids)))
-            }
-        generation_ids = sorted(data.generations)
-        if generation_ids:
-            data.executions = list(
-                session.scalars(
-                    select(Execution)
-                    .where(Execution.generation_id.in_(generation_ids))
-                    .order_by(Execution.created_at, Execution.id)
-                )
-            )
-            for row in session.scalars(
-                select(CodeMetrics)
-                .where(CodeMetrics.generation_id.in_(generation_ids))
-                .order_by(CodeMetrics.created_at, CodeMetrics.id)
-            ):
-                data.metrics[row.generation_id] = row  # the latest measurement wins
-        study_task_ids = [st.id for st in data.study_tasks]
-        if study_task_ids:
-            data.ratings = list(
-                session.scalars(
-                    select(Rating)
-                    .where(Rating.study_task_id.in_(study_task_ids))
-                    .order_by(Rating.updated_at, Rating.id)
-                )
-            )
-        data.votes = list(
-            session.scalars(
-                select(Vote).where(Vote.study_id == study_id).order_by(Vote.created_at, Vote.id)
-            )
-        )
-        data.imported = list(
-            session.scalars(
-                select(ImportedVote)
-                .where(ImportedVote.study_id == study_id)
-                .order_by(ImportedVote.source, ImportedVote.line, ImportedVote.id)
-            )
-        )
-        data.answers = list(
-            session.scalars(select(SurveyAnswer).where(SurveyAnswer.study_id == study_id))
-        )
+        data.participants = list(session.scalars(study_rows.participants(study_id)))
+        data.study_tasks = list(session.scalars(study_rows.study_tasks(study_id)))
+        data.tasks = {t.id: t for t in session.scalars(study_rows.tasks(study_id))}
+        data.generations = {g.id: g for g in session.scalars(study_rows.generations(study_id))}
+        data.executions = list(session.scalars(study_rows.executions(study_id)))
+        for row in session.scalars(study_rows.code_metrics(study_id)):
+            data.metrics[row.generation_id] = row  # the latest measurement wins
+        data.ratings = list(session.scalars(study_rows.ratings(study_id)))
+        data.votes = list(session.scalars(study_rows.votes(study_id)))
+        data.imported = list(session.scalars(study_rows.imported_votes(study_id)))
+        data.answers = list(session.scalars(study_rows.survey_answers(study_id)))
     data.person_groups = participant_groups(study, data.answers)
     return data
 

@@ -236,7 +236,7 @@ class _LiveView:
 
 
 def _result_json(result: CallResult) -> dict[str, Any]:
-    from codearena.prompting import extract_code
+    from codearena.answers import extract_code
 
     return {
         "model": result.model,

@@ -15,16 +15,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from codearena.evaluation import (
-    aexecute,
-    check_and_record,
-    no_code_result,
-    record_execution,
-    select_program,
-)
+from codearena.answers import extract_code, select_program
+from codearena.evaluation import aexecute, check_and_record, no_code_result, record_execution
 from codearena.gateway import Gateway
-from codearena.pipeline import Context, InputError, generate_into, validate_models
-from codearena.prompting import PromptOptions, build_messages, extract_code
+from codearena.pipeline import Context, InputError, generate_into, stored_code, validate_models
+from codearena.prompting import PromptOptions, build_messages
 from codearena.sandbox import Sandbox
 from codearena.store import Generation, Task, repo
 from codearena.store.models import BenchItem, BenchRun
@@ -221,18 +216,20 @@ class BenchRunner:
         task_id = await self._task_for(problem, task_of)
         cost = 0.0
         if item.generation_id is None:
-            item.generation_id, text, status, cost = await self._generate(
+            item.generation_id, _text, status, cost = await self._generate(
                 item, task_id, temperature
             )
         else:
-            text, status = self._stored_text(item.generation_id)
+            _text, status = self._stored_text(item.generation_id)
         self._update(item.id, task_id=task_id, generation_id=item.generation_id)
         if status != "ok":
             self._update(item.id, passed=False)
             return False, cost
+        blocks = stored_code(self.context.store, [item.generation_id])[0]
         program = select_program(
-            text,
-            problem.language,
+            blocks,
+            task_language=problem.language,
+            test_kind=problem.tests.kind,
             entry_point=problem.tests.entry_point,
             prefix=problem.completion_prefix,
         )
@@ -255,7 +252,7 @@ class BenchRunner:
         if self.checks:
             async with self._executions:
                 await check_and_record(
-                    self.context.store, item.generation_id, text, problem.language
+                    self.context.store, item.generation_id, blocks, problem.language
                 )
         return result.passed, cost
 

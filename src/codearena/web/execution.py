@@ -7,8 +7,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from codearena.evaluation import Program, aexecute, record_execution
-from codearena.prompting import CodeBlock, guess_language
+from codearena.answers import select_program, stored_blocks
+from codearena.evaluation import aexecute, record_execution
 from codearena.sandbox import (
     Limits,
     SandboxError,
@@ -16,7 +16,7 @@ from codearena.sandbox import (
     TestSpec,
     normalize_language,
 )
-from codearena.store.models import Execution
+from codearena.store.models import Execution, Task
 from codearena.store.platform_models import StudyExecution, StudyTask
 from codearena.web.auth import Principal
 from codearena.web.errors import ApiError
@@ -44,18 +44,20 @@ async def run_block(
 ) -> dict[str, Any]:
     store = platform.context.store
     generation = generation_at(store, row, position)
-    blocks = list(generation.code or [])
-    if not 0 <= block_index < len(blocks):
-        raise ApiError(404, f"this answer has no code block {block_index}")
-    block = blocks[block_index]
-    task_language = None
-    if row.tests and row.tests.get("kind") == "python":
-        task_language = "python"
-    raw_language = guess_language(
-        CodeBlock(block.get("language"), str(block.get("source", ""))), task_language
+    blocks = stored_blocks(generation.code or [])
+    with store.session() as session:
+        task = session.get(Task, generation.task_id)
+        task_language = task.output_language if task else None
+    program = select_program(
+        blocks,
+        task_language=task_language,
+        test_kind=row.tests.get("kind") if row.tests else None,
+        block_index=block_index,
     )
+    if program is None:
+        raise ApiError(404, f"this answer has no code block {block_index}")
     try:
-        language = normalize_language(raw_language or "python")
+        language = normalize_language(program.language)
     except SandboxError as exc:
         raise ApiError(400, str(exc)) from exc
     if not platform.limiter.allow(
@@ -64,7 +66,6 @@ async def run_block(
         raise ApiError(429, "too many runs in a minute: wait a little and try again")
     spec = _spec(row.tests)
     limits = Limits(timeout_s=platform.limits.run_timeout_s)
-    program = Program(str(block.get("source", "")), language, block_index)
     try:
         result = await aexecute(platform.sandbox_factory(), program, spec, limits)
     except SandboxUnavailable as exc:

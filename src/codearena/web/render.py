@@ -18,27 +18,9 @@ from pygments.lexer import Lexer
 from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from codearena.answers import file_extension
+
 _FORMATTER = HtmlFormatter(nowrap=True)
-_EXTENSIONS = {
-    "python": "py",
-    "py": "py",
-    "javascript": "js",
-    "js": "js",
-    "typescript": "ts",
-    "java": "java",
-    "c": "c",
-    "cpp": "cpp",
-    "c++": "cpp",
-    "go": "go",
-    "bash": "sh",
-    "sh": "sh",
-    "rust": "rs",
-    "sql": "sql",
-    "html": "html",
-    "csharp": "cs",
-    "c#": "cs",
-    "php": "php",
-}
 
 
 def _lexer(language: str | None) -> Lexer:
@@ -56,7 +38,7 @@ def code_block_html(source: str, language: str | None, run_index: int | None) ->
     """One highlighted block with its tool buttons (all text escaped by Pygments / escape)."""
     lang = (language or "").strip().lower()[:32]
     body = highlight(source, _lexer(lang or None), _FORMATTER)
-    filename = f"solution.{_EXTENSIONS.get(lang, 'txt')}"
+    filename = f"solution.{file_extension(lang)}"
     run = (
         f'<button type="button" class="btn run" data-action="run" data-testid="run" '
         f'data-block="{run_index}" disabled>Run</button>'

@@ -6,8 +6,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from codearena.answers import extract_code
 from codearena.catalog import Catalog, UnknownModel
-from codearena.prompting import extract_code
 from codearena.store import Store, repo
 from codearena.store.models import Generation
 from codearena.store.platform_models import Rating, StudyTask, Vote
