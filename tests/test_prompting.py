@@ -4,7 +4,7 @@ import itertools
 
 import pytest
 
-from codearena.answers import CodeBlock, extract_code, guess_language, split_variants
+from codearena.answers import CodeBlock, extract_code, guess_language
 from codearena.prompting import (
     DEFAULT_TEMPERATURE,
     GUIDELINES,
@@ -286,16 +286,11 @@ def test_three_variants() -> None:
     blocks = extract_code(reply)
     assert [b.variant for b in blocks] == [1, 2, 3]
     assert blocks[1].source == "# recursive\ndef fib(n):\n    return n"
-    variants = split_variants(reply)
-    assert len(variants) == 3
-    assert variants[0].startswith("### Variant 1") and "a, b = 0, 1" in variants[0]
-    assert "functools" not in variants[1] and "functools" in variants[2]
 
 
 def test_code_comment_inside_fence_does_not_end_variant() -> None:
     reply = "### Variant 1\n```python\n# step one\nx = 1\n```\n```python\ny = 2\n```\n"
     assert [b.variant for b in extract_code(reply)] == [1, 1]
-    assert len(split_variants(reply)) == 1
 
 
 def test_blocks_outside_variants_have_no_variant() -> None:
@@ -305,16 +300,11 @@ def test_blocks_outside_variants_have_no_variant() -> None:
         "## Summary\n```py\nb = 2\n```\n"
     )
     assert [b.variant for b in extract_code(reply)] == [None, 1, None]
-    assert split_variants(reply) == ["## Variant 1\n```py\na = 1\n```"]
 
 
 def test_bold_variant_headings() -> None:
     reply = "**Variant 1**\n```c\nint a;\n```\n**Variant 2:**\n```c\nint b;\n```\n"
     assert [b.variant for b in extract_code(reply)] == [1, 2]
-
-
-def test_split_variants_none() -> None:
-    assert split_variants("```python\nx = 1\n```") == []
 
 
 def test_to_dict() -> None:

@@ -122,12 +122,6 @@ def _sections(parsed: _Parsed) -> list[tuple[int, int, int]]:
     return sections
 
 
-def split_variants(text: str) -> list[str]:
-    """Text of each ``### Variant N`` section (heading included), in order; [] if none."""
-    parsed = _parse(text)
-    return ["\n".join(parsed.lines[a:b]).strip() for _, a, b in _sections(parsed)]
-
-
 _CODE_START = re.compile(
     r"^\s*(?:def |class |import |from \S+ import |#include|#!|function\b|public |private |"
     r"protected |static |const |let |var |async |return\b|package |using |fn |func |"

@@ -94,6 +94,15 @@ class SandboxSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    """``[web]``: ``public_url``, the platform's address as participants reach it (behind a proxy
+    or on another port), used in invite links; None: the address a request came in on (pages and
+    API) or ``http://127.0.0.1:8000`` (the CLI)."""
+
+    public_url: str | None = None
+
+
+@dataclass(frozen=True)
 class ExtraModel:
     """A model declared in the config file (for a custom provider, or a label for any id)."""
 
@@ -113,6 +122,7 @@ class Settings:
     gateway: GatewaySettings = GatewaySettings()
     models: tuple[ExtraModel, ...] = ()
     sandbox: SandboxSettings = SandboxSettings()
+    web: WebSettings = WebSettings()
 
 
 def mask_url(url: str) -> str:
@@ -155,7 +165,7 @@ def builtin_providers(env: Mapping[str, str]) -> dict[str, ProviderConfig]:
 _PROVIDER_KEYS = {"base_url", "api_key_env", "headers", "concurrency"}
 _GATEWAY_KEYS = {f for f in GatewaySettings.__dataclass_fields__}
 _MODEL_KEYS = {f for f in ExtraModel.__dataclass_fields__}
-_TOP_KEYS = {"database_url", "providers", "gateway", "models", "sandbox"}
+_TOP_KEYS = {"database_url", "providers", "gateway", "models", "sandbox", "web"}
 
 
 def _line_of(text: str, table: str, key: str) -> int | None:
@@ -305,6 +315,39 @@ def _sandbox_from(reader: _Reader, raw: Any) -> SandboxSettings:
     return SandboxSettings(backend, tuple(paths))
 
 
+_PUBLIC_URL_PROBLEM = "is not a public address; use http(s)://host[:port][/path]"
+
+
+def _public_url(value: str) -> str | None:
+    """``http(s)://host[:port][/prefix]`` without its trailing slash; None if it is not one."""
+    url = value.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        return None
+    return url
+
+
+def public_url_of(value: str, source: str) -> str:
+    """``value`` as a public URL, or a ConfigError naming ``source`` (an env var or option)."""
+    url = _public_url(value)
+    if url is None:
+        raise ConfigError(f"{source} {value!r} {_PUBLIC_URL_PROBLEM}")
+    return url
+
+
+def _web_from(reader: _Reader, raw: Any) -> WebSettings:
+    if not isinstance(raw, dict):
+        raise reader.error("web", "", "expected a table")
+    reader.check_keys("web", raw, {"public_url"})
+    if "public_url" not in raw:
+        return WebSettings()
+    value = reader.typed("web", "public_url", raw["public_url"], str)
+    url = _public_url(value)
+    if url is None:
+        raise reader.error("web", "public_url", f"{value!r} {_PUBLIC_URL_PROBLEM}")
+    return WebSettings(url)
+
+
 def default_home(env: Mapping[str, str]) -> Path:
     if env.get("CODEARENA_HOME"):
         return Path(env["CODEARENA_HOME"]).expanduser()
@@ -323,6 +366,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     gateway = GatewaySettings()
     models: tuple[ExtraModel, ...] = ()
     sandbox = SandboxSettings()
+    web = WebSettings()
     if config_path is not None and config_path.is_file():
         config_path = config_path.resolve()
         data, reader = _parse_file(config_path)
@@ -334,6 +378,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         gateway = _gateway_from(reader, data.get("gateway", {}))
         models = _models_from(reader, data.get("models", []))
         sandbox = _sandbox_from(reader, data.get("sandbox", {}))
+        web = _web_from(reader, data.get("web", {}))
         if "database_url" in data:
             reader.typed("", "database_url", data["database_url"], str)
     else:
@@ -342,6 +387,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     database_url = env.get("CODEARENA_DATABASE_URL") or data.get("database_url") or ""
     if not database_url:
         database_url = f"sqlite:///{home / 'codearena.db'}"
+    if env.get("CODEARENA_PUBLIC_URL", "").strip():
+        web = WebSettings(public_url_of(env["CODEARENA_PUBLIC_URL"], "CODEARENA_PUBLIC_URL"))
     for provider in providers.values():
         provider.api_key()  # a key file with loose permissions fails here, before any call
-    return Settings(home, database_url, config_path, providers, gateway, models, sandbox)
+    return Settings(home, database_url, config_path, providers, gateway, models, sandbox, web)

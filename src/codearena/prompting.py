@@ -20,7 +20,6 @@ REQUIREMENTS: tuple[str, ...] = (
 TONES: tuple[str, ...] = ("Professional", "Academic", "Direct", "Helpful", "Friendly")
 MODES: tuple[str, ...] = ("study", "plain")
 DEFAULT_TEMPERATURE = 0.5
-VARIANT_COUNT = 3
 SYSTEM_MESSAGE = (
     "You are an advanced programming assistant. You write accurate, efficient and well-commented "
     "code that follows best practices, name the libraries it needs, and explain it clearly."

@@ -298,7 +298,7 @@ def make_study(store: Store, owner_id: str | None = None, name: str = "Analysis 
                 _rating(st["3"], 1, g["2b"], P1, EVIL, correctness=3, quality=3, usefulness=3),
                 _battle(sid, st["3"], P1, ALPHA, EVIL, "a"),
                 _battle(sid, st["4"], P2, BETA, ALPHA, "b", self_identified=True),
-                _battle(sid, st["5"], P3, BETA, EVIL, "bothbad"),
+                _battle(sid, st["5"], P3, BETA, EVIL, "both_bad"),
                 Vote(
                     study_task_id=st["1"],
                     study_id=sid,

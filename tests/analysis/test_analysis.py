@@ -36,7 +36,7 @@ def test_study_votes_map_choices_flags_and_groups(store: Store, study_id: str) -
     votes = [v for v, _ in pairs]
     assert stats.Vote(ALPHA, EVIL, "a") in votes
     assert stats.Vote(BETA, ALPHA, "b", flagged=True) in votes  # self-identified
-    assert stats.Vote(BETA, EVIL, "both_bad") in votes  # stored as "bothbad"
+    assert stats.Vote(BETA, EVIL, "both_bad") in votes  # stored as "both_bad"
     assert len(votes) == 6  # 3 battles (the upvote is not a battle) + 3 imported
     groups = dict(
         zip([(v.model_a, v.model_b, v.winner) for v in votes], [g for _, g in pairs], strict=True)

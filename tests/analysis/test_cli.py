@@ -103,14 +103,16 @@ def test_votes_import_replaces_on_reimport(db: Store, tmp_path: Path) -> None:
         f"{ALPHA},{BETA},a,u1,Python,parsing\n"
         "\n"
         f"{BETA},{ALPHA},TIE,,,\n"
-        f'"{BETA}","{EVIL}",both_bad,u2,Go,\n',
+        f'"{BETA}","{EVIL}",both_bad,u2,Go,\n'
+        f"{ALPHA},{EVIL},bothbad,,,\n"
+        f"{EVIL},{ALPHA},Both-Bad,,,\n",
         encoding="utf-8",
     )
     before = _imported(db, study_id)
     result = runner.invoke(app, ["votes", "import", str(csv), "--study", study_id, "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout) == {"imported": 3, "study": study_id}
-    assert _imported(db, study_id) == before + 3
+    assert json.loads(result.stdout) == {"imported": 5, "study": study_id}
+    assert _imported(db, study_id) == before + 5
     with db.session() as session:
         rows = list(
             session.scalars(
@@ -123,11 +125,13 @@ def test_votes_import_replaces_on_reimport(db: Store, tmp_path: Path) -> None:
         (2, "a", "u1", "Python"),
         (4, "tie", None, None),
         (5, "both_bad", "u2", "Go"),
+        (6, "both_bad", None, None),  # the old spellings are stored as both_bad
+        (7, "both_bad", None, None),
     ]
     again = runner.invoke(app, ["votes", "import", str(csv), "--study", "Analysis study"])
     assert again.exit_code == 0, again.output
-    assert "imported 3 votes" in again.stdout and "replaced 3" in again.stdout
-    assert _imported(db, study_id) == before + 3  # replaced, not duplicated
+    assert "imported 5 votes" in again.stdout and "replaced 5" in again.stdout
+    assert _imported(db, study_id) == before + 5  # replaced, not duplicated
     votes = [v for v, _ in study_votes(db, study_id)]
     assert stats.Vote(BETA, EVIL, "both_bad") in votes
 

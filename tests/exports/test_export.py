@@ -16,6 +16,7 @@ from codearena.gateway import Gateway
 from codearena.pipeline import Context, run_task
 from codearena.prompting import PromptOptions
 from codearena.store import Store
+from codearena.store.db import head_revision
 from codearena.store.models import Generation
 from codearena.store.platform_models import Participant, Study, StudyTask
 from tests.conftest import SECRET, unique
@@ -47,7 +48,7 @@ def test_each_format_writes_one_file_per_table_and_a_manifest(
     saved = json.loads((out / "manifest.json").read_text())
     assert saved == manifest.to_dict()
     assert saved["study_id"] == data.study_id and saved["format"] == fmt
-    assert saved["codearena_version"] and saved["schema_revision"] == "0004"
+    assert saved["codearena_version"] and saved["schema_revision"] == head_revision()
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", saved["exported_at"])
     assert {t["name"]: t["rows"] for t in saved["tables"]} == data.rows
     for table in saved["tables"]:

@@ -142,3 +142,36 @@ def test_a_study_with_nothing_in_it_round_trips(tmp_path: Path) -> None:
     for fmt in ("jsonl", "parquet", "csv"):
         export_study(store_b, study.id, tmp_path / "b" / fmt, fmt)
         same_files(tmp_path / "a" / fmt, tmp_path / "b" / fmt)
+
+
+def test_an_older_export_spelling_bothbad_is_imported_and_exported_as_both_bad(
+    source: tuple[Store, StudyData], tmp_path: Path
+) -> None:
+    """Exports say ``both_bad``; one written before migration 0005 said ``bothbad`` (votes) and
+    is imported as ``both_bad``."""
+    store_a, data = source
+    export_study(store_a, data.study_id, tmp_path / "old", "jsonl")
+    votes = tmp_path / "old" / "votes.jsonl"
+    rows = [json.loads(line) for line in votes.read_text().splitlines()]
+    battle = next(r for r in rows if r["kind"] == "battle")
+    battle["choice"] = "bothbad"
+    votes.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    imported = tmp_path / "old" / "imported_votes.jsonl"
+    old = [json.loads(line) for line in imported.read_text().splitlines()]
+    assert "both_bad" in {r["winner"] for r in old}
+    imported.write_text(
+        "".join(
+            json.dumps(r | {"winner": "bothbad" if r["winner"] == "both_bad" else r["winner"]})
+            + "\n"
+            for r in old
+        )
+    )
+    store_b = Store(f"sqlite:///{tmp_path / 'b.db'}")
+    import_export(store_b, tmp_path / "old")
+    export_study(store_b, data.study_id, tmp_path / "new", "jsonl")
+    new_votes = [json.loads(x) for x in (tmp_path / "new" / "votes.jsonl").read_text().splitlines()]
+    assert [r["choice"] for r in new_votes if r["kind"] == "battle"] == ["both_bad"]
+    new_imported = (tmp_path / "new" / "imported_votes.jsonl").read_text()
+    assert '"both_bad"' in new_imported and "bothbad" not in new_imported
+    store_a.dispose()
+    store_b.dispose()

@@ -31,7 +31,7 @@ from codearena.store.research_models import ImportedVote
 from tests.reports.realistic import MODELS, T0, make_realistic_study
 
 ROUNDS = 20
-WINNERS = {"a", "b", "tie", "bothbad", "both_bad"}
+WINNERS = {"a", "b", "tie", "both_bad"}
 
 
 def _add_edge_rows(store: Store, study_id: str) -> None:

@@ -176,7 +176,7 @@ def make_realistic_study(store: Store, seed: int = 7) -> str:
                         )
                     )
             if abs(quality[a] - quality[b]) < 0.3:
-                choice = rng.choice(("tie", "bothbad"))
+                choice = rng.choice(("tie", "both_bad"))
             else:
                 choice = "a" if quality[a] > quality[b] else "b"
             s.add(

@@ -182,3 +182,52 @@ def test_upgrade_keeps_existing_rows(database_url: str) -> None:
         row = connection.exec_driver_sql("SELECT pseudonym, source FROM participants").one()
     assert tuple(row) == ("ann", "platform")
     engine.dispose()
+
+
+def test_upgrade_rewrites_both_bad_votes(database_url: str) -> None:
+    """Migration 0005: a battle stored as "bothbad" (and an imported vote so spelled) reads as
+    "both_bad"; the other choices are untouched, and a downgrade restores the old spelling."""
+    from alembic import command
+
+    from codearena.store.db import alembic_config
+
+    engine = make_engine(database_url)
+    command.upgrade(alembic_config(engine), "0004")
+    with engine.begin() as connection:
+        connection.exec_driver_sql(
+            "INSERT INTO studies (id, name, description, consent_text, models, mode, "
+            "prompt_options, survey_name, survey, status, created_at) VALUES "
+            "('s1', 'old', '', '', '[]', 'blind', '[]', 'study-2025', '{}', 'open', "
+            "CURRENT_TIMESTAMP)"
+        )
+        connection.exec_driver_sql(
+            "INSERT INTO participants (id, study_id, pseudonym, source, created_at) "
+            "VALUES ('P-OLD', 's1', 'ann', 'platform', CURRENT_TIMESTAMP)"
+        )
+        for n in ("1", "2"):
+            connection.exec_driver_sql(
+                "INSERT INTO study_tasks (id, study_id, participant_id, mode, models, prompt, "
+                f"status, revealed, created_at) VALUES ('st{n}', 's1', 'P-OLD', 'blind', "
+                "'[\"x\", \"y\"]', 'p', 'done', TRUE, CURRENT_TIMESTAMP)"
+            )
+        for n, choice in (("1", "bothbad"), ("2", "tie")):
+            connection.exec_driver_sql(
+                "INSERT INTO votes (id, study_task_id, study_id, participant_id, kind, position, "
+                f"choice, model_a, model_b, self_identified, created_at) VALUES ('v{n}', 'st{n}', "
+                f"'s1', 'P-OLD', 'battle', -1, '{choice}', 'x', 'y', FALSE, CURRENT_TIMESTAMP)"
+            )
+        connection.exec_driver_sql(
+            "INSERT INTO imported_votes (id, study_id, source, line, model_a, model_b, winner, "
+            "imported_at) VALUES ('i1', 's1', 'old.csv', 2, 'x', 'y', 'bothbad', CURRENT_TIMESTAMP)"
+        )
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    with engine.connect() as connection:
+        votes = dict(connection.exec_driver_sql("SELECT id, choice FROM votes").all())
+        imported = connection.exec_driver_sql("SELECT winner FROM imported_votes").scalar_one()
+    assert votes == {"v1": "both_bad", "v2": "tie"} and imported == "both_bad"
+    command.downgrade(alembic_config(engine), "0004")
+    with engine.connect() as connection:
+        votes = dict(connection.exec_driver_sql("SELECT id, choice FROM votes").all())
+    assert votes == {"v1": "bothbad", "v2": "tie"}
+    engine.dispose()

@@ -30,7 +30,7 @@ def _platform_respondent(store: Store, study_id: str, answers: dict[str, Any]) -
     study = studies.get_study(store, study_id)
     participant = studies.join(store, study, "ada", None)
     studies.consent(store, participant.id)
-    assert survey.save_many(store, study, participant.id, answers) == []
+    assert survey.save_each(store, study, participant.id, answers) == {}
     survey.submit(store, study, participant.id)
 
 

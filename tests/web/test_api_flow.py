@@ -100,3 +100,20 @@ async def test_an_answer_can_be_rated_while_a_slower_one_still_streams(arena: Ar
     await arena.finish(client, task_id)
     late = await client.post(f"/api/tasks/{task_id}/answers/1/rating", rating)
     assert late.status_code == 200, late.text
+
+
+async def test_both_bad_is_stored_as_both_bad_whichever_spelling_is_sent(arena: Arena) -> None:
+    """``both_bad`` is the API's value; the old ``bothbad`` (and ``both-bad``) still work."""
+    study = arena.study([unique("ok"), unique("ok")], mode="blind")
+    client = await arena.participant(study)
+    for spelling in ("both_bad", "bothbad", "Both-Bad"):
+        task_id = (await client.post("/api/tasks", {"text": "Write add(a, b)"})).json()["id"]
+        await arena.finish(client, task_id)
+        voted = await client.post(f"/api/tasks/{task_id}/vote", {"choice": spelling})
+        assert voted.status_code == 200, voted.text
+        assert voted.json()["choice"] == "both_bad"
+        assert voted.json()["choice_label"] == "Both are bad"
+        view = (await client.get(f"/api/tasks/{task_id}")).json()
+        assert view["vote"] == "both_bad"
+    with arena.context.store.session() as session:
+        assert [v.choice for v in session.query(Vote).all()] == ["both_bad"] * 3

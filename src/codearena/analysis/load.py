@@ -33,7 +33,8 @@ GROUP_KEYS = ("language", "category", "participant", "experience", "role")
 EXPERIENCE_TEXT = "How much experience do you have in software development?"
 ROLE_TEXT = "What are your main role and function in company?"
 MAX_CATEGORY = 64
-# a battle's stored choice -> the winner of a stats.Vote ("bothbad" is the platform's spelling)
+# a battle's stored choice -> the winner of a stats.Vote; "bothbad" (stored before migration
+# 0005, which rewrote it) is still understood
 BATTLE_WINNERS: dict[str, Winner] = {
     "a": "a",
     "b": "b",

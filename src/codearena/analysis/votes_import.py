@@ -1,6 +1,7 @@
 """Pairwise votes collected elsewhere, imported from CSV into a study (``imported_votes``).
 
-Columns: ``model_a``, ``model_b``, ``winner`` (``a``, ``b``, ``tie`` or ``both_bad``), and
+Columns: ``model_a``, ``model_b``, ``winner`` (``a``, ``b``, ``tie`` or ``both_bad``, any case;
+the older spellings ``bothbad``, ``both-bad`` and ``both bad`` are stored as ``both_bad``), and
 optionally ``participant``, ``language``, ``category``. Every row is checked first; if any row
 is bad nothing is imported, and each problem is reported with its line number. A file is
 identified by its *source* name (by default the file's base name): importing a source again
@@ -19,10 +20,11 @@ from sqlalchemy import delete
 
 from codearena.store import Store
 from codearena.store.research_models import ImportedVote
+from codearena.store.vocabulary import VOTE_VALUES, VoteValue, vote_value
 
 REQUIRED = ("model_a", "model_b", "winner")
 OPTIONAL = ("participant", "language", "category")
-WINNERS = ("a", "b", "tie", "both_bad")
+WINNERS: tuple[VoteValue, ...] = VOTE_VALUES
 LIMITS = {"model_a": 200, "model_b": 200, "participant": 200, "language": 64, "category": 64}
 MAX_SOURCE = 300
 
@@ -32,7 +34,7 @@ class ImportRow:
     line: int
     model_a: str
     model_b: str
-    winner: str
+    winner: VoteValue
     participant: str | None = None
     language: str | None = None
     category: str | None = None
@@ -97,7 +99,7 @@ def parse_votes(text: str) -> ParsedVotes:
                     line=line,
                     model_a=str(_clean(record["model_a"])),
                     model_b=str(_clean(record["model_b"])),
-                    winner=str(_clean(record["winner"])).lower(),
+                    winner=_winner(record.get("winner")),
                     **{c: _clean(record.get(c)) for c in OPTIONAL},
                 )
             )
@@ -108,17 +110,22 @@ def parse_votes(text: str) -> ParsedVotes:
     return parsed
 
 
+def _winner(value: str | None) -> VoteValue:
+    winner = vote_value(value)
+    assert winner is not None  # _check has refused the row otherwise
+    return winner
+
+
 def _check(record: dict[str | None, str | None]) -> str | None:
     if record.get(None):
         return "more fields than columns"
     model_a, model_b = _clean(record.get("model_a")), _clean(record.get("model_b"))
-    winner = (_clean(record.get("winner")) or "").lower()
     if model_a is None or model_b is None:
         blank = [c for c, v in (("model_a", model_a), ("model_b", model_b)) if v is None]
         return f"blank {' and '.join(blank)}"
     if model_a == model_b:
         return f"the same model twice ({model_a!r})"
-    if winner not in WINNERS:
+    if vote_value(_clean(record.get("winner"))) is None:
         given = _clean(record.get("winner"))
         return f"winner must be one of {', '.join(WINNERS)}, got {given!r}"
     for column, limit in LIMITS.items():

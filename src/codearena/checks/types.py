@@ -7,9 +7,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-#: Finding kinds that count towards ``findings_per_100_lines``.
-COUNTED_KINDS = ("lint", "security")
-
 
 class ChecksUnavailable(RuntimeError):
     """A checker (ruff, bandit, node) is not installed; the message names what to install."""

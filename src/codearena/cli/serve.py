@@ -12,16 +12,30 @@ from codearena.cli.output import err, shown
 def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port")] = 8000,
+    public_url: Annotated[
+        str | None,
+        typer.Option(
+            "--public-url",
+            help="the address participants use, for invite links "
+            "(default: [web] public_url or CODEARENA_PUBLIC_URL, else the request's address)",
+        ),
+    ] = None,
 ) -> None:
     """Start the web platform."""
+    import dataclasses
+
     import uvicorn
 
     from codearena import __version__
-    from codearena.config import load_settings, mask_url
+    from codearena.config import WebSettings, load_settings, mask_url, public_url_of
     from codearena.pipeline import Context
     from codearena.web.app import create_app
 
-    context = Context.open(load_settings())
+    settings = load_settings()
+    if public_url is not None:
+        web = WebSettings(public_url_of(public_url, "--public-url"))
+        settings = dataclasses.replace(settings, web=web)
+    context = Context.open(settings)
     if not any(p.has_key for p in context.settings.providers.values() if p.needs_key):
         err().print(
             "No API key configured yet: the platform starts anyway. To add one, stop it and run\n"
@@ -30,4 +44,6 @@ def serve(
         )
     database = mask_url(context.settings.database_url)
     err().print(shown(f"codearena {__version__} on http://{host}:{port}  (database {database})"))
+    if context.settings.web.public_url:
+        err().print(shown(f"invite links use {context.settings.web.public_url}"))
     uvicorn.run(create_app(context), host=host, port=port, log_level="info")

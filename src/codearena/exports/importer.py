@@ -37,6 +37,7 @@ from codearena.store.research_models import (
     CodingConcept,
     ImportedVote,
 )
+from codearena.store.vocabulary import vote_value
 
 
 class ImportFailure(CodearenaError):
@@ -155,6 +156,13 @@ def import_rows(session: Session, rows: Rows) -> str:
         if e["study_task_id"] is not None
     ]
     _insert(session, StudyExecution, links)
+    # an export written before migration 0005 spells a both-bad battle "bothbad"
+    spelled = {
+        "votes": [v | {"choice": vote_value(v["choice"]) or v["choice"]} for v in rows["votes"]],
+        "imported_votes": [
+            v | {"winner": vote_value(v["winner"]) or v["winner"]} for v in rows["imported_votes"]
+        ],
+    }
     for model, table in (
         (CodeMetrics, "code_metrics"),
         (Finding, "findings"),
@@ -167,7 +175,7 @@ def import_rows(session: Session, rows: Rows) -> str:
         (CodingCode, "coding_codes"),
         (CodeAssignment, "code_assignments"),
     ):
-        _insert(session, model, rows[table])
+        _insert(session, model, spelled.get(table, rows[table]))
     return study_id
 
 

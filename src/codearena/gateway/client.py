@@ -56,15 +56,12 @@ class Gateway:
         settings: Settings,
         catalog: Catalog,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
         sleep: Sleep = asyncio.sleep,
-        rng: random.Random | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
         gw = settings.gateway
         self._client = httpx.AsyncClient(
-            transport=transport,
             timeout=httpx.Timeout(
                 connect=gw.connect_timeout,
                 read=max(gw.first_token_timeout, 1.0),
@@ -74,7 +71,7 @@ class Gateway:
             limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
         )
         self._sleep = sleep
-        self._rng = rng or random.Random()
+        self._rng = random.Random()
         self._limits: dict[str, asyncio.Semaphore] = {}
 
     async def aclose(self) -> None:

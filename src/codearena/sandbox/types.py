@@ -13,16 +13,6 @@ Verdict = Literal[
 ]
 """``ran``: the code ran to exit 0 with no tests to judge it (set by ``codearena.evaluation``, never
 by a backend); it is not a pass and stays out of every pass rate."""
-VERDICTS: tuple[Verdict, ...] = (
-    "passed",
-    "ran",
-    "failed",
-    "error",
-    "timeout",
-    "memory",
-    "compile_error",
-    "output_limit",
-)
 MIB = 1024 * 1024
 
 

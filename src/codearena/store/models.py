@@ -19,6 +19,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from codearena.store.vocabulary import BenchRunStatus, GenerationStatus
+
 
 def new_id() -> str:
     return uuid.uuid4().hex
@@ -70,7 +72,7 @@ class Generation(Base):
     provider: Mapped[str] = mapped_column(String(64))
     served_model: Mapped[str | None] = mapped_column(String(200))
     upstream_id: Mapped[str | None] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[GenerationStatus] = mapped_column(String(16), default="pending")
     text: Mapped[str] = mapped_column(Text, default="")
     code: Mapped[list[Any]] = mapped_column(JSON, default=list)
     finish_reason: Mapped[str | None] = mapped_column(String(32))
@@ -185,7 +187,7 @@ class BenchRun(Base):
     samples: Mapped[int] = mapped_column(Integer, default=1)
     temperature: Mapped[float | None] = mapped_column(Float)
     params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    status: Mapped[str] = mapped_column(String(16), default="running")
+    status: Mapped[BenchRunStatus] = mapped_column(String(16), default="running")
 
 
 class BenchItem(Base):

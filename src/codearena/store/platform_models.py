@@ -24,6 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from codearena.store.models import Base, new_id, utcnow
+from codearena.store.vocabulary import StudyTaskStatus, VoteValue
 
 
 def participant_id() -> str:
@@ -106,7 +107,7 @@ class StudyTask(Base):
     models: Mapped[list[Any]] = mapped_column(JSON, default=list)
     prompt: Mapped[str] = mapped_column(Text)
     tests: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    status: Mapped[str] = mapped_column(String(16), default="running")
+    status: Mapped[StudyTaskStatus] = mapped_column(String(16), default="running")
     revealed: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
@@ -138,7 +139,8 @@ class Rating(Base):
 
 
 class Vote(Base):
-    """A blind battle's outcome (``a``, ``b``, ``tie``, ``bothbad``) or a named-mode upvote.
+    """A blind battle's outcome (``a``, ``b``, ``tie``, ``both_bad``; see store/vocabulary.py) or a
+    named-mode upvote.
 
     ``self_identified`` is set when an answer the vote concerns names its own model, so that
     analysis can exclude the vote.
@@ -155,7 +157,7 @@ class Vote(Base):
     participant_id: Mapped[str] = mapped_column(String(16), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # "battle" or "upvote"
     position: Mapped[int] = mapped_column(Integer, default=-1)  # upvote: the answer; battle: -1
-    choice: Mapped[str | None] = mapped_column(String(16))
+    choice: Mapped[VoteValue | None] = mapped_column(String(16))
     model_a: Mapped[str | None] = mapped_column(String(200))
     model_b: Mapped[str | None] = mapped_column(String(200))
     model: Mapped[str | None] = mapped_column(String(200))

@@ -8,6 +8,7 @@ from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column
 
 from codearena.store.models import Base, new_id, utcnow
+from codearena.store.vocabulary import VoteValue
 
 
 class ImportedVote(Base):
@@ -21,7 +22,7 @@ class ImportedVote(Base):
     line: Mapped[int] = mapped_column(Integer)
     model_a: Mapped[str] = mapped_column(String(200))
     model_b: Mapped[str] = mapped_column(String(200))
-    winner: Mapped[str] = mapped_column(String(16))  # a, b, tie, both_bad
+    winner: Mapped[VoteValue] = mapped_column(String(16))  # a, b, tie, both_bad
     participant: Mapped[str | None] = mapped_column(String(200))
     language: Mapped[str | None] = mapped_column(String(64))
     category: Mapped[str | None] = mapped_column(String(64))

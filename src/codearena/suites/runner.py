@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -301,9 +301,3 @@ class BenchRunner:
             assert row is not None
             for key, value in values.items():
                 setattr(row, key, value)
-
-
-def run_models(context: Context, run_id: str) -> Sequence[str]:
-    with context.store.session() as session:
-        run = session.get(BenchRun, run_id)
-        return list(run.models) if run else []

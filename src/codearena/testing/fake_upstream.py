@@ -204,11 +204,6 @@ class FakeUpstream:
                 and r.body.get("model") == model
             )
 
-    def reset(self) -> None:
-        with self._lock:
-            self.requests.clear()
-            self._attempts.clear()
-
     def start(self) -> FakeUpstream:
         if self._thread is not None:
             raise RuntimeError("FakeUpstream already started")

@@ -100,7 +100,7 @@ def create_user(data: UserInput, platform: PlatformDep, _: Admin) -> dict[str, A
 
 @router.get("/studies", summary="Studies you own (admins: all)")
 def list_studies(request: Request, platform: PlatformDep, who: Staff) -> list[dict[str, Any]]:
-    base = str(request.base_url)
+    base = platform.public_base(request)
     return [
         studies.study_dict(s, platform.secret, base)
         for s in studies.list_studies(platform.context.store, who)
@@ -118,13 +118,13 @@ def create_study(
         )
     except studies.StudyInputError as exc:
         raise ApiError(400, str(exc)) from exc
-    return studies.study_dict(study, platform.secret, str(request.base_url))
+    return studies.study_dict(study, platform.secret, platform.public_base(request))
 
 
 @router.get("/studies/{study_id}", summary="A study with its counts (researcher)")
 def get_study(study_id: str, request: Request, platform: PlatformDep, who: Staff) -> dict[str, Any]:
     study = studies.get_owned_study(platform.context.store, who, study_id)
-    data = studies.study_dict(study, platform.secret, str(request.base_url))
+    data = studies.study_dict(study, platform.secret, platform.public_base(request))
     data["stats"] = studies.study_stats(platform.context.store, study.id)
     return data
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI
@@ -18,8 +18,7 @@ from codearena import __version__
 from codearena.analysis import display
 from codearena.gateway import Gateway
 from codearena.pipeline import Context
-from codearena.sandbox import Sandbox
-from codearena.web import api, coding, dashboard, errors, pages
+from codearena.web import api, apidocs, coding, dashboard, errors, pages
 from codearena.web.limits import PlatformLimits
 from codearena.web.security import SECURITY_HEADERS, SecurityHeaders
 from codearena.web.state import STATIC, TEMPLATES, Platform, SharedSandbox
@@ -43,16 +42,15 @@ def create_app(
     context: Context,
     *,
     limits: PlatformLimits | None = None,
-    sandbox: Callable[[], Sandbox] | None = None,
 ) -> FastAPI:
-    shared: SharedSandbox | None = None
-    if sandbox is None:  # the configured backend, one for the app's lifetime
-        sandbox = shared = SharedSandbox(context.settings.sandbox)
+    shared = SharedSandbox(
+        context.settings.sandbox
+    )  # the configured backend, for the app's lifetime
     platform = Platform(
         context=context,
         secret=platform_secret(context.store),
         limits=limits or PlatformLimits(),
-        sandbox_factory=sandbox,
+        sandbox_factory=shared,
         templates=templates(),
     )
 
@@ -71,13 +69,14 @@ def create_app(
                 await asyncio.gather(*unfinished, return_exceptions=True)
             await platform.gateway.aclose()
             platform.gateway = None
-            if shared is not None:
-                shared.close()
+            shared.close()
 
     app = FastAPI(
         title="codearena",
         version=__version__,
         lifespan=lifespan,
+        docs_url=None,  # served by apidocs with local assets
+        redoc_url=None,
         description="Web platform of codearena: studies, tasks streamed from many models, "
         "sandboxed runs, ratings, blind votes and surveys. Every state-changing request needs "
         'the X-CSRF-Token header (GET /api/session gives it). Errors are {"error": message}.',
@@ -86,6 +85,7 @@ def create_app(
     app.state.platform = platform
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    apidocs.install(app)
     errors.install(app, pages.error_page)
     app.include_router(api.router)
     app.include_router(pages.router)

@@ -17,6 +17,10 @@ if TYPE_CHECKING:  # the pipeline and the store (SQLAlchemy) load when a command
 users_app = typer.Typer(help="Accounts of the web platform.", no_args_is_help=True)
 study_app = typer.Typer(help="Studies of the web platform.", no_args_is_help=True)
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+BASE_URL_HELP = (
+    "the platform's public address, for the invite URL "
+    "(default: [web] public_url or CODEARENA_PUBLIC_URL, else http://127.0.0.1:8000)"
+)
 
 
 @users_app.callback()
@@ -80,9 +84,7 @@ def study_create(
     consent: Annotated[
         str, typer.Option("--consent", help="consent text (default: built in)")
     ] = "",
-    base_url: Annotated[
-        str, typer.Option("--base-url", help="the platform's public address, for the invite URL")
-    ] = DEFAULT_BASE_URL,
+    base_url: Annotated[str | None, typer.Option("--base-url", help=BASE_URL_HELP)] = None,
     owner: Annotated[
         str | None,
         typer.Option("--owner", help="the researcher's e-mail (default: the only researcher)"),
@@ -113,12 +115,17 @@ def study_create(
         _fail(str(exc))
         return
     secret = studies.platform_secret(context.store)
-    data = studies.study_dict(study, secret, base_url)
+    data = studies.study_dict(study, secret, _base_url(context, base_url))
     if as_json:
         typer.echo(escape_json(json.dumps(data, indent=2, ensure_ascii=False)))
         return
     _say(f"study {study.id} ({study.mode}, {len(study.models)} models)")
     _say(f"invite: {data['invite_url']}")
+
+
+def _base_url(context: Context, given: str | None) -> str:
+    """``--base-url``, else the configured public URL, else the default address of ``serve``."""
+    return given or context.settings.web.public_url or DEFAULT_BASE_URL
 
 
 def _owner_id(context: Context, email: str | None) -> str | None:
@@ -148,7 +155,7 @@ def _owner_id(context: Context, email: str | None) -> str | None:
 
 @study_app.command("list")
 def study_list(
-    base_url: Annotated[str, typer.Option("--base-url")] = DEFAULT_BASE_URL,
+    base_url: Annotated[str | None, typer.Option("--base-url", help=BASE_URL_HELP)] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Every study with its status and invite URL."""
@@ -157,7 +164,8 @@ def study_list(
 
     context = Context.open(load_settings())
     secret = studies.platform_secret(context.store)
-    rows = [studies.study_dict(s, secret, base_url) for s in studies.list_studies(context.store)]
+    base = _base_url(context, base_url)
+    rows = [studies.study_dict(s, secret, base) for s in studies.list_studies(context.store)]
     if as_json:
         typer.echo(escape_json(json.dumps(rows, indent=2, ensure_ascii=False)))
         return

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -13,19 +13,21 @@ from codearena.catalog import Catalog
 from codearena.store import Store, repo
 from codearena.store.models import Generation
 from codearena.store.platform_models import Rating, StudyTask, Vote
+from codearena.store.vocabulary import VOTE_VALUES, VoteValue, vote_value
 from codearena.web.errors import ApiError
 from codearena.web.selfident import names_own_model as names_own_model
 from codearena.web.selfident import self_identifies
 from codearena.web.selfident import self_names as self_names
 
-Choice = Literal["a", "b", "tie", "bothbad"]
-CHOICES: tuple[str, ...] = ("a", "b", "tie", "bothbad")
+# The stored spelling; the old "bothbad" (and "both-bad", "both bad") is accepted on input.
+Choice = VoteValue
+CHOICES: tuple[str, ...] = VOTE_VALUES
 # The buttons' wording, used wherever a vote is shown to the participant.
 CHOICE_LABELS: dict[str, str] = {
     "a": "A is better",
     "b": "B is better",
     "tie": "Tie",
-    "bothbad": "Both are bad",
+    "both_bad": "Both are bad",
 }
 
 
@@ -43,6 +45,12 @@ class RatingInput(BaseModel):
 class VoteInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
     choice: Choice
+
+    @field_validator("choice", mode="before")
+    @classmethod
+    def _old_spellings(cls, value: Any) -> Any:
+        """``bothbad`` (the spelling before 0005), ``both-bad`` and ``both bad`` mean both_bad."""
+        return vote_value(value) or value
 
 
 def generations_of(store: Store, row: StudyTask) -> list[Generation]:
@@ -90,7 +98,8 @@ def rate(store: Store, row: StudyTask, position: int, data: RatingInput) -> Rati
 def vote(store: Store, catalog: Catalog, row: StudyTask, choice: str) -> Vote:
     if row.mode != "blind":
         raise ApiError(400, "votes are for blind tasks; named tasks use upvotes")
-    if choice not in CHOICES:
+    value = vote_value(choice)
+    if value is None:
         raise ApiError(400, f"choice must be one of {', '.join(CHOICES)}")
     generations = generations_of(store, row)
     # any model or vendor of the catalog, not only the answer's own (see web/selfident.py)
@@ -104,7 +113,7 @@ def vote(store: Store, catalog: Catalog, row: StudyTask, choice: str) -> Vote:
                     participant_id=row.participant_id,
                     kind="battle",
                     position=-1,
-                    choice=choice,
+                    choice=value,
                     model_a=row.models[0],
                     model_b=row.models[1],
                     self_identified=flagged,
@@ -116,7 +125,7 @@ def vote(store: Store, catalog: Catalog, row: StudyTask, choice: str) -> Vote:
     except IntegrityError:
         raise ApiError(409, "you have already voted on this task") from None
     row.revealed = True
-    return Vote(choice=choice, self_identified=flagged)
+    return Vote(choice=value, self_identified=flagged)
 
 
 def upvote(store: Store, catalog: Catalog, row: StudyTask, position: int) -> Vote:

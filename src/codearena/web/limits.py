@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -22,12 +21,11 @@ class PlatformLimits:
 class RateLimiter:
     """At most ``limit`` events per ``window`` seconds for each key."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
+    def __init__(self) -> None:
         self._events: dict[str, deque[float]] = defaultdict(deque)
 
     def allow(self, key: str, limit: int, window: float = 60.0) -> bool:
-        now = self._clock()
+        now = time.monotonic()
         events = self._events[key]
         while events and events[0] <= now - window:
             events.popleft()

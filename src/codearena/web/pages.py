@@ -137,7 +137,7 @@ def study_admin(study_id: str, request: Request, platform: PlatformDep, who: Sta
         request,
         "study_admin.html",
         study=study,
-        invite=studies.invite_url(platform.secret, study.id, str(request.base_url)),
+        invite=studies.invite_url(platform.secret, study.id, platform.public_base(request)),
         stats=studies.study_stats(platform.context.store, study.id),
     )
 

@@ -17,11 +17,12 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 _DOCS_PATHS = ("/docs", "/redoc")
-# FastAPI's Swagger UI page loads its scripts from a CDN and runs an inline bootstrap script.
+# Swagger UI and ReDoc (web/apidocs.py) load only local scripts, but set inline styles, use data:
+# images and ReDoc runs a blob: worker; they show no user content.
 _DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com; "
-    "object-src 'none'; frame-ancestors 'none'"
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'"
 )
 
 

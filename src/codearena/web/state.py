@@ -35,6 +35,11 @@ class Platform:
     limiter: RateLimiter = field(default_factory=RateLimiter)
     background: set[asyncio.Task[None]] = field(default_factory=set)
 
+    def public_base(self, request: Request) -> str:
+        """The address for links people open elsewhere (invites): ``[web] public_url`` /
+        ``CODEARENA_PUBLIC_URL`` / ``serve --public-url``, else the one the request came in on."""
+        return self.context.settings.web.public_url or str(request.base_url)
+
     def require_gateway(self) -> Gateway:
         if self.gateway is None:
             raise RuntimeError("the gateway is opened by the app's lifespan")

@@ -96,11 +96,6 @@ def save_each(
     return errors
 
 
-def save_many(store: Store, study: Study, participant_id: str, values: dict[str, Any]) -> list[str]:
-    """Save every answer that validates; returns the messages of those that do not."""
-    return list(save_each(store, study, participant_id, values).values())
-
-
 def missing_questions(store: Store, study: Study, participant_id: str) -> dict[str, str]:
     """``{question id: "this question is required"}`` for every required question unanswered."""
     missing = instrument_of(study).missing(own_answers(store, participant_id))

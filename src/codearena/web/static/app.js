@@ -187,7 +187,7 @@ function taskPage() {
       const r = await api("POST", `/api/tasks/${taskId}/vote`, { choice });
       body.dataset.voted = "true";
       document.querySelectorAll("[data-vote]").forEach((b) => { b.disabled = true; });
-      // the buttons' own wording ("Both are bad"), never the API key ("bothbad")
+      // the buttons' own wording ("Both are bad"), never the API key ("both_bad")
       const button = document.querySelector(`[data-vote="${r.choice}"]`);
       const label = r.choice_label || (button ? button.textContent : r.choice);
       const excluded = r.self_identified ? " It is excluded from the analysis (an answer named a model)." : "";
@@ -213,7 +213,7 @@ function taskPage() {
   document.addEventListener("keydown", (event) => {
     if (!blind || body.dataset.complete !== "true" || body.dataset.voted === "true") return;
     if (event.target.closest("input, textarea, select") || event.ctrlKey || event.metaKey || event.altKey) return;
-    const choice = { a: "a", b: "b", t: "tie", x: "bothbad" }[event.key.toLowerCase()];
+    const choice = { a: "a", b: "b", t: "tie", x: "both_bad" }[event.key.toLowerCase()];
     if (choice) { event.preventDefault(); vote(choice); }
   });
 

@@ -1,0 +1,44 @@
+"""The stored values of pairwise votes: one spelling each, older spellings accepted on input.
+
+A blind battle's choice (``votes.choice``) and an imported vote's winner
+(``imported_votes.winner``) are ``a``, ``b``, ``tie`` or ``both_bad``. Versions before
+migration 0005 stored the platform's battles as ``bothbad``; input (the vote API, a votes CSV,
+an older export) may still spell it ``bothbad``, ``both-bad`` or ``both bad``, and
+:func:`vote_value` maps those to ``both_bad``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+VoteValue = Literal["a", "b", "tie", "both_bad"]
+VOTE_VALUES: tuple[VoteValue, ...] = get_args(VoteValue)
+BOTH_BAD: VoteValue = "both_bad"
+OLD_BOTH_BAD = ("bothbad", "both-bad", "both bad")
+"""Older spellings of ``both_bad``, accepted on input and never stored."""
+
+
+def vote_value(value: object) -> VoteValue | None:
+    """The stored spelling of a vote value (any case, old spellings of ``both_bad`` mapped), or
+    None when ``value`` is not one."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip().lower()
+    if text in OLD_BOTH_BAD:
+        return BOTH_BAD
+    for known in VOTE_VALUES:
+        if text == known:
+            return known
+    return None
+
+
+GenerationStatus = Literal["pending", "ok", "error", "cancelled"]
+"""``generations.status``: ``pending`` until the call finishes; ``cancelled`` when it never did
+(an interrupted fan-out)."""
+StudyTaskStatus = Literal["running", "done", "failed", "interrupted"]
+"""``study_tasks.status``: a participant's task while its answers arrive, and how it ended."""
+StudyStatus = Literal["open", "closed"]
+"""``studies.status``."""
+BenchRunStatus = Literal["running", "done"]
+"""``bench_runs.status``: ``running`` until every item is done (an interrupted run stays
+``running`` and can be resumed)."""
