@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from codearena.store.models import Base, new_id, utcnow
-from codearena.store.vocabulary import StudyTaskStatus, VoteValue
+from codearena.store.vocabulary import StudyStatus, StudyTaskStatus, VoteValue
 
 
 def participant_id() -> str:
@@ -58,7 +58,7 @@ class Study(Base):
     survey: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     budget_tasks: Mapped[int | None] = mapped_column(Integer)
     budget_usd: Mapped[float | None] = mapped_column(Float)
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[StudyStatus] = mapped_column(String(16), default="open")
     owner_id: Mapped[str | None] = mapped_column(ForeignKey("web_users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -185,7 +185,7 @@ def set_status(store: Store, study_id: str, status: str) -> None:
         study = session.get(Study, study_id)
         if study is None:
             raise NotFound("no such study")
-        study.status = status
+        study.status = "open" if status == "open" else "closed"
 
 
 def study_stats(store: Store, study_id: str) -> dict[str, int]:
