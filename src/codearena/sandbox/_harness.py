@@ -1,6 +1,18 @@
-"""The pytest stand-in copied into the tests' process (see ``_remote`` for the runner)."""
+"""What a test run copies into its processes: the runner's source (``_remote``) and the pytest
+stand-in."""
 
 from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+
+@functools.cache
+def remote_source() -> str:
+    """The source of ``_remote.py``, the runner on both sides of a test run: copied into a run as
+    ``codearena_remote.py``, or loaded once by the fork server. Read on first use only."""
+    return Path(__file__).with_name("_remote.py").read_text(encoding="utf-8")
+
 
 PYTEST_SHIM = r'''
 """Minimal stand-in for pytest inside the sandbox: raises, approx, param, mark.parametrize."""

@@ -23,7 +23,31 @@ from __future__ import annotations
 
 import resource
 
-_TEMPLATE = """\
+PYTHON_START = """\
+    import sys, builtins, _sitebuiltins
+    eof = "Ctrl-D (i.e. EOF)"
+    builtins.exit = _sitebuiltins.Quitter("exit", eof)
+    builtins.quit = _sitebuiltins.Quitter("quit", eof)
+    builtins.help = _sitebuiltins._Helper()
+    sys.path[0:0] = {paths!r}
+    sys.argv[:] = [{name!r}]
+    hook = sys.excepthook
+    def excepthook(kind, value, tb):
+        while tb is not None and tb.tb_frame.f_code.co_filename == "<string>":
+            tb = tb.tb_next
+        if isinstance(value, BaseException):
+            value.__traceback__ = tb
+        hook(kind, value, tb)
+    sys.excepthook = excepthook
+    with open({path!r}, "rb") as fh:
+        return compile(fh.read(), {path!r}, "exec", dont_inherit=True)
+"""
+"""The end of a bootstrap function (placeholders ``paths``, ``name``, ``path``; 4-space body
+indent): ``exit``/``quit``/``help`` as ``site`` defines them, ``sys.path``/``sys.argv``, the
+traceback filter, and the program compiled under its own name. Shared with gVisor's init."""
+
+_TEMPLATE = (
+    """\
 def _codearena_boot():
     del globals()["_codearena_boot"]
     import sys, builtins, _sitebuiltins
@@ -43,26 +67,13 @@ def _codearena_boot():
     closerange(3 + len(channels), 1 << 20)
     for which, value in {limits!r}:
         setrlimit(which, (value, value + 1 if which == RLIMIT_CPU else value))
-    eof = "Ctrl-D (i.e. EOF)"
-    builtins.exit = _sitebuiltins.Quitter("exit", eof)
-    builtins.quit = _sitebuiltins.Quitter("quit", eof)
-    builtins.help = _sitebuiltins._Helper()
-    sys.path[0:0] = {paths!r}
-    sys.argv[:] = [{name!r}]
-    hook = sys.excepthook
-    def excepthook(kind, value, tb):
-        while tb is not None and tb.tb_frame.f_code.co_filename == "<string>":
-            tb = tb.tb_next
-        if isinstance(value, BaseException):
-            value.__traceback__ = tb
-        hook(kind, value, tb)
-    sys.excepthook = excepthook
-    with open({path!r}, "rb") as fh:
-        return compile(fh.read(), {path!r}, "exec", dont_inherit=True)
-__file__ = {path!r}
+"""
+    + PYTHON_START
+    + """__file__ = {path!r}
 __cached__ = None
 exec(_codearena_boot(), globals())
 """
+)
 
 
 def bootstrap(

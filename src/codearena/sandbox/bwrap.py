@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from . import _cgroup, _forkserver, _pyboot, _seccomp, _uids
+from ._harness import remote_source
 from ._process import RawOutcome, run_process
 from .execution import Plan, classify, plan_program
 from .languages import Language, get_language, python_executable
@@ -34,7 +35,6 @@ _USER_NS_ARGS = ("--unshare-all", "--disable-userns")
 _SERVER_CAPS = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
 _DROP_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
 """What a run started by root keeps until it drops to its own uid (setpriv or the bootstrap)."""
-_REMOTE_SOURCE = (Path(__file__).with_name("_remote.py")).read_text(encoding="utf-8")
 _ROOT_DIRS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 _INSTALL_HINT = (
     "Fix: install bubblewrap (apt-get install bubblewrap) and make sure user namespaces are "
@@ -232,7 +232,7 @@ class BwrapSandbox(AsyncRunMixin):
             _forkserver.SOURCE,
             str(ctl_fd),
             _seccomp.filter_bpf().hex(),
-            _REMOTE_SOURCE,
+            remote_source(),
             *self._python_path_dirs(),
         ]
         return argv, []

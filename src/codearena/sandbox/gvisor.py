@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import _cgroup, _seccomp
+from . import _cgroup, _pyboot, _seccomp
 from ._process import RawOutcome
 from .execution import Plan, classify, plan_program
 from .languages import Language, get_language, python_executable
@@ -83,7 +83,8 @@ _INSTALL_HINT = (
 _probe_lock = threading.Lock()
 _probed: dict[tuple[str, str, bool], str | None] = {}
 
-_INIT = """\
+_INIT = (
+    """\
 def _codearena_init():
     del globals()["_codearena_init"]
     import sys, posix
@@ -126,27 +127,13 @@ def _codearena_init():
     if argv:  # any other language: the program's command replaces the init (still PID 1)
         import os
         os.execvp(argv[0], argv)
-    import builtins, _sitebuiltins  # Python: as _pyboot does, then the program in __main__
-    eof = "Ctrl-D (i.e. EOF)"
-    builtins.exit = _sitebuiltins.Quitter("exit", eof)
-    builtins.quit = _sitebuiltins.Quitter("quit", eof)
-    builtins.help = _sitebuiltins._Helper()
-    sys.path[0:0] = {paths!r}
-    sys.argv[:] = [{name!r}]
-    hook = sys.excepthook
-    def excepthook(kind, value, tb):
-        while tb is not None and tb.tb_frame.f_code.co_filename == "<string>":
-            tb = tb.tb_next
-        if isinstance(value, BaseException):
-            value.__traceback__ = tb
-        hook(kind, value, tb)
-    sys.excepthook = excepthook
-    with open({path!r}, "rb") as fh:
-        return compile(fh.read(), {path!r}, "exec", dont_inherit=True)
-__file__ = {path!r}
+"""
+    + _pyboot.PYTHON_START
+    + """__file__ = {path!r}
 __cached__ = None
 exec(_codearena_init(), globals())
 """
+)
 
 
 class GvisorSandbox(AsyncRunMixin):

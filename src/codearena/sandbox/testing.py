@@ -8,15 +8,13 @@ import os
 import socket
 import threading
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Literal
 
-from ._harness import PYTEST_SHIM
+from ._harness import PYTEST_SHIM, remote_source
 from .languages import normalize_language
 from .types import ExecResult, Limits, Sandbox, SandboxError, Verdict
 
 TestKind = Literal["python", "io", "humaneval"]
-REMOTE_SOURCE = Path(__file__).with_name("_remote.py").read_text(encoding="utf-8")
 _CANDIDATE_PROGRAM = "import codearena_remote\ncodearena_remote.candidate_main()\n"
 _TEST_PROGRAM = "import codearena_remote\ncodearena_remote.test_main({args})\n"
 _REPORT_LIMIT = 8 * 1024 * 1024
@@ -107,7 +105,7 @@ def run_remote(
                 "python",
                 "",
                 limits,
-                {"solution.py": code, "codearena_remote.py": REMOTE_SOURCE},
+                {"solution.py": code, "codearena_remote.py": remote_source()},
                 channels=[candidate_side.detach()],
                 cancel_fd=cancel_r,
             )
@@ -115,7 +113,7 @@ def run_remote(
             outcome["candidate"] = exc
 
     test_files = {"test_solution.py": tests.code, "pytest.py": PYTEST_SHIM}
-    test_files["codearena_remote.py"] = REMOTE_SOURCE
+    test_files["codearena_remote.py"] = remote_source()
     if tests.prelude:
         test_files["prelude.py"] = tests.prelude
     thread = threading.Thread(target=run_candidate, name="codearena-candidate", daemon=True)
