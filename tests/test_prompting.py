@@ -38,7 +38,7 @@ def test_constants_match_the_study() -> None:
 
 def test_default_options() -> None:
     options = PromptOptions()
-    assert (options.requirement, options.tone, options.language, options.mode) == (
+    assert (options.requirement, options.tone, options.language, options.prompt_style) == (
         "Generate code",
         "Professional",
         None,
@@ -72,9 +72,9 @@ def test_invalid_requirement_lists_choices() -> None:
         assert requirement in str(info.value)
 
 
-def test_invalid_mode_rejected() -> None:
+def test_invalid_prompt_style_rejected() -> None:
     with pytest.raises(ValueError, match="plain"):
-        PromptOptions(mode="fancy")  # type: ignore[arg-type]
+        PromptOptions(prompt_style="fancy")  # type: ignore[arg-type]
 
 
 def test_options_are_frozen() -> None:
@@ -135,9 +135,9 @@ def test_no_language_lets_model_choose() -> None:
     assert "Output language: the most suitable" in user
 
 
-def test_plain_mode_sends_task_verbatim() -> None:
+def test_plain_prompt_style_sends_task_verbatim() -> None:
     task = "  fizzbuzz in C, please\n\nno explanation  "
-    messages = build_messages(task, PromptOptions(tone="Friendly", mode="plain"))
+    messages = build_messages(task, PromptOptions(tone="Friendly", prompt_style="plain"))
     assert messages == [{"role": "user", "content": task}]
 
 

@@ -8,7 +8,7 @@ as in the study (``openai/gpt-4o``).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -166,11 +166,27 @@ class Catalog:
         provider = self.settings.providers.get(info.provider)
         if provider is None:
             return f"unknown provider '{info.provider}'"
-        if provider.needs_key and not provider.has_key:
-            return f"missing key: set {provider.key_env}"
-        if reachable is not None and reachable.get(provider.name) is False:
-            return "unreachable"
-        return "ready"
+        return provider_status(provider, reachable)
+
+
+def provider_status(provider: ProviderConfig, reachable: Mapping[str, bool] | None = None) -> str:
+    """``ready``, ``missing key: set VAR`` or ``unreachable`` (a local server that did not answer
+    the probe in ``reachable``): what ``codearena info``, ``codearena models`` and the web
+    platform's home page show."""
+    if provider.needs_key and not provider.has_key:
+        return f"missing key: set {provider.key_env}"
+    if reachable is not None and reachable.get(provider.name) is False:
+        return "unreachable"
+    return "ready"
+
+
+async def probe_reachability(settings: Settings, timeout: float = 0.5) -> dict[str, bool]:
+    """Which local providers answer now (Ollama's tag list within ``timeout`` seconds)."""
+    if "ollama" not in settings.providers:
+        return {}
+    async with httpx.AsyncClient() as client:
+        found = await discover_ollama(settings.providers["ollama"], client, timeout=timeout)
+    return {"ollama": found is not None}
 
 
 def _first(a: float | None, b: float | None) -> float | None:

@@ -100,6 +100,7 @@ class WebSettings:
     API) or ``http://127.0.0.1:8000`` (the CLI)."""
 
     public_url: str | None = None
+    joins_per_minute: int | None = None  # None: the platform's default (web.limits)
 
 
 @dataclass(frozen=True)
@@ -338,14 +339,19 @@ def public_url_of(value: str, source: str) -> str:
 def _web_from(reader: _Reader, raw: Any) -> WebSettings:
     if not isinstance(raw, dict):
         raise reader.error("web", "", "expected a table")
-    reader.check_keys("web", raw, {"public_url"})
+    reader.check_keys("web", raw, {"public_url", "joins_per_minute"})
+    joins: int | None = None
+    if "joins_per_minute" in raw:
+        joins = reader.typed("web", "joins_per_minute", raw["joins_per_minute"], int)
+        if isinstance(joins, bool) or joins < 1:
+            raise reader.error("web", "joins_per_minute", "must be a whole number of at least 1")
     if "public_url" not in raw:
-        return WebSettings()
+        return WebSettings(joins_per_minute=joins)
     value = reader.typed("web", "public_url", raw["public_url"], str)
     url = _public_url(value)
     if url is None:
         raise reader.error("web", "public_url", f"{value!r} {_PUBLIC_URL_PROBLEM}")
-    return WebSettings(url)
+    return WebSettings(url, joins)
 
 
 def default_home(env: Mapping[str, str]) -> Path:
@@ -388,7 +394,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if not database_url:
         database_url = f"sqlite:///{home / 'codearena.db'}"
     if env.get("CODEARENA_PUBLIC_URL", "").strip():
-        web = WebSettings(public_url_of(env["CODEARENA_PUBLIC_URL"], "CODEARENA_PUBLIC_URL"))
+        web = WebSettings(
+            public_url_of(env["CODEARENA_PUBLIC_URL"], "CODEARENA_PUBLIC_URL"),
+            web.joins_per_minute,
+        )
     for provider in providers.values():
         provider.api_key()  # a key file with loose permissions fails here, before any call
     return Settings(home, database_url, config_path, providers, gateway, models, sandbox, web)

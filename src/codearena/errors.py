@@ -7,7 +7,7 @@ its :attr:`~CodearenaError.exit_code`: :data:`BAD_INPUT` (2) for input, settings
 the user has to fix, :data:`FAILURE` (1) for work that was attempted and failed.
 
 The domain errors derive from it (``ConfigError``, ``InputError``, ``StoreError``,
-``StudyNotFound``, ``SuiteError``, ``CodingError``, ...), keeping the built-in base they had
+``StudyNotFound``, ``SuiteError``, ``CodingError``, ``StudyError``, ...), keeping the built-in base they had
 (``ValueError``, ``LookupError``) so existing ``except`` clauses still match. ``sandbox/`` imports
 nothing else of codearena, so its ``SandboxError`` is translated in the CLI layer instead.
 

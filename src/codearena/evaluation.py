@@ -15,27 +15,17 @@ from codearena.answers import (
     code_for_checks,
     select_program,
 )
-from codearena.checks import CheckReport, acheck_code
-from codearena.config import SandboxSettings
+from codearena.checks import CheckReport, acheck_many
 from codearena.sandbox import (
     ExecResult,
     Limits,
     Sandbox,
     TestSpec,
-    get_sandbox,
     run_tests,
 )
 from codearena.store import Store
 from codearena.store.models import CodeMetrics, Execution
 from codearena.store.models import Finding as FindingRow
-
-
-def open_sandbox(settings: SandboxSettings, backend: str | None = None) -> Sandbox:
-    """The configured backend (``bwrap`` unless ``[sandbox] backend`` or ``backend`` says else)."""
-    name = backend or settings.backend
-    if name in ("bwrap", "gvisor") and settings.python_paths:
-        return get_sandbox(name, python_paths=list(settings.python_paths))
-    return get_sandbox(name)
 
 
 def no_code_result(language: str, backend: str) -> ExecResult:
@@ -110,6 +100,7 @@ def record_execution(
             duration_ms=result.duration_ms,
             tests_passed=result.tests_passed,
             tests_total=result.tests_total,
+            details=result.details or None,
             backend=result.backend,
             isolated=result.isolated,
             source=source,
@@ -121,25 +112,48 @@ def record_execution(
     return row.id
 
 
+def stored_result(row: Execution) -> ExecResult:
+    """A stored execution as the sandbox gave it (what a resumed repair round sends back)."""
+    return ExecResult(
+        verdict=row.verdict,  # type: ignore[arg-type]
+        exit_code=row.exit_code,
+        signal=row.signal,
+        stdout=row.stdout,
+        stderr=row.stderr,
+        duration_ms=row.duration_ms or 0.0,
+        backend=row.backend,
+        tests_passed=row.tests_passed,
+        tests_total=row.tests_total,
+        isolated=row.isolated,
+        language=row.language,
+        details=list(row.details or []),
+    )
+
+
 def record_checks(store: Store, generation_id: str, report: CheckReport) -> None:
     """Store a generation's static measurements and each finding."""
+    record_checks_many(store, [(generation_id, report)])
+
+
+def record_checks_many(store: Store, reports: Sequence[tuple[str, CheckReport]]) -> None:
+    """Store the static measurements and findings of several generations in one transaction."""
     with store.session() as session:
-        session.add(
-            CodeMetrics(
-                generation_id=generation_id,
-                language=report.language,
-                lines=report.lines,
-                lint_count=report.lint_count,
-                security_count=report.security_count,
-                syntax_ok=report.syntax_ok,
-                complexity_max=report.complexity_max,
-                complexity_mean=report.complexity_mean,
-                findings_per_100_lines=report.findings_per_100_lines,
-                lint_by_rule=report.lint_by_rule(),
-            )
-        )
-        for finding in report.findings:
+        for generation_id, report in reports:
             session.add(
+                CodeMetrics(
+                    generation_id=generation_id,
+                    language=report.language,
+                    lines=report.lines,
+                    lint_count=report.lint_count,
+                    security_count=report.security_count,
+                    syntax_ok=report.syntax_ok,
+                    complexity_max=report.complexity_max,
+                    complexity_mean=report.complexity_mean,
+                    findings_per_100_lines=report.findings_per_100_lines,
+                    lint_by_rule=report.lint_by_rule(),
+                )
+            )
+            session.add_all(
                 FindingRow(
                     generation_id=generation_id,
                     tool=finding.tool,
@@ -151,19 +165,49 @@ def record_checks(store: Store, generation_id: str, report: CheckReport) -> None
                     line=finding.line,
                     message=finding.message,
                 )
+                for finding in report.findings
             )
+
+
+@dataclasses.dataclass(frozen=True)
+class Answer:
+    """An answer to check: its generation, its stored code blocks, the task's language."""
+
+    generation_id: str
+    blocks: Sequence[CodeBlock]
+    language: str | None
 
 
 async def check_and_record(
     store: Store, generation_id: str, blocks: Sequence[CodeBlock], language: str | None
 ) -> CheckReport | None:
     """Run the static checks on an answer's stored code blocks (in a thread) and store them."""
-    source, lang = code_for_checks(blocks, language)
-    if not source.strip():
-        return None
-    report = await acheck_code(source, lang)
-    await asyncio.to_thread(record_checks, store, generation_id, report)
+    (report,) = await check_answers(store, [Answer(generation_id, blocks, language)])
     return report
+
+
+async def check_answers(store: Store, answers: Sequence[Answer]) -> list[CheckReport | None]:
+    """The static checks of several answers in one batch (one ruff process, one bandit manager;
+    in a thread), stored in one transaction; None for an answer without code."""
+    snippets = [code_for_checks(answer.blocks, answer.language) for answer in answers]
+    wanted = [i for i, (source, _) in enumerate(snippets) if source.strip()]
+    if not wanted:
+        return [None] * len(answers)
+    reports = await acheck_many([snippets[i] for i in wanted])
+    stored = [(answers[i].generation_id, report) for i, report in zip(wanted, reports, strict=True)]
+    await asyncio.to_thread(record_checks_many, store, stored)
+    found: dict[int, CheckReport] = dict(zip(wanted, reports, strict=True))
+    return [found.get(i) for i in range(len(answers))]
+
+
+@dataclasses.dataclass(frozen=True)
+class Executed:
+    """One stored execution: the sandbox's result, the execution's id and the program that ran
+    (None when the answer had no code to run)."""
+
+    result: ExecResult
+    execution_id: str
+    program: Program | None
 
 
 async def execute_answer(
@@ -177,12 +221,25 @@ async def execute_answer(
     tests: TestSpec | None,
     source: str,
     limits: Limits | None = None,
-) -> ExecResult:
-    """Pick the answer's code from its stored blocks (:func:`codearena.answers.select_program`),
-    run it (against ``tests`` when given) and store the execution."""
+    block_index: int | None = None,
+    prefix: str | None = None,
+    link: Callable[[Session, Execution], None] | None = None,
+) -> Executed:
+    """The one execution step of ``generate``, ``bench`` and the web Run button: pick the
+    answer's code from its stored blocks (:func:`codearena.answers.select_program`: the block
+    ``block_index``, else the first in the answer's language; ``prefix`` is HumanEval's prompt),
+    run it (against ``tests`` when given; without tests exit 0 is ``ran``) and store the
+    execution, with whatever ``link`` adds in the same transaction."""
     kind = tests.kind if tests else None
     entry = tests.entry_point if tests else None
-    program = select_program(blocks, task_language=language, test_kind=kind, entry_point=entry)
+    program = select_program(
+        blocks,
+        task_language=language,
+        test_kind=kind,
+        entry_point=entry,
+        prefix=prefix,
+        block_index=block_index,
+    )
     lang = (
         program.language
         if program
@@ -192,7 +249,7 @@ async def execute_answer(
         result = no_code_result(lang, sandbox.name)
     else:
         result = await aexecute(sandbox, program, tests, limits)
-    await asyncio.to_thread(
+    execution_id = await asyncio.to_thread(
         record_execution,
         store,
         task_id=task_id,
@@ -202,5 +259,6 @@ async def execute_answer(
         tests=tests,
         result=result,
         source=source,
+        link=link,
     )
-    return result
+    return Executed(result, execution_id, program)

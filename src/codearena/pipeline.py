@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
@@ -14,11 +14,13 @@ from codearena.catalog import Catalog, UnknownModel
 from codearena.checks import ChecksUnavailable
 from codearena.config import Settings, load_settings
 from codearena.errors import CodearenaError
-from codearena.evaluation import check_and_record, execute_answer
+from codearena.evaluation import Answer, check_answers, execute_answer
 from codearena.gateway import CallResult, ChatRequest, Gateway, GatewayEvent, Listener
 from codearena.prompting import DEFAULT_TEMPERATURE, PromptOptions, build_messages
 from codearena.sandbox import ExecResult, Sandbox, TestSpec
 from codearena.store import Generation, Store, repo
+from codearena.store.vocabulary import GenerationKind
+from codearena.testspecs import spec_to_json
 
 MAX_TASK_CHARS = 100_000
 log = logging.getLogger(__name__)
@@ -95,14 +97,14 @@ async def run_task(
     stored = repo.create_task(
         context.store,
         prompt=task,
-        mode=options.mode,
-        requirement=options.requirement if options.mode == "study" else None,
-        tone=options.tone if options.mode == "study" else None,
+        prompt_style=options.prompt_style,
+        requirement=options.requirement if options.prompt_style == "study" else None,
+        tone=options.tone if options.prompt_style == "study" else None,
         output_language=options.language,
         temperature=temperature,
         messages=messages,
         source=source,
-        tests=asdict(tests) if tests else None,
+        tests=spec_to_json(tests) if tests else None,
     )
     results, generation_ids = await generate_into(
         context,
@@ -137,7 +139,7 @@ async def run_task(
             if result.status == "ok"
         }
         for index, outcome in zip(runs, await asyncio.gather(*runs.values()), strict=True):
-            executions[index] = outcome
+            executions[index] = outcome.result
     return TaskOutcome(stored.id, results, generation_ids, executions)
 
 
@@ -147,18 +149,19 @@ async def check_generations(
     generation_ids: Sequence[str],
     language: str | None,
 ) -> None:
-    """Static findings for every answer that has code; a missing checker never loses answers."""
+    """Static findings for every answer that has code, in one batch; a missing checker never
+    loses answers."""
     code = stored_code(context.store, generation_ids)
-    jobs = [
-        check_and_record(context.store, generation_id, blocks, language and language.lower())
+    lang = language and language.lower()
+    answers = [
+        Answer(generation_id, blocks, lang)
         for result, generation_id, blocks in zip(results, generation_ids, code, strict=True)
         if result.text
     ]
-    for outcome in await asyncio.gather(*jobs, return_exceptions=True):
-        if isinstance(outcome, ChecksUnavailable):
-            log.warning("static checks skipped: %s", outcome)
-        elif isinstance(outcome, BaseException):
-            raise outcome
+    try:
+        await check_answers(context.store, answers)
+    except ChecksUnavailable as exc:
+        log.warning("static checks skipped: %s", exc)
 
 
 def stored_code(store: Store, generation_ids: Sequence[str]) -> list[list[CodeBlock]]:
@@ -167,6 +170,21 @@ def stored_code(store: Store, generation_ids: Sequence[str]) -> list[list[CodeBl
         rows = session.scalars(select(Generation).where(Generation.id.in_(list(generation_ids))))
         code = {row.id: (row.code, row.text) for row in rows}
     return [stored_blocks(*code.get(i, ([], ""))) for i in generation_ids]
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One call to make and store: a model at a position of a task, with the messages it is
+    sent. A first answer is turn 1; a follow-up or repair round continues ``parent_id`` with
+    ``prompt`` (see :mod:`codearena.conversations`)."""
+
+    model: str
+    position: int
+    messages: list[dict[str, str]]
+    turn: int = 1
+    parent_id: str | None = None
+    kind: GenerationKind = "answer"
+    prompt: str | None = None
 
 
 async def generate_into(
@@ -183,16 +201,47 @@ async def generate_into(
     on_pending: Callable[[list[str]], None] | None = None,
 ) -> tuple[list[CallResult], list[str]]:
     """Add one generation per model to a stored task, each written the moment it finishes."""
+    turns = [Turn(model, first_position + i, messages) for i, model in enumerate(models)]
+    return await generate_turns(
+        context,
+        gateway,
+        task_id,
+        turns,
+        temperature=temperature,
+        fallbacks=fallbacks,
+        listener=listener,
+        on_pending=on_pending,
+    )
+
+
+async def generate_turns(
+    context: Context,
+    gateway: Gateway,
+    task_id: str,
+    turns: Sequence[Turn],
+    *,
+    temperature: float | None = DEFAULT_TEMPERATURE,
+    fallbacks: Sequence[str] = (),
+    listener: Listener | None = None,
+    on_pending: Callable[[list[str]], None] | None = None,
+) -> tuple[list[CallResult], list[str]]:
+    """The one way calls are made and stored: a pending row per turn first (a crash leaves a
+    trace), all calls at once, each generation written the moment it finishes (its code blocks
+    extracted then, once), and the unfinished ones marked cancelled if interrupted."""
     generation_ids = []
-    for offset, model in enumerate(models):
-        route = context.catalog.resolve(model)
+    for turn in turns:
+        route = context.catalog.resolve(turn.model)
         row = repo.create_generation(
             context.store,
             task_id,
-            first_position + offset,
-            model,
+            turn.position,
+            turn.model,
             route.model.label,
             route.provider.name,
+            turn=turn.turn,
+            parent_id=turn.parent_id,
+            kind=turn.kind,
+            prompt=turn.prompt,
         )
         generation_ids.append(row.id)
     if on_pending is not None:
@@ -206,7 +255,8 @@ async def generate_into(
             listener(event)
 
     requests = [
-        ChatRequest(model, messages, temperature, fallbacks=tuple(fallbacks)) for model in models
+        ChatRequest(turn.model, turn.messages, temperature, fallbacks=tuple(fallbacks))
+        for turn in turns
     ]
     try:
         results = await gateway.fan_out(requests, on_event)

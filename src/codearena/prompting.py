@@ -18,7 +18,9 @@ REQUIREMENTS: tuple[str, ...] = (
     "Generate code (as short as possible)",
 )
 TONES: tuple[str, ...] = ("Professional", "Academic", "Direct", "Helpful", "Friendly")
-MODES: tuple[str, ...] = ("study", "plain")
+PROMPT_STYLES: tuple[str, ...] = ("study", "plain")
+"""How a task is put to the models: the study's prompt around it, or the task as written. (A
+study's ``named`` / ``blind`` is its *mode*; the two never share a name.)"""
 DEFAULT_TEMPERATURE = 0.5
 SYSTEM_MESSAGE = (
     "You are an advanced programming assistant. You write accurate, efficient and well-commented "
@@ -81,22 +83,24 @@ class PromptOptions:
     requirement: str = "Generate code"
     tone: str = "Professional"
     language: str | None = None
-    mode: Literal["study", "plain"] = "study"
+    prompt_style: Literal["study", "plain"] = "study"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "requirement", normalize_requirement(self.requirement))
         object.__setattr__(self, "tone", normalize_tone(self.tone))
         language = self.language.strip() if self.language else ""
         object.__setattr__(self, "language", language or None)
-        if self.mode not in MODES:
-            raise ValueError(f"invalid mode {self.mode!r}; valid choices: 'study', 'plain'")
+        if self.prompt_style not in PROMPT_STYLES:
+            raise ValueError(
+                f"invalid prompt style {self.prompt_style!r}; valid choices: 'study', 'plain'"
+            )
 
 
 def build_messages(task: str, options: PromptOptions) -> list[dict[str, str]]:
     """Chat messages for ``task``: the study's prompt, or the task alone in "plain" mode."""
     if not task.strip():
         raise ValueError("task must not be empty")
-    if options.mode == "plain":
+    if options.prompt_style == "plain":
         return [{"role": "user", "content": task}]
     language = options.language
     tag = re.sub(r"\s+", "", language.lower()) if language else "python"

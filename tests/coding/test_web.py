@@ -90,7 +90,8 @@ async def test_answer_text_is_escaped(arena: Arena) -> None:
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; fast" in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert "script-src 'self'" in response.headers["content-security-policy"]
-    assert html.count("<script") == 1  # only /static/app.js
+    # only external scripts: /static/app.js and the workbench's /static/coding.js
+    assert html.count("<script") == 2 and '<script src="/static/coding.js" defer>' in html
 
 
 async def test_filters_narrow_the_answers(arena: Arena) -> None:

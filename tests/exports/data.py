@@ -35,6 +35,7 @@ from codearena.store.research_models import (
     CodingCategory,
     CodingCode,
     CodingConcept,
+    ImportedRating,
     ImportedVote,
 )
 
@@ -126,7 +127,7 @@ def make_study(store: Store, name: str = "Practitioners 2025") -> StudyData:
             if with_task:
                 task = Task(
                     prompt=prompt,
-                    mode="study",
+                    prompt_style="study",
                     requirement="Generate code with error handling",
                     tone="Direct",
                     output_language="Python",
@@ -330,6 +331,26 @@ def make_study(store: Store, name: str = "Practitioners 2025") -> StudyData:
                 ]
             ]
         )
+        session.add_all(
+            ImportedRating(
+                study_id=study.id,
+                source="ratings.csv",
+                line=line,
+                participant="arena_user_17",
+                task="t1",
+                model=model,
+                dimension="correctness",
+                score=score,
+                minutes_to_fix=minutes,
+                language=language,
+                category=None,
+                imported_at=at(61),
+            )
+            for line, model, score, minutes, language in [
+                (2, MODELS[0], 4, 2.5, "python"),
+                (3, MODELS[1], 2, None, None),
+            ]
+        )
         answers = [
             SurveyAnswer(study_id=study.id, participant_id=p2, question_id=q, value=v, raw=r)
             for q, v, r in [
@@ -425,6 +446,7 @@ def make_study(store: Store, name: str = "Practitioners 2025") -> StudyData:
             "ratings": 3,
             "votes": 3,
             "imported_votes": 4,
+            "imported_ratings": 2,
             "survey_answers": 5,
             "coding_categories": 1,
             "coding_concepts": 1,

@@ -13,7 +13,13 @@ from codearena.gateway import Gateway, GatewayEvent
 from codearena.pipeline import Context, InputError, run_task
 from codearena.prompting import PromptOptions
 from codearena.store import Generation, Store, Task, repo
-from codearena.store.db import current_revision, head_revision, make_engine, upgrade
+from codearena.store.db import (
+    SCHEMA_HEAD,
+    current_revision,
+    head_revision,
+    make_engine,
+    upgrade,
+)
 from codearena.store.models import CodeMetrics, Finding
 from tests.conftest import SECRET, fast, unique
 
@@ -27,6 +33,28 @@ def test_new_database_is_migrated_on_first_use(database_url: str) -> None:
         upgrade(store.engine)  # idempotent
     finally:
         store.dispose()
+
+
+def test_migrations_build_exactly_the_models(database_url: str) -> None:
+    """A migrated database has every table, column, index and key the models declare (and no
+    other): a model change without its migration fails here."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from codearena.store.models import Base
+
+    store = Store(database_url)
+    try:
+        with store.engine.connect() as connection:
+            assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    finally:
+        store.dispose()
+
+
+def test_schema_head_is_alembics_head() -> None:
+    """Opening a database compares its revision with SCHEMA_HEAD instead of importing Alembic:
+    a new migration must move the constant too."""
+    assert head_revision() == SCHEMA_HEAD
 
 
 def test_sqlite_uses_wal_and_a_busy_timeout(tmp_path: object) -> None:
@@ -140,7 +168,9 @@ async def test_pipeline_stores_static_findings_per_generation(
     risky = "ECHO: ```python\nimport os\nimport subprocess\n\ndef run(cmd):\n    return subprocess.call(cmd, shell=True)\n```"
     models = [unique("ok"), unique("ok")]
     async with Gateway(settings, context.catalog) as gateway:
-        outcome = await run_task(context, gateway, risky, models[:1], PromptOptions(mode="plain"))
+        outcome = await run_task(
+            context, gateway, risky, models[:1], PromptOptions(prompt_style="plain")
+        )
         clean = await run_task(
             context, gateway, "add", models[1:], PromptOptions(language="Python")
         )

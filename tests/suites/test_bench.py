@@ -157,6 +157,16 @@ async def test_resume_repeats_no_finished_api_call(
     assert fake.count(model.removeprefix("openrouter:")) == calls_before + (12 - answered)
     [result] = summarize(context, run_id)
     assert result.evaluated == 12 and result.passed == 12 and result.pending == 0
+    # the interrupted run stopped before its batch of static checks: the resumed one checked
+    # every answer, those finished before the interruption too, each exactly once
+    with context.store.session() as session:
+        items = list(session.scalars(select(BenchItem).where(BenchItem.run_id == run_id)))
+        checked = list(session.scalars(select(CodeMetrics.generation_id)))
+    assert sorted(checked) == sorted(i.generation_id for i in items)
+    async with Gateway(context.settings, context.catalog) as gateway:
+        await BenchRunner(context, gateway, get_sandbox("bwrap")).run(run_id)
+    with context.store.session() as session:
+        assert session.scalar(select(func.count()).select_from(CodeMetrics)) == 12
 
 
 def test_bench_cli_json(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -173,6 +183,13 @@ def test_bench_cli_json(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert result["pass_at"] == {"1": 1.0, "2": 1.0} and result["cost_usd"] > 0
     code, out, _ = run(capsys, "bench", "--resume", data["run_id"], "--json")
     assert code == 0 and json.loads(out)["results"][0]["evaluated"] == 4
+    wrong = unique("wrong-1")
+    code, out, _ = run(
+        capsys, "bench", str(suite), "-m", wrong, "--limit", "2", "--repair-rounds", "1", "--json"
+    )
+    assert code == 0
+    [result] = json.loads(out)["results"]
+    assert result["pass_at_round"] == {"0": 0.0, "1": 1.0} and result["pass_at"] == {"1": 0.0}
 
 
 def test_bench_cli_bad_input(env: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -199,3 +216,59 @@ async def test_resume_asks_again_only_the_calls_that_failed(
     [second] = summarize(context, run_id)
     assert second.passed == 4 and second.evaluated == 4
     assert fake.count(flaky.removeprefix("openrouter:")) == 6, "4 answers + the 2 failed calls"
+
+
+async def test_repair_rounds_give_pass_at_round(
+    settings: Settings, tmp_path: Path, fake: FakeUpstream
+) -> None:
+    """A model wrong until its failure is sent back once: nothing at round 0, every add problem
+    at round 1 (reverse-io needs a program the fake never writes); tokens and cost count the
+    repair calls too."""
+    context = _context(settings, tmp_path)
+    suite = write_suite(tmp_path / "suite.jsonl")
+    once, never = unique("wrong-1"), unique("wrong-9")
+    run_id = await _bench(context, RunSpec(str(suite), [once, never, "reference"], repair_rounds=2))
+    results = {r.model: r for r in summarize(context, run_id)}
+    assert results[once].pass_at_round == {"0": 0.0, "1": 0.75, "2": 0.75}
+    assert results[once].pass_at == {"1": 0.0}, "pass@k stays the first answer's"
+    assert results[never].pass_at_round == {"0": 0.0, "1": 0.0, "2": 0.0}
+    assert results["reference"].pass_at_round == {"0": 1.0, "1": 1.0, "2": 1.0}
+    calls = fake.count(once.removeprefix("openrouter:"))
+    assert calls == 4 + 4 + 1  # answers, the first repairs, reverse-io's second repair
+    with context.store.session() as session:
+        rows = list(session.scalars(select(Generation).where(Generation.model == once)))
+        items = list(session.scalars(select(BenchItem).where(BenchItem.model == once)))
+    assert len(rows) == calls and sum(1 for g in rows if g.kind == "repair") == 5
+    assert results[once].cost_usd == pytest.approx(sum(g.cost_usd or 0 for g in rows))
+    assert sorted(i.passed_at_round for i in items if i.passed_at_round is not None) == [1, 1, 1]
+    assert {i.round for i in items} == {1, 2}
+
+
+async def test_resumed_repair_rounds_repeat_no_answered_call(
+    settings: Settings, tmp_path: Path, fake: FakeUpstream
+) -> None:
+    context = _context(settings, tmp_path)
+    suite = write_suite(tmp_path / "suite.jsonl")
+    model = unique("wrong-2")
+    seen: list[int] = []
+    async with Gateway(context.settings, context.catalog) as gateway:
+        runner = BenchRunner(context, gateway, get_sandbox("bwrap"), lambda p: seen.append(p.done))
+        run_id = runner.create(RunSpec(str(suite), [model], repair_rounds=3, concurrency=2))
+        job = asyncio.create_task(runner.run(run_id))
+        while fake.count(model.removeprefix("openrouter:")) < 5:
+            await asyncio.sleep(0.005)
+        job.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await job
+    async with Gateway(context.settings, context.catalog) as gateway:
+        await BenchRunner(context, gateway, get_sandbox("bwrap")).run(run_id)
+    [result] = summarize(context, run_id)
+    assert result.pass_at_round == {"0": 0.0, "1": 0.0, "2": 0.75, "3": 0.75}
+    with context.store.session() as session:
+        rows = list(session.scalars(select(Generation).where(Generation.model == model)))
+    answered = [g for g in rows if g.status == "ok"]
+    # every call has its row; answered ones were never asked again: 3 turns for each add problem
+    # (wrong, wrong, right) and 4 for reverse-io (it never passes)
+    assert fake.count(model.removeprefix("openrouter:")) == len(rows)
+    assert len(answered) == 3 * 3 + 4
+    assert len({(g.task_id, g.turn) for g in answered}) == len(answered)

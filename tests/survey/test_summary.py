@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from codearena.store import Store
+from codearena.studies import participants, survey
+from codearena.studies.study import get_study
 from codearena.survey.importer import import_survey
 from codearena.survey.summary import summarize_survey
-from codearena.web import studies, survey
 from tests.survey.conftest import HEADERS, T, make_study, write_csv
 
 # One respondent's answers as the platform's survey page sends them, and as a form export.
@@ -27,9 +28,9 @@ EXPORT_ROW = [
 
 
 def _platform_respondent(store: Store, study_id: str, answers: dict[str, Any]) -> None:
-    study = studies.get_study(store, study_id)
-    participant = studies.join(store, study, "ada", None)
-    studies.consent(store, participant.id)
+    study = get_study(store, study_id)
+    participant = participants.join(store, study, participants.JoinInput(pseudonym="ada"))
+    participants.consent(store, participant.id)
     assert survey.save_each(store, study, participant.id, answers) == {}
     survey.submit(store, study, participant.id)
 

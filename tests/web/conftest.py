@@ -20,10 +20,11 @@ from codearena.catalog import Catalog
 from codearena.config import Settings
 from codearena.pipeline import Context
 from codearena.store import Store
+from codearena.studies.invites import invite_token, platform_secret
+from codearena.studies.study import StudySpec, create_study
 from codearena.web.app import create_app
 from codearena.web.auth import create_user
 from codearena.web.limits import PlatformLimits
-from codearena.web.studies import StudySpec, create_study, invite_token, platform_secret
 from tests.conftest import unique
 
 PASSWORD = "correct horse battery"

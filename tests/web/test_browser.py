@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
+from codearena.studies.invites import invite_url, platform_secret
+from codearena.studies.study import StudySpec, create_study
 from codearena.web.auth import create_user
-from codearena.web.studies import StudySpec, create_study, invite_url, platform_secret
 from tests.conftest import unique
 from tests.web.conftest import PASSWORD, SCREENSHOTS, LiveServer
 

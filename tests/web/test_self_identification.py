@@ -7,8 +7,8 @@ import pytest
 from codearena.catalog import Catalog, ModelInfo
 from codearena.config import Settings
 from codearena.store.platform_models import Vote
-from codearena.web.judgements import CHOICE_LABELS, names_own_model, self_names
-from codearena.web.selfident import catalog_names, self_identifies
+from codearena.studies.selfident import catalog_names, names_own_model, self_identifies, self_names
+from codearena.web.views import CHOICE_LABELS
 from tests.conftest import unique
 from tests.web.conftest import Arena
 

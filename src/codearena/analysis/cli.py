@@ -1,7 +1,10 @@
-"""``codearena leaderboard`` and ``codearena votes import``; ``codearena.cli`` mounts them::
+"""``codearena leaderboard``, ``votes import``, ``ratings import`` and ``analyze``;
+``codearena.cli`` mounts them::
 
 app.command("leaderboard")(leaderboard_command)
 app.add_typer(votes_app, name="votes")
+app.add_typer(ratings_app, name="ratings")
+app.command("analyze")(analyze_command)
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -26,9 +29,17 @@ if TYPE_CHECKING:
 votes_app = typer.Typer(help="Votes collected elsewhere.", no_args_is_help=True)
 
 
+ratings_app = typer.Typer(help="Ratings collected elsewhere.", no_args_is_help=True)
+
+
 @votes_app.callback()
 def votes() -> None:
     """Votes collected elsewhere, imported into a study."""
+
+
+@ratings_app.callback()
+def ratings() -> None:
+    """Ratings collected elsewhere, imported into a study."""
 
 
 def _say(line: str, err: bool = False) -> None:
@@ -180,3 +191,167 @@ def votes_import(
     _say(f"imported {outcome.imported} votes from {outcome.source} into study {found.id}")
     if outcome.replaced:
         _say(f"replaced {outcome.replaced} votes of the earlier import of {outcome.source}")
+
+
+@ratings_app.command("import")
+def ratings_import(
+    file: Annotated[
+        Path,
+        typer.Argument(help="CSV with participant, task, model, dimension, score columns"),
+    ],
+    study: Annotated[str, typer.Option("--study", help="the study's id (or its unique name)")],
+    source: Annotated[
+        str | None,
+        typer.Option("--source", help="name of the import (default: the file's name)"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Import 1-5 ratings (one per participant, task, model and dimension); all rows or none.
+    Importing the same source again replaces its earlier rows."""
+    from codearena.analysis.load import StudyNotFound, find_study
+    from codearena.analysis.ratings_import import (
+        RatingsImportError,
+        import_ratings,
+        read_ratings_file,
+    )
+
+    with _store() as store:
+        try:
+            found = find_study(store, study)
+            text = read_ratings_file(file)
+            outcome = import_ratings(store, found.id, text, source or file.name)
+        except StudyNotFound as exc:
+            _fail(str(exc))
+        except RatingsImportError as exc:
+            _fail(*(f"{file.name}: {p}" for p in exc.problems), "nothing was imported")
+    if as_json:
+        typer.echo(
+            json.dumps(
+                {
+                    "imported": outcome.imported,
+                    "replaced": outcome.replaced,
+                    "source": outcome.source,
+                    "study": outcome.study_id,
+                },
+                ensure_ascii=True,
+            )
+        )
+        return
+    _say(f"imported {outcome.imported} ratings from {outcome.source} into study {found.id}")
+    if outcome.replaced:
+        _say(f"replaced {outcome.replaced} ratings of the earlier import of {outcome.source}")
+
+
+def _num(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "-"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _show_analysis(result: dict[str, Any], title: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    console = Console(highlight=False, soft_wrap=False, width=120)
+
+    def cell(value: object) -> Text:
+        return Text(printable(str(value)))
+
+    console.print(cell(title))
+    for dimension, fit in result["ratings"].items():
+        table = Table(title=cell(f"{dimension} (n={fit['n']}): mixed model"), title_justify="left")
+        for column in ("model", "estimate", "95% CI"):
+            table.add_column(column)
+        for effect in fit["model_effects"]:
+            interval = (
+                "-"
+                if effect["ci_low"] is None
+                else f"{_num(effect['ci_low'])} to {_num(effect['ci_high'])}"
+            )
+            table.add_row(cell(effect["model"]), _num(effect["estimate"]), interval)
+        console.print(table)
+        variance, icc = fit["variance"], fit["icc"]
+        console.print(
+            cell(
+                f"variance: participant {_num(variance['participant'], 3)}, task "
+                f"{_num(variance['task'], 3)}, residual {_num(variance['residual'], 3)}; "
+                f"ICC: participant {_num(icc['participant'], 3)}, task {_num(icc['task'], 3)}"
+            )
+        )
+    passes = result["pass_fail"]
+    if passes["models"]:
+        table = Table(
+            title=f"pass/fail (GEE, {passes['n']} runs, {passes['clusters']} participants)",
+            title_justify="left",
+        )
+        for column in ("model", "runs", "passed", "pass rate", "95% CI"):
+            table.add_column(column)
+        for row in passes["models"]:
+            interval = (
+                "-" if row["ci_low"] is None else f"{_num(row['ci_low'])} to {_num(row['ci_high'])}"
+            )
+            table.add_row(
+                cell(row["model"]),
+                str(row["n"]),
+                str(row["passed"]),
+                _num(row["estimate"]),
+                interval,
+            )
+        console.print(table)
+    if result["pairwise"]:
+        table = Table(
+            title="pairwise (Holm within each dimension, and for votes)", title_justify="left"
+        )
+        for column in (
+            "kind",
+            "dimension",
+            "a",
+            "b",
+            "n",
+            "effect",
+            "effect size",
+            "p",
+            "p (Holm)",
+        ):
+            table.add_column(column)
+        for pair in result["pairwise"]:
+            table.add_row(
+                pair["kind"],
+                cell(pair["dimension"] or "-"),
+                cell(pair["a"]),
+                cell(pair["b"]),
+                str(pair["n"]),
+                _num(pair["effect"]),
+                _num(pair["effect_size"]),
+                _p(pair["p"]),
+                _p(pair["p_holm"]),
+            )
+        console.print(table)
+    for sentence in result["warnings"]:
+        console.print(cell(f"(!) {sentence}"))
+
+
+def analyze_command(
+    study: Annotated[str, typer.Option("--study", help="the study's id (or its unique name)")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Mixed models of the study's ratings, pass/fail by model (GEE) and pairwise tests."""
+    from codearena.analysis.inference import analyze
+    from codearena.analysis.load import StudyNotFound, find_study
+
+    with _store() as store:
+        try:
+            found = find_study(store, study)
+        except StudyNotFound as exc:
+            _fail(str(exc))
+        result = analyze(store, found.id)
+    if as_json:
+        dumped = json.dumps(result, indent=2, ensure_ascii=False, allow_nan=False)
+        typer.echo(escape_json(dumped))
+        return
+    _show_analysis(result, f"study {found.id} ({found.name})")

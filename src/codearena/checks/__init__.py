@@ -7,7 +7,7 @@ languages: the line count only. Code is parsed, never executed. See docs/checks.
 
 from .complexity import UnitComplexity, complexity_summary, unit_complexities
 from .python import BANDIT_SKIPPED_TESTS, RUFF_RULES
-from .runner import acheck_code, canonical_language, check_code
+from .runner import acheck_code, acheck_many, canonical_language, check_code, check_many
 from .types import CheckReport, ChecksUnavailable, Finding, count_lines
 
 __all__ = [
@@ -18,8 +18,10 @@ __all__ = [
     "Finding",
     "UnitComplexity",
     "acheck_code",
+    "acheck_many",
     "canonical_language",
     "check_code",
+    "check_many",
     "complexity_summary",
     "count_lines",
     "unit_complexities",

@@ -1,7 +1,7 @@
 """Static checks of Python snippets: syntax (``compile``), ruff lint, bandit security, complexity.
 
-The snippet is parsed and compiled to bytecode but never executed or imported: ruff reads it
-from stdin, bandit parses a temporary copy, and the complexity walk only reads the ``ast``.
+The snippet is parsed and compiled to bytecode but never executed or imported: ruff and bandit
+read a temporary copy (one process and one manager for a batch of snippets), and the complexity walk only reads the ``ast``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import sys
 import tempfile
 import threading
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -99,6 +100,15 @@ def syntax_finding(source: str) -> Finding | None:
 
 def ruff_findings(source: str) -> list[Finding]:
     """Lint findings of the pinned ``RUFF_RULES``; ``# noqa`` comments are not honoured."""
+    return ruff_findings_many([source])[0]
+
+
+def ruff_findings_many(sources: Sequence[str]) -> list[list[Finding]]:
+    """Lint findings of each snippet, from one ruff process over one file per snippet (a ruff
+    start costs more than checking a snippet). A failure of the tool gives every snippet one
+    ``tool_error`` finding."""
+    if not sources:
+        return []
     command = [
         ruff_executable(),
         "check",
@@ -115,31 +125,44 @@ def ruff_findings(source: str) -> list[Finding]:
         str(RUFF_LINE_LENGTH),
         "--select",
         ",".join(RUFF_RULES),
-        "--stdin-filename",
-        "snippet.py",
-        "-",
+        "--",
     ]
+    found: list[list[Finding]] = [[] for _ in sources]
     try:
-        proc = subprocess.run(
-            command,
-            input=source.encode("utf-8", errors="surrogateescape"),
-            capture_output=True,
-            timeout=TOOL_TIMEOUT_S,
-            cwd=tempfile.gettempdir(),
-        )
+        with tempfile.TemporaryDirectory(prefix="codearena-ruff-") as tmp:
+            paths = [_snippet_file(Path(tmp), i, source) for i, source in enumerate(sources)]
+            index_of = {str(path): i for i, path in enumerate(paths)}
+            proc = subprocess.run(
+                [*command, *map(str, paths)],
+                capture_output=True,
+                timeout=TOOL_TIMEOUT_S * max(1, len(sources) // 50 + 1),
+                cwd=tmp,
+            )
         if proc.returncode not in (0, 1):
             raise ValueError(proc.stderr.decode("utf-8", "replace").strip()[:500])
-        items = json.loads(proc.stdout)
+        for item in json.loads(proc.stdout):
+            code = item.get("code")
+            if not code or code in ("invalid-syntax", "E999"):  # syntax: reported by compile()
+                continue
+            where = index_of.get(str(item.get("filename")))
+            if where is None:
+                raise ValueError(f"ruff reported an unknown file {item.get('filename')!r}")
+            line = (item.get("location") or {}).get("row")
+            found[where].append(
+                Finding("ruff", "lint", code, None, None, None, line, item["message"])
+            )
     except (OSError, subprocess.SubprocessError, ValueError) as exc:
-        return [_tool_error("ruff", exc)]
-    findings = []
-    for item in items:
-        code = item.get("code")
-        if not code or code in ("invalid-syntax", "E999"):  # syntax: reported once, by compile()
-            continue
-        line = (item.get("location") or {}).get("row")
-        findings.append(Finding("ruff", "lint", code, None, None, None, line, item["message"]))
-    return sorted(findings, key=lambda f: (f.line or 0, f.rule))
+        return [[_tool_error("ruff", exc)] for _ in sources]
+    return [sorted(findings, key=lambda f: (f.line or 0, f.rule)) for findings in found]
+
+
+def _snippet_file(folder: Path, index: int, source: str) -> Path:
+    """``snippet.py`` in a folder of its own, so that every snippet has the name one alone
+    would have (rules may look at the file name)."""
+    path = folder / str(index) / "snippet.py"
+    path.parent.mkdir()
+    path.write_text(source, encoding="utf-8", errors="surrogateescape")
+    return path
 
 
 def bandit_findings(source: str) -> list[Finding]:
@@ -147,11 +170,17 @@ def bandit_findings(source: str) -> list[Finding]:
 
     ``# nosec`` comments are not honoured: a model cannot hide its own findings.
     """
+    return bandit_findings_many([source])[0]
+
+
+def bandit_findings_many(sources: Sequence[str]) -> list[list[Finding]]:
+    """``bandit_findings`` of each snippet, from one bandit manager over one file per snippet."""
+    if not sources:
+        return []
     config, manager, _ = _bandit_modules()
     try:
         with tempfile.TemporaryDirectory(prefix="codearena-checks-") as tmp:
-            path = Path(tmp) / "snippet.py"
-            path.write_text(source, encoding="utf-8", errors="surrogateescape")
+            paths = [str(_snippet_file(Path(tmp), i, source)) for i, source in enumerate(sources)]
             with _WARNINGS_LOCK, warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 mgr = manager.BanditManager(
@@ -161,19 +190,24 @@ def bandit_findings(source: str) -> list[Finding]:
                     profile={"exclude": list(BANDIT_SKIPPED_TESTS)},
                     ignore_nosec=True,
                 )
-                mgr.discover_files([str(path)])
+                mgr.discover_files(paths)
                 mgr.run_tests()
             issues = list(mgr.get_issue_list())
             skipped = list(mgr.skipped)
     except Exception as exc:  # bandit must never take the caller down
-        return [_tool_error("bandit", exc)]
-    if skipped:
-        reasons = "; ".join(str(reason) for _, reason in skipped)
-        return [_tool_error("bandit", RuntimeError(reasons))]
-    findings = []
+        return [[_tool_error("bandit", exc)] for _ in sources]
+    results: dict[str, list[Finding]] = {path: [] for path in paths}
+    for name, reason in skipped:
+        results[str(name)] = [_tool_error("bandit", RuntimeError(str(reason)))]
+    failed = {str(name) for name, _ in skipped}
     for issue in issues:
+        if str(issue.fname) in failed:
+            continue
+        if str(issue.fname) not in results:
+            unknown = RuntimeError(f"bandit reported an unknown file {issue.fname!r}")
+            return [[_tool_error("bandit", unknown)] for _ in sources]
         cwe = getattr(getattr(issue, "cwe", None), "id", None)
-        findings.append(
+        results[str(issue.fname)].append(
             Finding(
                 "bandit",
                 "security",
@@ -185,7 +219,7 @@ def bandit_findings(source: str) -> list[Finding]:
                 str(issue.text),
             )
         )
-    return sorted(findings, key=lambda f: (f.line or 0, f.rule))
+    return [sorted(results[path], key=lambda f: (f.line or 0, f.rule)) for path in paths]
 
 
 def _tool_error(tool: str, exc: BaseException) -> Finding:
@@ -199,19 +233,36 @@ def check_python(source: str) -> CheckReport:
     A snippet that does not compile gets only its syntax finding: lint and security counts of
     code that cannot run would not be comparable.
     """
+    return check_python_many([source])[0]
+
+
+def check_python_many(sources: Sequence[str]) -> list[CheckReport]:
+    """``check_python`` of each snippet, with one ruff process and one bandit manager for all
+    the snippets that compile (the same findings as one by one; ``tests/checks`` compares)."""
     versions = tool_versions()  # fail early and clearly if a checker is missing
-    lines = count_lines(source)
-    error = syntax_finding(source)
-    if error is not None:
-        return CheckReport("python", lines, [error], False, None, None, versions)
-    findings = ruff_findings(source) + bandit_findings(source)
-    complexity_max: float | None = None
-    complexity_mean: float | None = None
-    try:
-        with _WARNINGS_LOCK, warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(source, "snippet.py")
-        complexity_max, complexity_mean = complexity_summary(tree)
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
-        findings.append(_tool_error("complexity", exc))
-    return CheckReport("python", lines, findings, True, complexity_max, complexity_mean, versions)
+    errors = [syntax_finding(source) for source in sources]
+    compiled = [i for i, error in enumerate(errors) if error is None]
+    lint = ruff_findings_many([sources[i] for i in compiled])
+    security = bandit_findings_many([sources[i] for i in compiled])
+    found = {i: lint[n] + security[n] for n, i in enumerate(compiled)}
+    reports = []
+    for i, source in enumerate(sources):
+        lines = count_lines(source)
+        error = errors[i]
+        if error is not None:
+            reports.append(CheckReport("python", lines, [error], False, None, None, versions))
+            continue
+        findings = found[i]
+        complexity_max: float | None = None
+        complexity_mean: float | None = None
+        try:
+            with _WARNINGS_LOCK, warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                tree = ast.parse(source, "snippet.py")
+            complexity_max, complexity_mean = complexity_summary(tree)
+        except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+            findings.append(_tool_error("complexity", exc))
+        reports.append(
+            CheckReport("python", lines, findings, True, complexity_max, complexity_mean, versions)
+        )
+    return reports

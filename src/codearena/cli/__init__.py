@@ -86,7 +86,18 @@ COMMANDS: tuple[LazyCommand, ...] = (
         "Import form exports and summarise a study's survey.",
     ),
     LazyCommand("votes", "codearena.analysis.cli:votes_app", "Votes collected elsewhere."),
+    LazyCommand("ratings", "codearena.analysis.cli:ratings_app", "Ratings collected elsewhere."),
+    LazyCommand(
+        "analyze",
+        "codearena.analysis.cli:analyze_command",
+        "Mixed models of the study's ratings, pass/fail by model (GEE) and pairwise tests.",
+    ),
     LazyCommand("coding", "codearena.coding.cli:coding_app", "Open coding of free-text answers."),
+    LazyCommand(
+        "tokens",
+        "codearena.openai_api.cli:tokens_app",
+        "API tokens of the OpenAI-compatible endpoint (/v1).",
+    ),
 )
 """Every top-level command, in the order ``codearena --help`` lists them."""
 
@@ -118,7 +129,7 @@ class Services:
     def sandbox_factory(backend: str | None) -> Sandbox:
         """The configured sandbox (``codearena sandbox run`` uses it)."""
         from codearena.config import load_settings
-        from codearena.evaluation import open_sandbox
+        from codearena.sandboxes import open_sandbox
 
         return open_sandbox(load_settings().sandbox, backend)
 

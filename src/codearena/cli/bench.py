@@ -30,6 +30,7 @@ class BenchRequest:
     limit: int | None = None
     resume: str | None = None  # the id of a run to continue
     backend: str | None = None  # the sandbox backend (default: the configured one)
+    repair_rounds: int = 0  # a failed answer's failure is sent back up to this many times
 
 
 def bench(
@@ -55,6 +56,14 @@ def bench(
     backend: Annotated[
         str | None, typer.Option("--backend", help="Sandbox backend (default: config, else bwrap).")
     ] = None,
+    repair_rounds: Annotated[
+        int,
+        typer.Option(
+            "--repair-rounds",
+            min=0,
+            help="Send a failed answer's failure back to its model, up to K times.",
+        ),
+    ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Run a benchmark suite through the gateway and the sandbox; report pass@k per model."""
@@ -67,6 +76,7 @@ def bench(
         limit=limit,
         resume=resume,
         backend=backend,
+        repair_rounds=repair_rounds,
     )
     run_bench(request, as_json=as_json)
 
@@ -83,9 +93,9 @@ def run_bench(request: BenchRequest, *, as_json: bool = False) -> None:
     from rich.text import Text
 
     from codearena.config import load_settings
-    from codearena.evaluation import open_sandbox
     from codearena.gateway import Gateway
     from codearena.pipeline import Context, InputError
+    from codearena.sandboxes import open_sandbox
     from codearena.suites.runner import BenchRunner, RunSpec
     from codearena.suites.summary import summarize
 
@@ -123,6 +133,7 @@ def run_bench(request: BenchRequest, *, as_json: bool = False) -> None:
                     temperature=request.temperature,
                     concurrency=request.concurrency,
                     limit=request.limit,
+                    repair_rounds=request.repair_rounds,
                 )
                 run_id = runner.create(spec)
                 err.print(Text(printable(f"run {run_id} (resume with --resume {run_id})")))
@@ -135,11 +146,12 @@ def run_bench(request: BenchRequest, *, as_json: bool = False) -> None:
     if as_json:
         print_json({"run_id": run_id, "results": [r.to_dict() for r in results]}, ensure_ascii=True)
         return
-    table = Table(
-        "model", "problems", "samples", "pass@k", "errors", "tokens", "cost $", "median latency ms"
-    )
+    repairs = any(len(r.pass_at_round or {}) > 1 for r in results)
+    columns = ["model", "problems", "samples", "pass@k", "errors", "tokens", "cost $"]
+    table = Table(*columns, *(["within round"] if repairs else []), "median latency ms")
     for r in results:
         pass_at = "  ".join(f"@{k} {v:.3f}" for k, v in r.pass_at.items())
+        rounds = "  ".join(f"{k}: {v:.3f}" for k, v in (r.pass_at_round or {}).items())
         cost = "-" if r.cost_usd is None else f"{r.cost_usd:.4f}{'' if r.cost_complete else '+'}"
         table.add_row(
             Text(printable(r.model)),
@@ -149,6 +161,7 @@ def run_bench(request: BenchRequest, *, as_json: bool = False) -> None:
             str(r.errors),
             f"{r.prompt_tokens + r.completion_tokens}",
             cost,
+            *([rounds] if repairs else []),
             str(r.median_latency_ms or "-"),
         )
     Console().print(table)

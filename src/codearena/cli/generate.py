@@ -20,9 +20,12 @@ from codearena.prompting import REQUIREMENTS, TONES
 from codearena.terminal import printable
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from rich.console import Console, ConsoleOptions, RenderableType, RenderResult
     from rich.table import Table
 
+    from codearena.answers import CodeBlock
     from codearena.gateway import CallResult, GatewayEvent
     from codearena.sandbox import ExecResult, TestSpec
 
@@ -43,6 +46,7 @@ class GenerateRequest:
     examples: Path | None = None  # JSON stdin/stdout examples every answer is run against
     run_code: bool = False  # run every answer even without tests
     backend: str | None = None  # sandbox backend (default: the configured one)
+    repair_rounds: int = 0  # a failed answer's failure is sent back up to this many times
 
 
 def generate(
@@ -84,6 +88,14 @@ def generate(
             "--backend", help="Sandbox backend: bwrap, gvisor or unisolated (default: config)."
         ),
     ] = None,
+    repair_rounds: Annotated[
+        int,
+        typer.Option(
+            "--repair-rounds",
+            min=0,
+            help="Send a failed answer's failure back to its model, up to K times (needs tests).",
+        ),
+    ] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Send one task to every model at once, stream the answers and store everything."""
@@ -100,6 +112,7 @@ def generate(
         examples=examples,
         run_code=run_code,
         backend=backend,
+        repair_rounds=repair_rounds,
     )
     run_generate(request, as_json=as_json)
 
@@ -114,10 +127,11 @@ def run_generate(request: GenerateRequest, *, as_json: bool = False) -> None:
     from rich.live import Live
 
     from codearena.config import load_settings, mask_url
-    from codearena.evaluation import open_sandbox
     from codearena.gateway import Gateway
     from codearena.pipeline import Context, InputError, TaskOutcome, run_task
     from codearena.prompting import PromptOptions
+    from codearena.repair import Rounds, repair_rounds
+    from codearena.sandboxes import open_sandbox
 
     try:
         options = PromptOptions(
@@ -129,12 +143,16 @@ def run_generate(request: GenerateRequest, *, as_json: bool = False) -> None:
     except ValueError as exc:
         raise InputError(str(exc)) from exc
     spec = _test_spec(request.tests, request.examples)
+    if request.repair_rounds and spec is None:
+        raise InputError(
+            "--repair-rounds needs tests to fail: give --tests FILE.py or --examples FILE.json"
+        )
     context = Context.open(load_settings())
     run = spec is not None or request.run_code
     sandbox = open_sandbox(context.settings.sandbox, request.backend) if run else None
     view = _LiveView(list(request.models))
 
-    async def go() -> TaskOutcome:
+    async def go() -> tuple[TaskOutcome, list[Rounds]]:
         live = None if as_json or not out().is_terminal else Live(view.render(), console=err())
 
         def listen(event: GatewayEvent) -> None:
@@ -144,7 +162,7 @@ def run_generate(request: GenerateRequest, *, as_json: bool = False) -> None:
 
         async with Gateway(context.settings, context.catalog) as gateway:
             with live or nullcontext():
-                return await run_task(
+                outcome = await run_task(
                     context,
                     gateway,
                     request.task,
@@ -156,27 +174,57 @@ def run_generate(request: GenerateRequest, *, as_json: bool = False) -> None:
                     tests=spec,
                     sandbox=sandbox,
                 )
+                roads = [
+                    Rounds([generation_id], [execution] if execution is not None else [])
+                    for generation_id, execution in zip(
+                        outcome.generation_ids, outcome.executions, strict=True
+                    )
+                ]
+                if request.repair_rounds and sandbox is not None:
+                    await repair_rounds(
+                        context,
+                        gateway,
+                        sandbox,
+                        task_id=outcome.task_id,
+                        tests=spec,
+                        language=request.language,
+                        answers=roads,
+                        rounds=request.repair_rounds,
+                        source="cli",
+                        temperature=request.temperature,
+                        listener=listen,
+                    )
+                return outcome, roads
 
-    outcome = asyncio.run(go())
+    outcome, roads = asyncio.run(go())
     if as_json:
-        results = [
-            {**_result_json(r), "execution": _execution_json(e)}
-            for r, e in zip(outcome.results, outcome.executions, strict=True)
-        ]
+        from codearena.pipeline import stored_code
+
+        code = stored_code(context.store, outcome.generation_ids)  # as extracted on arrival
+        results = []
+        for result, blocks, execution, road in zip(
+            outcome.results, code, outcome.executions, roads, strict=True
+        ):
+            item = {**_result_json(result, blocks), "execution": _execution_json(execution)}
+            if request.repair_rounds:
+                item["rounds"] = [_execution_json(e) for e in road.executions]
+                item["passed_at_round"] = road.passed_at_round
+            results.append(item)
         print_json({"task_id": outcome.task_id, "results": results})
     else:
-        for result, execution in zip(outcome.results, outcome.executions, strict=True):
+        for result, execution, road in zip(outcome.results, outcome.executions, roads, strict=True):
             _print_result(result)
-            if execution is not None:
+            for number, executed in enumerate(road.executions if execution is not None else []):
                 tests_line = (
-                    f", {execution.tests_passed}/{execution.tests_total} tests"
-                    if execution.tests_total is not None
+                    f", {executed.tests_passed}/{executed.tests_total} tests"
+                    if executed.tests_total is not None
                     else ""
                 )
+                round_ = f" (repair round {number})" if number else ""
                 out().print(
                     shown(
-                        f"run: {execution.verdict}{tests_line}, {execution.duration_ms:.0f} ms "
-                        f"({execution.backend})"
+                        f"run{round_}: {executed.verdict}{tests_line}, {executed.duration_ms:.0f} ms "
+                        f"({executed.backend})"
                     )
                 )
         database = mask_url(context.settings.database_url)
@@ -235,14 +283,13 @@ class _LiveView:
         return table
 
 
-def _result_json(result: CallResult) -> dict[str, Any]:
-    from codearena.answers import extract_code
-
+def _result_json(result: CallResult, blocks: Sequence[CodeBlock]) -> dict[str, Any]:
+    """One model's result for ``--json``; ``code`` is the answer's stored code blocks."""
     return {
         "model": result.model,
         "status": result.status,
         "text": result.text,
-        "code": [{"language": b.language, "source": b.source} for b in extract_code(result.text)],
+        "code": [{"language": b.language, "source": b.source} for b in blocks],
         "ttft_ms": result.ttft_ms,
         "latency_ms": result.latency_ms,
         "prompt_tokens": result.prompt_tokens,
@@ -276,6 +323,7 @@ def _test_spec(tests: Path | None, examples: Path | None) -> TestSpec | None:
     """Tests for ``generate`` from --tests (Python) or --examples (JSON stdin/stdout pairs)."""
     from codearena.pipeline import InputError
     from codearena.sandbox import TestSpec
+    from codearena.testspecs import examples_from_json
 
     if tests and examples:
         raise InputError("give --tests or --examples, not both")
@@ -283,17 +331,17 @@ def _test_spec(tests: Path | None, examples: Path | None) -> TestSpec | None:
         if tests:
             return TestSpec("python", tests.read_text(encoding="utf-8"))
         if examples:
-            data = json.loads(examples.read_text(encoding="utf-8"))
-            pairs = [(str(e.get("stdin", "")), str(e["stdout"])) for e in data]
-            if not pairs:
-                raise ValueError("the list is empty")
-            return TestSpec("io", examples=pairs)
+            text = examples.read_text(encoding="utf-8")
+            try:
+                data = json.loads(text)
+            except ValueError as exc:
+                raise InputError(
+                    f'{examples}: not JSON ({exc}); expected a list of {{"stdin": ..., '
+                    '"stdout": ...}} objects'
+                ) from exc
+            return TestSpec("io", examples=examples_from_json(data, str(examples)))
     except OSError as exc:
         raise InputError(f"cannot read {exc.filename}: {exc.strerror}") from exc
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise InputError(
-            f'{examples}: expected a JSON list of {{"stdin": ..., "stdout": ...}} objects ({exc})'
-        ) from exc
     return None
 
 

@@ -28,10 +28,10 @@ def info(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = 
     settings = load_settings()
     reachable, _ = asyncio.run(_reachability(settings))
 
+    from codearena.catalog import provider_status
+
     def status(p: ProviderConfig) -> str:
-        if not p.has_key:
-            return f"missing key: set {p.key_env}"
-        return "unreachable" if reachable.get(p.name) is False else "ready"
+        return provider_status(p, reachable)
 
     providers = [
         {

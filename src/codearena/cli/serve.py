@@ -30,10 +30,11 @@ def serve(
     from codearena.config import WebSettings, load_settings, mask_url, public_url_of
     from codearena.pipeline import Context
     from codearena.web.app import create_app
+    from codearena.web.auth import redact_invites_in_access_log
 
     settings = load_settings()
     if public_url is not None:
-        web = WebSettings(public_url_of(public_url, "--public-url"))
+        web = WebSettings(public_url_of(public_url, "--public-url"), settings.web.joins_per_minute)
         settings = dataclasses.replace(settings, web=web)
     context = Context.open(settings)
     if not any(p.has_key for p in context.settings.providers.values() if p.needs_key):
@@ -46,4 +47,5 @@ def serve(
     err().print(shown(f"codearena {__version__} on http://{host}:{port}  (database {database})"))
     if context.settings.web.public_url:
         err().print(shown(f"invite links use {context.settings.web.public_url}"))
+    redact_invites_in_access_log()  # invite tokens (single-use ones) stay out of the log
     uvicorn.run(create_app(context), host=host, port=port, log_level="info")

@@ -10,18 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from codearena.coding.errors import CodingNotFound
-from codearena.store import Store
-from codearena.store.platform_models import Rating, Study, StudyTask, SurveyAnswer
-from codearena.store.research_models import (
-    CodeAssignment,
-    CodingCategory,
-    CodingCode,
-    CodingConcept,
-)
+from codearena.store import Store, study_rows
+from codearena.store.platform_models import Rating, Study, SurveyAnswer
 from codearena.survey import InstrumentError, instrument_from_dict
 
 COMMENTS = "comments"
@@ -105,23 +98,19 @@ def _survey_text(row: SurveyAnswer) -> str:
 
 
 def _codes_by_answer(session: Session, study_id: str) -> dict[tuple[str, str], list[CodeRef]]:
-    categories = {
-        c.id: c.name
-        for c in session.scalars(select(CodingCategory).where(CodingCategory.study_id == study_id))
-    }
+    """The codes on each answer: the study's codes, concepts, categories and assignments, as
+    ``store.study_rows`` selects them (the exports write the same rows)."""
+    categories = {c.id: c.name for c in session.scalars(study_rows.coding_categories(study_id))}
     concepts = {
         c.id: (c.name, categories.get(c.category_id) if c.category_id else None)
-        for c in session.scalars(select(CodingConcept).where(CodingConcept.study_id == study_id))
+        for c in session.scalars(study_rows.coding_concepts(study_id))
     }
-    rows = session.execute(
-        select(CodeAssignment.answer_kind, CodeAssignment.answer_id, CodingCode)
-        .join(CodingCode, CodingCode.id == CodeAssignment.code_id)
-        .where(CodingCode.study_id == study_id)
-    ).all()
+    codes = {c.id: c for c in session.scalars(study_rows.coding_codes(study_id))}
     found: dict[tuple[str, str], list[CodeRef]] = {}
-    for kind, answer_id, code in rows:
+    for assignment in session.scalars(study_rows.code_assignments(study_id)):
+        code = codes[assignment.code_id]
         concept, category = concepts.get(code.concept_id or "", (None, None))
-        found.setdefault((kind, answer_id), []).append(
+        found.setdefault((assignment.answer_kind, assignment.answer_id), []).append(
             CodeRef(code.id, code.name, concept, category)
         )
     for refs in found.values():
@@ -130,27 +119,22 @@ def _codes_by_answer(session: Session, study_id: str) -> dict[tuple[str, str], l
 
 
 def load_answers(session: Session, study: Study) -> list[FreeAnswer]:
-    """Every non-blank free-text answer of the study, with its codes, in question order."""
+    """Every non-blank free-text answer of the study, with its codes, in question order: of
+    the survey answers and ratings ``store.study_rows`` selects (those the exports write)."""
     questions = study_questions(study)
     order = {q.id: n for n, q in enumerate(questions)}
     text_ids = [q.id for q in questions if q.free_text and q.id != COMMENTS]
     answers: list[FreeAnswer] = []
     if text_ids:
         for row in session.scalars(
-            select(SurveyAnswer).where(
-                SurveyAnswer.study_id == study.id, SurveyAnswer.question_id.in_(text_ids)
-            )
+            study_rows.survey_answers(study.id).where(SurveyAnswer.question_id.in_(text_ids))
         ):
             text = _survey_text(row)
             if text.strip():
                 answers.append(
                     FreeAnswer("survey", row.id, row.question_id, row.participant_id, text)
                 )
-    comments = session.scalars(
-        select(Rating)
-        .join(StudyTask, StudyTask.id == Rating.study_task_id)
-        .where(StudyTask.study_id == study.id, Rating.comment.is_not(None))
-    )
+    comments = session.scalars(study_rows.ratings(study.id).where(Rating.comment.is_not(None)))
     for rating in comments:
         if rating.comment and rating.comment.strip():
             answers.append(
@@ -164,10 +148,13 @@ def load_answers(session: Session, study: Study) -> list[FreeAnswer]:
 
 
 def find_answer(session: Session, study_id: str, kind: str, answer_id: str) -> FreeAnswer:
-    """One free-text answer of the study (without its codes); 404 for anything else."""
+    """One free-text answer of the study (without its codes); 404 for anything else, such as
+    a row ``store.study_rows`` does not count among the study's."""
     if kind == "survey":
-        row = session.get(SurveyAnswer, answer_id)
-        if row is not None and row.study_id == study_id:
+        row = session.scalars(
+            study_rows.survey_answers(study_id).where(SurveyAnswer.id == answer_id)
+        ).first()
+        if row is not None:
             study = load_study(session, study_id)
             free = {q.id for q in study_questions(study) if q.free_text}
             if row.question_id in free and _survey_text(row).strip():
@@ -175,13 +162,9 @@ def find_answer(session: Session, study_id: str, kind: str, answer_id: str) -> F
                     "survey", row.id, row.question_id, row.participant_id, _survey_text(row)
                 )
     elif kind == "comment":
-        rating = session.get(Rating, answer_id)
+        rating = session.scalars(study_rows.ratings(study_id).where(Rating.id == answer_id)).first()
         if rating is not None and rating.comment and rating.comment.strip():
-            task = session.get(StudyTask, rating.study_task_id)
-            if task is not None and task.study_id == study_id:
-                return FreeAnswer(
-                    "comment", rating.id, COMMENTS, rating.participant_id, rating.comment
-                )
+            return FreeAnswer("comment", rating.id, COMMENTS, rating.participant_id, rating.comment)
     raise CodingNotFound("no such free-text answer in this study")
 
 

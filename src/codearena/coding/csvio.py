@@ -14,13 +14,11 @@ import csv
 import io
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from codearena.coding.answers import load_study, study_questions
 from codearena.coding.edits import MAX_NAME, transaction
 from codearena.coding.errors import CodebookError
 from codearena.coding.summary import codebook
-from codearena.store import Store
+from codearena.store import Store, study_rows
 from codearena.store.research_models import CodingCategory, CodingCode, CodingConcept
 
 COLUMNS = ("question", "code", "concept", "category")
@@ -160,20 +158,14 @@ def import_codebook(store: Store, study_id: str, data: str | bytes) -> ImportRep
     updated = 0
     with transaction(store) as session:
         categories = {
-            c.name.casefold(): c
-            for c in session.scalars(
-                select(CodingCategory).where(CodingCategory.study_id == study_id)
-            )
+            c.name.casefold(): c for c in session.scalars(study_rows.coding_categories(study_id))
         }
         concepts = {
-            c.name.casefold(): c
-            for c in session.scalars(
-                select(CodingConcept).where(CodingConcept.study_id == study_id)
-            )
+            c.name.casefold(): c for c in session.scalars(study_rows.coding_concepts(study_id))
         }
         codes = {
             (c.question, c.name.casefold()): c
-            for c in session.scalars(select(CodingCode).where(CodingCode.study_id == study_id))
+            for c in session.scalars(study_rows.coding_codes(study_id))
         }
         category_of: dict[str, str] = {}
         for row in rows:

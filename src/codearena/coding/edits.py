@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from codearena.coding.answers import CodeRef, find_answer, load_study, study_questions
 from codearena.coding.errors import CodingConflict, CodingError, CodingNotFound
-from codearena.store import Store
+from codearena.store import Store, study_rows
 from codearena.store.research_models import (
     CodeAssignment,
     CodingCategory,
@@ -132,16 +132,16 @@ def untag_answer(store: Store, study_id: str, kind: str, answer_id: str, code_id
 def answer_codes(store: Store, study_id: str, kind: str, answer_id: str) -> list[CodeRef]:
     with store.session() as session:
         find_answer(session, study_id, kind, answer_id)
+        # the study's codes (as ``store.study_rows`` selects them) carried by this answer
+        assigned = select(CodeAssignment.code_id).where(
+            CodeAssignment.answer_kind == kind, CodeAssignment.answer_id == answer_id
+        )
+        codes = study_rows.coding_codes(study_id).where(CodingCode.id.in_(assigned)).subquery()
         rows = session.execute(
             select(CodingCode, CodingConcept, CodingCategory)
-            .join(CodeAssignment, CodeAssignment.code_id == CodingCode.id)
+            .join(codes, codes.c.id == CodingCode.id)
             .outerjoin(CodingConcept, CodingConcept.id == CodingCode.concept_id)
             .outerjoin(CodingCategory, CodingCategory.id == CodingConcept.category_id)
-            .where(
-                CodingCode.study_id == study_id,
-                CodeAssignment.answer_kind == kind,
-                CodeAssignment.answer_id == answer_id,
-            )
         ).all()
     refs = [
         CodeRef(code.id, code.name, concept.name if concept else None, cat.name if cat else None)

@@ -9,17 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from codearena.coding.answers import FreeAnswer, load_answers, load_study, study_questions
-from codearena.store import Store
-from codearena.store.research_models import (
-    CodeAssignment,
-    CodingCategory,
-    CodingCode,
-    CodingConcept,
-)
+from codearena.store import Store, study_rows
 
 AnswerKey = tuple[str, str]
 
@@ -73,30 +66,28 @@ def _sort_key(name: str) -> str:
 
 
 def _tree(session: Session, study_id: str, answers: list[FreeAnswer]) -> Codebook:
+    """The codebook of the rows ``store.study_rows`` selects (the ones the exports write)."""
     study = load_study(session, study_id)
     order = {q.id: n for n, q in enumerate(study_questions(study))}
     tagged: dict[str, set[AnswerKey]] = {}
-    for code_id, kind, answer_id in session.execute(
-        select(CodeAssignment.code_id, CodeAssignment.answer_kind, CodeAssignment.answer_id)
-        .join(CodingCode, CodingCode.id == CodeAssignment.code_id)
-        .where(CodingCode.study_id == study_id)
-    ):
-        tagged.setdefault(code_id, set()).add((kind, answer_id))
+    for assignment in session.scalars(study_rows.code_assignments(study_id)):
+        key = (assignment.answer_kind, assignment.answer_id)
+        tagged.setdefault(assignment.code_id, set()).add(key)
     codes = [
         CodeCount(c.id, c.question, c.name, c.concept_id, len(tagged.get(c.id, ())))
-        for c in session.scalars(select(CodingCode).where(CodingCode.study_id == study_id))
+        for c in session.scalars(study_rows.coding_codes(study_id))
     ]
     codes.sort(key=lambda c: (order.get(c.question, len(order)), _sort_key(c.name)))
     concepts: list[ConceptCount] = []
     concept_answers: dict[str, set[AnswerKey]] = {}
-    for row in session.scalars(select(CodingConcept).where(CodingConcept.study_id == study_id)):
+    for row in session.scalars(study_rows.coding_concepts(study_id)):
         members = [c for c in codes if c.concept_id == row.id]
         reached = set().union(*(tagged.get(c.id, set()) for c in members))
         concept_answers[row.id] = reached
         concepts.append(ConceptCount(row.id, row.name, row.category_id, len(reached), members))
     concepts.sort(key=lambda c: _sort_key(c.name))
     categories: list[CategoryCount] = []
-    for group in session.scalars(select(CodingCategory).where(CodingCategory.study_id == study_id)):
+    for group in session.scalars(study_rows.coding_categories(study_id)):
         inside = [c for c in concepts if c.category_id == group.id]
         reached = set().union(*(concept_answers[c.id] for c in inside))
         categories.append(CategoryCount(group.id, group.name, len(reached), inside))

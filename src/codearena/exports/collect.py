@@ -23,6 +23,7 @@ from codearena.exports.tables import (
     EXECUTIONS,
     FINDINGS,
     GENERATIONS,
+    IMPORTED_RATINGS,
     IMPORTED_VOTES,
     PARTICIPANTS,
     RATINGS,
@@ -43,7 +44,8 @@ Rows = dict[str, list[Row]]
 TASK_COLUMNS = {
     "task_created_at": "created_at",
     "task_prompt": "prompt",
-    "task_mode": "mode",
+    "task_mode": "prompt_style",  # the column's earlier name, kept for scripts
+    "task_prompt_style": "prompt_style",
     "requirement": "requirement",
     "tone": "tone",
     "output_language": "output_language",
@@ -104,6 +106,7 @@ def collect(session: Session, study: Study) -> Rows:
         (RATINGS, study_rows.ratings(sid)),
         (VOTES, study_rows.votes(sid)),
         (IMPORTED_VOTES, study_rows.imported_votes(sid)),
+        (IMPORTED_RATINGS, study_rows.imported_ratings(sid)),
         (SURVEY_ANSWERS, study_rows.survey_answers(sid)),
         (CODING_CATEGORIES, study_rows.coding_categories(sid)),
         (CODING_CONCEPTS, study_rows.coding_concepts(sid)),

@@ -29,7 +29,7 @@ from codearena.store.repo import StudyNotFound
 from codearena.store.repo import find_study_in as find_study
 
 MANIFEST = "manifest.json"
-EXPORT_VERSION = 1  # the layout of an export; bumped when files or columns change
+EXPORT_VERSION = 2  # the layout of an export; bumped when files or columns change
 
 
 class ExportError(CodearenaError):

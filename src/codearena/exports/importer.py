@@ -35,9 +35,13 @@ from codearena.store.research_models import (
     CodingCategory,
     CodingCode,
     CodingConcept,
+    ImportedRating,
     ImportedVote,
 )
 from codearena.store.vocabulary import vote_value
+
+ADDED_TABLES = frozenset({"imported_ratings"})
+"""Tables added within export layout 2: an export written before them has none, read as empty."""
 
 
 class ImportFailure(CodearenaError):
@@ -60,6 +64,8 @@ def _check_manifest(manifest: Manifest, fmt: str | None) -> str:
         try:
             info = manifest.table(spec.name)
         except KeyError:
+            if spec.name in ADDED_TABLES:
+                continue
             raise ImportFailure(f"the export has no {spec.name} table") from None
         columns = [(c["name"], c["type"]) for c in info.columns]
         if columns != list(spec.columns):
@@ -81,6 +87,9 @@ def read_export(directory: Path | str, fmt: str | None = None) -> tuple[Manifest
     fmt = _check_manifest(manifest, fmt)
     rows: Rows = {}
     for spec in TABLES:
+        if spec.name in ADDED_TABLES and spec.name not in {t.name for t in manifest.tables}:
+            rows[spec.name] = []
+            continue
         info = manifest.table(spec.name)
         path = directory / info.file
         if not path.is_file():
@@ -169,6 +178,7 @@ def import_rows(session: Session, rows: Rows) -> str:
         (Rating, "ratings"),
         (Vote, "votes"),
         (ImportedVote, "imported_votes"),
+        (ImportedRating, "imported_ratings"),
         (SurveyAnswer, "survey_answers"),
         (CodingCategory, "coding_categories"),
         (CodingConcept, "coding_concepts"),

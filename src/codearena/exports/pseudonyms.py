@@ -9,8 +9,8 @@ Two methods (see docs/exports.md):
   export (never written anywhere) unless one is given, so that two exports made with the same
   salt can be linked and nobody without the salt can link them to the platform's ids.
 
-Participant labels of votes imported from other arenas (``imported_votes.participant``) are
-another population: they become ``E001``, ... (or ``E-`` and a HMAC) the same way.
+Participant labels of votes and ratings imported from elsewhere (``imported_votes.participant``,
+``imported_ratings.participant``) are another population: they become ``E001``, ... (or ``E-`` and a HMAC) the same way.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from codearena.exports.tables import IMPORTED_VOTES, PARTICIPANTS, TABLES
+from codearena.exports.tables import IMPORTED_RATINGS, IMPORTED_VOTES, PARTICIPANTS, TABLES
 
 if TYPE_CHECKING:
     from codearena.exports.collect import Rows
@@ -109,9 +109,13 @@ class Pseudonymiser:
             "R" if self.method == "sequential" else "H", ordered + sorted(extra)
         )
 
-        imported = list(rows.get(IMPORTED_VOTES.name, []))
-        sort_rows(imported, ("imported_at", "source", "line", "id"))
-        labels = {str(r["participant"]): None for r in imported if r.get("participant") is not None}
+        labels: dict[str, None] = {}
+        for table in (IMPORTED_VOTES, IMPORTED_RATINGS):  # one population: people from elsewhere
+            imported = list(rows.get(table.name, []))
+            sort_rows(imported, ("imported_at", "source", "line", "id"))
+            labels |= {
+                str(r["participant"]): None for r in imported if r.get("participant") is not None
+            }
         others = self._mapping("E", list(labels))
 
         def replace(columns: Iterable[str], mapping: dict[str, str]) -> Callable[[Any], Any]:
@@ -123,7 +127,7 @@ class Pseudonymiser:
         result: Rows = {}
         for spec in TABLES:
             change = replace(spec.participant_columns, platform)
-            if spec is IMPORTED_VOTES:
+            if spec is IMPORTED_VOTES or spec is IMPORTED_RATINGS:
                 change = replace(("participant",), others)
             result[spec.name] = [change(row) for row in rows.get(spec.name, [])]
         return result

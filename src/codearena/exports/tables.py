@@ -81,7 +81,7 @@ TASKS = TableSpec(
     _cols(
         "id:string participant_id:string mode:string models:json prompt:string tests:json "
         "status:string revealed:boolean created_at:timestamp task_id:string "
-        "task_created_at:timestamp task_prompt:string task_mode:string requirement:string "
+        "task_created_at:timestamp task_prompt:string task_mode:string task_prompt_style:string requirement:string "
         "tone:string output_language:string temperature:float messages:json "
         "task_source:string category:string task_tests:json"
     ),
@@ -96,9 +96,9 @@ GENERATIONS = TableSpec(
         "finish_reason:string error:string error_kind:string ttft_ms:float latency_ms:float "
         "prompt_tokens:integer completion_tokens:integer tokens_estimated:boolean "
         "cost_usd:float cost_source:string attempts:integer created_at:timestamp "
-        "finished_at:timestamp"
+        "finished_at:timestamp turn:integer parent_id:string kind:string prompt:string"
     ),
-    ("task_id", "position", "id"),
+    ("task_id", "position", "turn", "id"),
 )
 EXECUTIONS = TableSpec(
     "executions",
@@ -158,6 +158,15 @@ IMPORTED_VOTES = TableSpec(
     ),
     ("source", "line", "id"),
 )
+IMPORTED_RATINGS = TableSpec(
+    "imported_ratings",
+    _cols(
+        "id:string study_id:string source:string line:integer participant:string task:string "
+        "model:string dimension:string score:integer minutes_to_fix:float language:string "
+        "category:string imported_at:timestamp"
+    ),
+    ("source", "line", "id"),
+)
 SURVEY_ANSWERS = TableSpec(
     "survey_answers",
     _cols(
@@ -200,6 +209,7 @@ TABLES: tuple[TableSpec, ...] = (
     RATINGS,
     VOTES,
     IMPORTED_VOTES,
+    IMPORTED_RATINGS,
     SURVEY_ANSWERS,
     CODING_CATEGORIES,
     CODING_CONCEPTS,

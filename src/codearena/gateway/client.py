@@ -44,7 +44,8 @@ class _Stream:
         return "".join(self.parts)
 
 
-def _estimate_tokens(text: str) -> int:
+def estimate_tokens(text: str) -> int:
+    """Tokens in ``text`` when a provider reports none: a quarter of its characters."""
     return max(1, math.ceil(len(text) / 4)) if text else 0
 
 
@@ -165,6 +166,7 @@ class Gateway:
         if key:
             headers["Authorization"] = f"Bearer {key}"
         body: dict[str, Any] = {
+            **(request.extra or {}),
             "model": route.model.upstream_id,
             "messages": request.messages,
             "stream": True,
@@ -384,9 +386,9 @@ class Gateway:
                 if computed is not None:
                     result.cost_usd, result.cost_source = round(computed, 10), "catalog"
         elif stream.first_token_at is not None or error is None:
-            prompt_text = "".join(m.get("content", "") for m in request.messages)
-            result.prompt_tokens = _estimate_tokens(prompt_text)
-            result.completion_tokens = _estimate_tokens(stream.text)
+            prompt_text = "".join(str(m.get("content") or "") for m in request.messages)
+            result.prompt_tokens = estimate_tokens(prompt_text)
+            result.completion_tokens = estimate_tokens(stream.text)
             result.tokens_estimated = True
         return result
 

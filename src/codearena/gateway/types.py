@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -19,6 +19,9 @@ class ChatRequest:
     temperature: float | None = 0.5
     max_tokens: int | None = None
     fallbacks: tuple[str, ...] = ()
+    extra: Mapping[str, Any] | None = field(default=None, hash=False, compare=False)
+    """More body fields sent as they are (``stop``, ``tools``, ...; the OpenAI-compatible
+    endpoint passes a client's through); the gateway's own fields win over them."""
 
 
 @dataclass

@@ -20,10 +20,10 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from ._process import RawOutcome
+from ._process import RawOutcome, close_all, kill_group, memfd
+from ._pump import Pump
 from .types import SandboxError
 
-_CHUNK = 65536
 _START_TIMEOUT_S = 20.0
 SOURCE = (Path(__file__).with_name("_zygote.py")).read_text()
 
@@ -72,8 +72,7 @@ class ForkServer:
         ready = select.select([host], [], [], _START_TIMEOUT_S)[0] and host.recv(16)
         if ready != b"ready":
             host.close()
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, 9)
+            kill_group(proc.pid)
             proc.wait()
             assert proc.stderr is not None
             message = proc.stderr.read().decode(errors="replace").strip()
@@ -91,8 +90,7 @@ class ForkServer:
             try:
                 proc.wait(timeout=2)
             except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.killpg(proc.pid, 9)
+                kill_group(proc.pid)
                 proc.wait()
             if proc.stderr is not None:
                 proc.stderr.close()
@@ -141,9 +139,7 @@ class ForkServer:
                         header, archive, stdin, timeout_s, output_bytes, [], cancel_fd
                     )
         finally:
-            for fd in owned:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+            close_all(owned)
         if lost:
             outcome.stderr += b"\ncodearena sandbox: the run's supervisor disappeared\n"
         return outcome
@@ -171,24 +167,20 @@ class ForkServer:
                 read_end, write_end = os.pipe()
                 mine.append(read_end)
                 theirs.append(write_end)
-            theirs.append(_memfd(archive))
+            theirs.append(memfd("files", archive))
             start = time.perf_counter()
             try:
                 socket.send_fds(ctl, [header], [*theirs, *channels])
             except OSError:
                 return _empty(start), True
             finally:
-                for fd in [*theirs, *channels]:
-                    with contextlib.suppress(OSError):
-                        os.close(fd)
+                close_all([*theirs, *channels])
                 theirs.clear()
                 channels.clear()
             return _communicate(status, mine, stdin, start, timeout_s, output_bytes, cancel_fd)
         finally:
             status.close()  # the run's PID 1 exits on EOF, taking the whole run with it
-            for fd in theirs + mine:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
+            close_all(theirs + mine)
 
 
 def _empty(start: float) -> RawOutcome:
@@ -204,106 +196,57 @@ def _communicate(
     output_bytes: int,
     cancel_fd: int | None = None,
 ) -> tuple[RawOutcome, bool]:
-    """Feed stdin, read stdout/stderr (capped) and the status message until the deadline
-    (or until ``cancel_fd`` is readable).
+    """Pump the run (``_pump``) until its status message, the deadline or ``cancel_fd``;
+    returns the outcome and whether the run's supervisor vanished without a status.
 
     ``fds`` is [stdin write end, stdout read end, stderr read end]; the stdin end is closed
     (and set to -1 in the list) once everything is written.
     """
     stdin_w, out_r, err_r = fds
-    deadline = start + timeout_s
-    poller = select.poll()
-    buffers = {out_r: bytearray(), err_r: bytearray()}
-    for fd in (out_r, err_r):
-        poller.register(fd, select.POLLIN)
-    status_fd = status.fileno()
-    poller.register(status_fd, select.POLLIN)
-    open_fds = {out_r, err_r, status_fd}
-    pending = memoryview(stdin)
-    if pending:
-        os.set_blocking(stdin_w, False)
-        poller.register(stdin_w, select.POLLOUT)
-        open_fds.add(stdin_w)
-    else:
+    received: list[bytes] = []
+
+    def read_status() -> None:  # the run's PID 1 sends its status, or vanishes (EOF)
+        data = b""
+        with contextlib.suppress(OSError):
+            data = status.recv(256)
+        received.append(data)
+
+    def close_stdin() -> None:
         os.close(stdin_w)
         fds[0] = -1
-    if cancel_fd is not None:
-        poller.register(cancel_fd, select.POLLIN)
-    message = b""
-    lost = timed_out = exceeded = cancelled = False
-    exited_at: float | None = None
-    while open_fds and not cancelled:
-        now = time.perf_counter()
-        if exited_at is None and now >= deadline:
-            timed_out = True
-            break
-        if exited_at is not None and now - exited_at > 1.0:
-            break
-        limit = deadline if exited_at is None else exited_at + 1.0
-        for fd, _event in poller.poll(max(1, int((limit - now) * 1000) + 1)):
-            if fd == cancel_fd:
-                poller.unregister(fd)
-                cancelled = exited_at is None
-                if cancelled:
-                    break
-                continue
-            if fd == status_fd:
-                data = b""
-                with contextlib.suppress(OSError):
-                    data = status.recv(256)
-                poller.unregister(fd)
-                open_fds.discard(fd)
-                if data:
-                    message = data
-                else:
-                    lost = True
-                exited_at = time.perf_counter()
-            elif fd == stdin_w:
-                try:
-                    written = os.write(fd, pending[:_CHUNK])
-                except BlockingIOError:
-                    continue
-                except OSError:  # the program closed its stdin or exited
-                    written = len(pending)
-                pending = pending[written:]
-                if not pending:
-                    poller.unregister(fd)
-                    open_fds.discard(fd)
-                    os.close(fd)
-                    fds[0] = -1
-            else:
-                chunk = os.read(fd, _CHUNK)
-                if not chunk:
-                    poller.unregister(fd)
-                    open_fds.discard(fd)
-                    continue
-                buf = buffers[fd]
-                buf += chunk[: max(output_bytes + 1 - len(buf), 0)]
-                if len(buf) > output_bytes:
-                    exceeded = True
-        if exceeded:
-            break
-    returncode: int | None = None
-    stderr = bytes(buffers[err_r])
+
+    pump = Pump(
+        start=start,
+        timeout_s=timeout_s,
+        output_bytes=output_bytes,
+        stdin=stdin,
+        stdin_fd=stdin_w,
+        close_stdin=close_stdin,
+        stdout_fd=out_r,
+        stderr_fd=err_r,
+        exit_fd=status.fileno(),
+        on_exit=read_status,
+        cancel_fd=cancel_fd,
+    )
+    pump.run()
+    message = received[0] if received else b""
+    returncode, extra = _exit_status(message)
+    outcome = pump.outcome(returncode, stderr_suffix=extra)
+    lost = bool(received) and not message
+    return outcome, lost and not (pump.timed_out or pump.exceeded or pump.cancelled)
+
+
+def _exit_status(message: bytes) -> tuple[int | None, bytes]:
+    """The return code in B's status message (``x N`` exit, ``s N`` signal, ``e TEXT`` a set-up
+    error, shown on stderr) and what to add to stderr."""
     kind, _, value = message.partition(b" ")
     if kind == b"x":
-        returncode = int(value)
-    elif kind == b"s":
-        returncode = -int(value)
-    elif kind == b"e":
-        returncode = 125
-        stderr += b"codearena sandbox: " + value + b"\n"
-    outcome = RawOutcome(
-        returncode=None if timed_out else returncode,
-        stdout=bytes(buffers[out_r]),
-        stderr=stderr,
-        status=b"",
-        timed_out=timed_out,
-        output_exceeded=exceeded,
-        duration_ms=((exited_at or time.perf_counter()) - start) * 1000.0,
-        cancelled=cancelled,
-    )
-    return outcome, lost and not message and not timed_out and not exceeded and not cancelled
+        return int(value), b""
+    if kind == b"s":
+        return -int(value), b""
+    if kind == b"e":
+        return 125, b"codearena sandbox: " + value + b"\n"
+    return None, b""
 
 
 def _archive(files: Sequence[tuple[str, str]]) -> bytes:
@@ -313,12 +256,3 @@ def _archive(files: Sequence[tuple[str, str]]) -> bytes:
         raw_name, data = name.encode(), content.encode()
         parts += [b"%d %d\n" % (len(raw_name), len(data)), raw_name, data]
     return b"".join(parts)
-
-
-def _memfd(data: bytes) -> int:
-    fd = os.memfd_create("codearena-files", os.MFD_CLOEXEC)
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-    os.lseek(fd, 0, os.SEEK_SET)
-    return fd

@@ -4,34 +4,45 @@ from __future__ import annotations
 
 import contextlib
 import os
-import selectors
 import signal
 import subprocess
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from pathlib import Path
 
-_CHUNK = 65536
+from ._pump import Pump, RawOutcome
 
-
-@dataclass
-class RawOutcome:
-    """What happened to the child process, before any interpretation."""
-
-    returncode: int | None
-    stdout: bytes
-    stderr: bytes
-    status: bytes
-    timed_out: bool
-    output_exceeded: bool
-    duration_ms: float
-    cancelled: bool = False
+__all__ = ["RawOutcome", "close_all", "in_cgroup", "kill_group", "memfd", "run_process"]
 
 
 def kill_group(pid: int) -> None:
     """SIGKILL the process group led by ``pid``; ignore it being gone already."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
+
+
+def close_all(fds: Sequence[int]) -> None:
+    """Close each of ``fds``, ignoring those already closed."""
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
+def in_cgroup(procs: str | os.PathLike[str], argv: Sequence[str]) -> list[str]:
+    """``argv`` started by a shell that first joins the cgroup whose ``cgroup.procs`` is
+    ``procs``: everything the command starts is then charged to that group."""
+    return ["/bin/sh", "-c", 'echo 0 >"$0" && exec "$@"', str(procs), *argv]
+
+
+def memfd(name: str, content: str | bytes) -> int:
+    """A close-on-exec memfd holding ``content``, positioned at its start."""
+    fd = os.memfd_create(f"codearena-{Path(name).name}", os.MFD_CLOEXEC)
+    data = content.encode() if isinstance(content, str) else content
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+    os.lseek(fd, 0, os.SEEK_SET)
+    return fd
 
 
 def run_process(
@@ -50,7 +61,7 @@ def run_process(
     """Start ``argv`` in a new session, feed ``stdin``, collect output, enforce the deadline.
 
     The whole process group is SIGKILLed on timeout, when a stream exceeds ``output_bytes``,
-    and once more after the child exits (sweeping anything it left behind in its group).
+    and once more when the child exits (sweeping anything it left behind in its group).
     With ``want_status`` an extra pipe's write end is inherited by the child; its number is
     put into the environment-free argv by the caller via ``status_fd`` placeholder ``{status_fd}``.
     ``close_after_start`` are fds (among ``pass_fds``) that this call owns and closes once the
@@ -73,17 +84,34 @@ def run_process(
         )
     except BaseException:
         if want_status:
-            os.close(status_r)
-            os.close(status_w)
+            close_all([status_r, status_w])
         raise
     finally:
-        for fd in close_after_start:
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        close_all(close_after_start)
     if want_status:
         os.close(status_w)
+    pidfd = -1
     try:
-        return _communicate(proc, stdin, start, timeout_s, output_bytes, status_r, cancel_fd)
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        pidfd = os.pidfd_open(proc.pid)
+        pump = Pump(
+            start=start,
+            timeout_s=timeout_s,
+            output_bytes=output_bytes,
+            stdin=stdin,
+            stdin_fd=proc.stdin.fileno(),
+            close_stdin=proc.stdin.close,
+            stdout_fd=proc.stdout.fileno(),
+            stderr_fd=proc.stderr.fileno(),
+            exit_fd=pidfd,  # readable once the child is a zombie: its pid cannot be reused yet
+            on_exit=lambda: kill_group(proc.pid),  # stragglers would keep our pipes open
+            cancel_fd=cancel_fd,
+        )
+        status = pump.add_reader(status_r, output_bytes + 1) if want_status else bytearray()
+        pump.run()
+        if pump.exited_at is None:  # timeout, output cap or cancel
+            kill_group(proc.pid)
+        return pump.outcome(proc.wait(), status=bytes(status))
     finally:
         kill_group(proc.pid)
         if proc.poll() is None:
@@ -93,92 +121,4 @@ def run_process(
             if stream is not None:
                 with contextlib.suppress(OSError):
                     stream.close()
-        if status_r >= 0:
-            os.close(status_r)
-
-
-def _communicate(
-    proc: subprocess.Popen[bytes],
-    stdin: bytes,
-    start: float,
-    timeout_s: float,
-    output_bytes: int,
-    status_r: int,
-    cancel_fd: int | None,
-) -> RawOutcome:
-    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-    deadline = start + timeout_s
-    buffers: dict[int, bytearray] = {}
-    sel = selectors.DefaultSelector()
-    for fd in (proc.stdout.fileno(), proc.stderr.fileno(), status_r):
-        if fd >= 0:
-            os.set_blocking(fd, False)
-            sel.register(fd, selectors.EVENT_READ)
-            buffers[fd] = bytearray()
-    pending = memoryview(stdin)
-    stdin_fd = proc.stdin.fileno()
-    if pending:
-        os.set_blocking(stdin_fd, False)
-        sel.register(stdin_fd, selectors.EVENT_WRITE)
-    else:
-        proc.stdin.close()
-    if cancel_fd is not None:
-        sel.register(cancel_fd, selectors.EVENT_READ)
-    timed_out = exceeded = cancelled = False
-    exited_at: float | None = None
-    while len(sel.get_map()) > (cancel_fd is not None and cancel_fd in sel.get_map()):
-        now = time.perf_counter()
-        if exited_at is None and proc.poll() is not None:
-            exited_at = now
-            kill_group(proc.pid)  # sweep stragglers that would keep our pipes open
-        if now >= deadline:
-            timed_out = exited_at is None
-            break
-        if exited_at is not None and now - exited_at > 1.0:
-            break
-        wait = min(deadline - now, 0.05 if exited_at is None else 0.2)
-        for key, _ in sel.select(wait):
-            fd = int(key.fd)
-            if fd == cancel_fd:
-                sel.unregister(fd)
-                cancelled = exited_at is None
-                break
-            if fd == stdin_fd:
-                try:
-                    written = os.write(fd, pending[:_CHUNK])
-                except (BrokenPipeError, OSError):
-                    written = len(pending)
-                pending = pending[written:]
-                if not pending:
-                    sel.unregister(fd)
-                    proc.stdin.close()
-                continue
-            try:
-                chunk = os.read(fd, _CHUNK)
-            except BlockingIOError:
-                continue
-            if not chunk:
-                sel.unregister(fd)
-                continue
-            buf = buffers[fd]
-            room = output_bytes + 1 - len(buf)
-            buf += chunk[: max(room, 0)]
-            if fd != status_r and len(buf) > output_bytes:
-                exceeded = True
-        if exceeded or cancelled:
-            break
-    sel.close()
-    if timed_out or exceeded or cancelled:
-        kill_group(proc.pid)
-    returncode = proc.wait()
-    duration_ms = ((exited_at or time.perf_counter()) - start) * 1000.0
-    return RawOutcome(
-        returncode=None if timed_out else returncode,
-        stdout=bytes(buffers[proc.stdout.fileno()]),
-        stderr=bytes(buffers[proc.stderr.fileno()]),
-        status=bytes(buffers.get(status_r, b"")),
-        timed_out=timed_out,
-        output_exceeded=exceeded,
-        duration_ms=duration_ms,
-        cancelled=cancelled,
-    )
+        close_all([fd for fd in (pidfd, status_r) if fd >= 0])

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from . import _cgroup, _forkserver, _pyboot, _seccomp, _uids
 from ._harness import remote_source
-from ._process import RawOutcome, run_process
+from ._process import RawOutcome, close_all, in_cgroup, memfd, run_process
 from .execution import Plan, classify, plan_program
 from .languages import Language, get_language, python_executable
 from .types import MIB, AsyncRunMixin, ExecResult, Limits, SandboxError, SandboxUnavailable
@@ -22,8 +22,8 @@ DEFAULT_BWRAP = "/usr/bin/bwrap"
 WORKDIR = "/tmp"
 PYTHONPATH_DIR = "/opt/codearena/pythonpath"
 SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
-_ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime")
-_PYTHON_ETC_FILES = ("ld.so.cache", "localtime")
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime")
+PYTHON_ETC_FILES = ("ld.so.cache", "localtime")
 _ROOT_NS_ARGS = (
     "--unshare-ipc",
     "--unshare-pid",
@@ -35,7 +35,7 @@ _USER_NS_ARGS = ("--unshare-all", "--disable-userns")
 _SERVER_CAPS = ("CAP_SYS_ADMIN", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
 _DROP_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
 """What a run started by root keeps until it drops to its own uid (setpriv or the bootstrap)."""
-_ROOT_DIRS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
+ROOT_DIRS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 _INSTALL_HINT = (
     "Fix: install bubblewrap (apt-get install bubblewrap) and make sure user namespaces are "
     "enabled (sysctl -w kernel.unprivileged_userns_clone=1 on Debian/Ubuntu kernels that have "
@@ -132,7 +132,7 @@ class BwrapSandbox(AsyncRunMixin):
             if channels and python_main is None:
                 raise SandboxError("channels are for Python programs only")
         except BaseException:
-            _close_all(channels)
+            close_all(channels)
             raise
         memory = (limits.memory_mb + lang.address_space_extra_mb) * MIB
         with _cgroup.run_group(memory) as group:
@@ -166,11 +166,11 @@ class BwrapSandbox(AsyncRunMixin):
         try:
             command = self._command(plan.argv, limits, lang, plan.files, python_main, channels)
         except BaseException:
-            _close_all(channels)
+            close_all(channels)
             raise
         with command as (argv, fds):
             if group is not None:  # the shell joins the group, then everything it starts
-                argv = ["/bin/sh", "-c", 'echo 0 >"$0" && exec "$@"', str(group.procs), *argv]
+                argv = in_cgroup(group.procs, argv)
             raw = run_process(
                 argv,
                 stdin=stdin.encode(),
@@ -296,11 +296,11 @@ class BwrapSandbox(AsyncRunMixin):
         fds: list[int] = []
         try:
             with contextlib.ExitStack() as stack:
-                filter_fd = _memfd("seccomp", _seccomp.filter_bpf())
+                filter_fd = memfd("seccomp", _seccomp.filter_bpf())
                 fds.append(filter_fd)
                 file_args: list[str] = ["--seccomp", str(filter_fd)]
                 for name, content in sorted(files.items()):
-                    fd = _memfd(name, content)
+                    fd = memfd(name, content)
                     fds.append(fd)
                     parent = str(Path(name).parent)
                     if parent != ".":
@@ -369,7 +369,7 @@ class BwrapSandbox(AsyncRunMixin):
                 ]
                 yield argv, [*fds, *channels]
         finally:
-            _close_all(fds)
+            close_all(fds)
 
     def _python_path_dirs(self) -> tuple[str, ...]:
         return tuple(f"{PYTHONPATH_DIR}/{i}" for i in range(len(self.python_paths)))
@@ -392,34 +392,26 @@ class BwrapSandbox(AsyncRunMixin):
         return cached
 
     def _env_args(self, lang: Language | None) -> list[str]:
-        env = {"PATH": SANDBOX_PATH, "HOME": WORKDIR, "TMPDIR": WORKDIR, "LANG": "C.UTF-8"}
-        if lang is not None:
-            env.update(dict(lang.env))
-            if lang.name == "python":
-                env["PYTHONDONTWRITEBYTECODE"] = "1"
-                env["PYTHONNOUSERSITE"] = "1"
-                if self.python_paths:
-                    env["PYTHONPATH"] = os.pathsep.join(self._python_path_dirs())
         args: list[str] = []
-        for key, value in env.items():
+        for key, value in sandbox_env(lang, self._python_path_dirs()).items():
             args += ["--setenv", key, value]
         return args
 
     def _mount_args(self, lang: Language | None) -> list[str]:
         """Everything but the working directory's tmpfs (its size comes with each run)."""
         args = ["--ro-bind", "/usr", "/usr", "--perms", "0755", "--dir", "/etc"]
-        for name in _ROOT_DIRS:
+        for name in ROOT_DIRS:
             path = f"/{name}"
             if os.path.islink(path):
                 args += ["--symlink", os.readlink(path), path]
             elif os.path.isdir(path):
                 args += ["--ro-bind", path, path]
         is_python = lang is not None and lang.name == "python"
-        for name in _PYTHON_ETC_FILES if is_python else _ETC_FILES:
+        for name in PYTHON_ETC_FILES if is_python else ETC_FILES:
             args += ["--ro-bind-try", f"/etc/{name}", f"/etc/{name}"]
         binds: list[str] = list(lang.binds) if lang else []
         if is_python:
-            binds.append(_python_prefix(self.python))
+            binds.append(python_prefix(self.python))
         made: set[str] = {"/", "/etc", "/usr"}
         for path in binds:
             if path.startswith("/usr/"):
@@ -435,7 +427,7 @@ class BwrapSandbox(AsyncRunMixin):
                     args += ["--perms", "0755", "--dir", parent]
             for i, extra in enumerate(self.python_paths):
                 args += ["--ro-bind", extra, f"{PYTHONPATH_DIR}/{i}"]
-            for site in Path(_python_prefix(self.python)).glob("lib/python3*/site-packages"):
+            for site in Path(python_prefix(self.python)).glob("lib/python3*/site-packages"):
                 args += ["--tmpfs", str(site)]
         args += ["--proc", "/proc", "--dev", "/dev"]
         return args
@@ -448,22 +440,20 @@ def _keep_caps(caps: Sequence[str]) -> list[str]:
     return args
 
 
-def _close_all(fds: Sequence[int]) -> None:
-    for fd in fds:
-        with contextlib.suppress(OSError):
-            os.close(fd)
+def sandbox_env(lang: Language | None, python_path_dirs: Sequence[str]) -> dict[str, str]:
+    """A program's whole environment (the gVisor backend's too): PATH, HOME, TMPDIR, LANG, the
+    language's variables and, for Python, no bytecode, no user site, the ``python_paths``."""
+    env = {"PATH": SANDBOX_PATH, "HOME": WORKDIR, "TMPDIR": WORKDIR, "LANG": "C.UTF-8"}
+    if lang is not None:
+        env.update(dict(lang.env))
+        if lang.name == "python":
+            env["PYTHONDONTWRITEBYTECODE"] = "1"
+            env["PYTHONNOUSERSITE"] = "1"
+            if python_path_dirs:
+                env["PYTHONPATH"] = os.pathsep.join(python_path_dirs)
+    return env
 
 
-def _python_prefix(python: str) -> str:
+def python_prefix(python: str) -> str:
     """The install prefix of ``python`` (``<prefix>/bin/pythonX.Y``)."""
     return str(Path(os.path.realpath(python)).parent.parent)
-
-
-def _memfd(name: str, content: str | bytes) -> int:
-    fd = os.memfd_create(f"codearena-{Path(name).name}", 0)
-    data = content.encode() if isinstance(content, str) else content
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-    os.lseek(fd, 0, os.SEEK_SET)
-    return fd

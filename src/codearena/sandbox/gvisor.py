@@ -23,7 +23,6 @@ import contextlib
 import fcntl
 import functools
 import json
-import math
 import os
 import resource
 import secrets
@@ -43,7 +42,17 @@ from pathlib import Path
 from typing import Any
 
 from . import _cgroup, _pyboot, _seccomp
-from ._process import RawOutcome
+from ._process import RawOutcome, in_cgroup, kill_group
+from ._pump import CHUNK, Interest, Pump
+from .bwrap import (
+    ETC_FILES,
+    PYTHON_ETC_FILES,
+    PYTHONPATH_DIR,
+    ROOT_DIRS,
+    WORKDIR,
+    python_prefix,
+    sandbox_env,
+)
 from .execution import Plan, classify, plan_program
 from .languages import Language, get_language, python_executable
 from .types import MIB, AsyncRunMixin, ExecResult, Limits, SandboxError, SandboxUnavailable
@@ -51,16 +60,10 @@ from .types import MIB, AsyncRunMixin, ExecResult, Limits, SandboxError, Sandbox
 DEFAULT_RUNSC = "/usr/bin/runsc"
 DEFAULT_PLATFORM = "ptrace"
 GUEST_UID = 65534
-WORKDIR = "/tmp"
 IO_DIR = "/.codearena"
-PYTHONPATH_DIR = "/opt/codearena/pythonpath"
-SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 FIRST_FD = 3
 GVISOR_MEMORY_MB = 32
 """Added to a run's memory cgroup limit for gVisor's own processes (about 21 MiB when idle)."""
-_ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime")
-_PYTHON_ETC_FILES = ("ld.so.cache", "localtime")
-_ROOT_DIRS = ("bin", "sbin", "lib", "lib32", "lib64", "libx32")
 _RLIMIT_NAMES = {
     resource.RLIMIT_AS: "RLIMIT_AS",
     resource.RLIMIT_CPU: "RLIMIT_CPU",
@@ -70,10 +73,8 @@ _RLIMIT_NAMES = {
     resource.RLIMIT_NPROC: "RLIMIT_NPROC",
     resource.RLIMIT_MSGQUEUE: "RLIMIT_MSGQUEUE",
 }
-_CHUNK = 65536
 _RELAY_BUFFER = MIB
 _STATUS_BYTES = 4096
-_GRACE_S = 1.0
 _RUNSC_FAILED = 128  # runsc's own exit status when it cannot create or run the sandbox
 _INSTALL_HINT = (
     "Fix: install gVisor (apt-get install runsc); runsc must run as root (or pass "
@@ -282,7 +283,7 @@ class GvisorSandbox(AsyncRunMixin):
             argv = [self.setpriv, "--pdeathsig", "KILL", "--"]
             argv += self._runsc_argv(run_dir, container, sockets > 0)
             if group is not None:  # the shell joins the group, then runsc and all it starts
-                argv = ["/bin/sh", "-c", 'echo 0 >"$0" && exec "$@"', str(group.procs), *argv]
+                argv = in_cgroup(group.procs, argv)
             with _listener(run_dir / "io" / "sock", sockets) as listener:
                 session = _Session(
                     argv,
@@ -373,7 +374,7 @@ class GvisorSandbox(AsyncRunMixin):
                     "-c",
                     self._init(plan, lang, limits, sockets),
                 ],
-                "env": [f"{k}={v}" for k, v in self._env(lang).items()],
+                "env": [f"{k}={v}" for k, v in sandbox_env(lang, self._python_path_dirs()).items()],
                 "cwd": WORKDIR,
                 "capabilities": {
                     key: []
@@ -411,16 +412,6 @@ class GvisorSandbox(AsyncRunMixin):
             path=path,
         )
 
-    def _env(self, lang: Language) -> dict[str, str]:
-        env = {"PATH": SANDBOX_PATH, "HOME": WORKDIR, "TMPDIR": WORKDIR, "LANG": "C.UTF-8"}
-        env.update(dict(lang.env))
-        if lang.name == "python":
-            env["PYTHONDONTWRITEBYTECODE"] = "1"
-            env["PYTHONNOUSERSITE"] = "1"
-            if self.python_paths:
-                env["PYTHONPATH"] = os.pathsep.join(self._python_path_dirs())
-        return env
-
     def _python_path_dirs(self) -> tuple[str, ...]:
         return tuple(f"{PYTHONPATH_DIR}/{i}" for i in range(len(self.python_paths)))
 
@@ -448,20 +439,20 @@ class GvisorSandbox(AsyncRunMixin):
         """(kind, source, guest path): ``bind`` (read-only, from the host path), ``tmpfs`` (an empty
         read-only directory hiding what is below), ``proc``, and ``symlink`` (made in the root)."""
         layout = [("proc", "proc", "/proc"), ("bind", "/usr", "/usr")]
-        for name in _ROOT_DIRS:
+        for name in ROOT_DIRS:
             path = f"/{name}"
             if os.path.islink(path):
                 layout.append(("symlink", os.readlink(path), path))
             elif os.path.isdir(path):
                 layout.append(("bind", path, path))
-        etc_names = _PYTHON_ETC_FILES if lang.name == "python" else _ETC_FILES
+        etc_names = PYTHON_ETC_FILES if lang.name == "python" else ETC_FILES
         for name in etc_names:
             path = f"/etc/{name}"
             if os.path.islink(path) and os.path.realpath(path).startswith("/usr/"):
                 layout.append(("symlink", os.readlink(path), path))
             elif os.path.exists(path):
                 layout.append(("bind", path, path))
-        prefix = _python_prefix(self.python)
+        prefix = python_prefix(self.python)
         for path in (*lang.binds, prefix):
             if path != "/usr" and not path.startswith("/usr/"):
                 layout.append(("bind", path, path))
@@ -529,11 +520,6 @@ def _build_rootfs(root: Path, layout: list[tuple[str, str, str]]) -> None:
 
 def _guest_path(root: Path, guest: str) -> Path:
     return root / guest.lstrip("/")
-
-
-def _python_prefix(python: str) -> str:
-    """The install prefix of ``python`` (``<prefix>/bin/pythonX.Y``)."""
-    return str(Path(os.path.realpath(python)).parent.parent)
 
 
 @contextlib.contextmanager
@@ -620,7 +606,7 @@ class _Flow:
 
     def read(self) -> None:
         try:
-            chunk = os.read(self.src, _CHUNK)
+            chunk = os.read(self.src, CHUNK)
         except BlockingIOError:
             return
         except OSError:
@@ -649,8 +635,9 @@ class _Flow:
 
 
 class _Session:
-    """The host side of one run: stdin, capped stdout/stderr, the guest's socket connections
-    (compile status, relayed channels), the cancel fd, the deadline and the final kill."""
+    """The host side of one run: the pump (stdin, capped stdout/stderr, the cancel fd, the
+    deadline), the guest's socket connections (compile status, relayed channels) as the
+    pump's ``Extra``, and the final kill."""
 
     def __init__(
         self,
@@ -663,7 +650,7 @@ class _Session:
         channels: _OwnedFds,
         cancel_fd: int | None,
     ) -> None:
-        self.start = time.perf_counter()
+        start = time.perf_counter()
         proc = subprocess.Popen(
             argv,
             stdin=subprocess.PIPE,
@@ -674,135 +661,50 @@ class _Session:
         assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
         self.proc = proc
         self.channels = channels
-        self.limits = limits
         self.listener = listener
-        self.cancel_fd = cancel_fd
         self.pidfd = os.pidfd_open(proc.pid)
-        self.pending = memoryview(stdin)
-        self.stdin: int | None = proc.stdin.fileno()
-        self.outputs = {proc.stdout.fileno(): bytearray(), proc.stderr.fileno(): bytearray()}
-        self.open_outputs = set(self.outputs)
         self.expected: list[int | None] = ([None] if status else []) + list(channels.open)
         self.conns: list[socket.socket] = []
-        self.status_fd: int | None = None
         self.status = bytearray()
         self.flows: list[_Flow] = []
-        self.exited_at: float | None = None
-        self.timed_out = self.exceeded = self.cancelled = False
-        for fd in (*self.outputs, self.stdin, *channels.open):
+        for fd in channels.open:
             os.set_blocking(fd, False)
-        if not self.pending:
-            self._close_stdin()
+        self.pump = Pump(
+            start=start,
+            timeout_s=limits.timeout_s,
+            output_bytes=limits.output_bytes,
+            stdin=stdin,
+            stdin_fd=proc.stdin.fileno(),
+            close_stdin=proc.stdin.close,
+            stdout_fd=proc.stdout.fileno(),
+            stderr_fd=proc.stderr.fileno(),
+            exit_fd=self.pidfd,
+            cancel_fd=cancel_fd,
+            extra=self,
+        )
 
-    # -- the loop ---------------------------------------------------------------------------
     def communicate(self) -> RawOutcome:
-        deadline = self.start + self.limits.timeout_s
-        while True:
-            now = time.perf_counter()
-            if self.exited_at is None and now >= deadline:
-                self.timed_out = True
-                break
-            if self.exited_at is not None and (not self._busy() or now - self.exited_at > _GRACE_S):
-                break
-            limit = deadline if self.exited_at is None else self.exited_at + _GRACE_S
-            self._step(max(limit - now, 0.0))
-            if self.exceeded or self.cancelled:
-                break
-        if self.exited_at is None:
-            self._kill()
-        returncode = self.proc.wait()
-        end = self.exited_at or time.perf_counter()
-        stdout, stderr = self.outputs.values()
-        return RawOutcome(
-            returncode=None if self.timed_out else returncode,
-            stdout=bytes(stdout),
-            stderr=bytes(stderr),
-            status=bytes(self.status),
-            timed_out=self.timed_out,
-            output_exceeded=self.exceeded,
-            duration_ms=(end - self.start) * 1000.0,
-            cancelled=self.cancelled,
-        )
+        self.pump.run()
+        if self.pump.exited_at is None:  # timeout, output cap or cancel
+            kill_group(self.proc.pid)
+        return self.pump.outcome(self.proc.wait(), status=bytes(self.status))
 
-    def _busy(self) -> bool:
-        """Anything still to collect after the sandbox exited."""
-        return (
-            bool(self.open_outputs)
-            or self.status_fd is not None
-            or any(flow.pending() and flow.dst not in self._conn_fds() for flow in self.flows)
-        )
+    # -- the pump's Extra -------------------------------------------------------------------
+    def busy(self) -> bool:
+        """A relayed flow towards the host still to finish after the sandbox exited."""
+        conn_fds = {conn.fileno() for conn in self.conns if conn.fileno() >= 0}
+        return any(flow.pending() and flow.dst not in conn_fds for flow in self.flows)
 
-    def _conn_fds(self) -> set[int]:
-        return {conn.fileno() for conn in self.conns if conn.fileno() >= 0}
-
-    def _step(self, wait_s: float) -> None:
-        handlers: dict[int, list[tuple[int, Callable[[], None]]]] = {}
-
-        def want(fd: int | None, event: int, handler: Callable[[], None]) -> None:
-            if fd is not None and fd >= 0:
-                handlers.setdefault(fd, []).append((event, handler))
-
-        if self.exited_at is None:
-            want(self.pidfd, select.POLLIN, self._on_exit)
-            want(self.cancel_fd, select.POLLIN, self._on_cancel)
-        if self.pending:
-            want(self.stdin, select.POLLOUT, self._write_stdin)
-        for fd in self.open_outputs:
-            want(fd, select.POLLIN, functools.partial(self._read_output, fd))
+    def interest(self) -> list[Interest]:
+        wanted: list[Interest] = []
         if self.listener is not None:
-            want(self.listener.fileno(), select.POLLIN, self._accept)
-        want(self.status_fd, select.POLLIN, self._read_status)
+            wanted.append((self.listener.fileno(), select.POLLIN, self._accept))
         for flow in self.flows:
             if flow.wants_read():
-                want(flow.src, select.POLLIN, flow.read)
+                wanted.append((flow.src, select.POLLIN, flow.read))
             if flow.wants_write():
-                want(flow.dst, select.POLLOUT, flow.write)
-        poller = select.poll()
-        for fd, entries in handlers.items():
-            poller.register(fd, _mask(entries))
-        for fd, revents in poller.poll(math.ceil(wait_s * 1000.0)):
-            for event, handler in handlers[fd]:
-                if revents & (event | select.POLLHUP | select.POLLERR | select.POLLNVAL):
-                    handler()
-
-    # -- handlers ---------------------------------------------------------------------------
-    def _on_exit(self) -> None:
-        if self.proc.poll() is not None:
-            self.exited_at = time.perf_counter()
-
-    def _on_cancel(self) -> None:
-        self.cancelled = True
-
-    def _write_stdin(self) -> None:
-        assert self.stdin is not None
-        try:
-            written = os.write(self.stdin, self.pending[:_CHUNK])
-        except BlockingIOError:
-            return
-        except OSError:
-            written = len(self.pending)
-        self.pending = self.pending[written:]
-        if not self.pending:
-            self._close_stdin()
-
-    def _close_stdin(self) -> None:
-        assert self.proc.stdin is not None
-        with contextlib.suppress(OSError):
-            self.proc.stdin.close()
-        self.stdin = None
-
-    def _read_output(self, fd: int) -> None:
-        try:
-            chunk = os.read(fd, _CHUNK)
-        except BlockingIOError:
-            return
-        if not chunk:
-            self.open_outputs.discard(fd)
-            return
-        buf = self.outputs[fd]
-        buf += chunk[: max(self.limits.output_bytes + 1 - len(buf), 0)]
-        if len(buf) > self.limits.output_bytes:
-            self.exceeded = True
+                wanted.append((flow.dst, select.POLLOUT, flow.write))
+        return wanted
 
     def _accept(self) -> None:
         assert self.listener is not None
@@ -814,34 +716,17 @@ class _Session:
         self.conns.append(conn)
         channel = self.expected[len(self.conns) - 1]
         if channel is None:
-            self.status_fd = conn.fileno()
+            self.status = self.pump.add_reader(conn.fileno(), _STATUS_BYTES)
         else:
             self.flows += _relay(conn, channel, self.channels)
         if len(self.conns) == len(self.expected):
             self.listener.close()  # later connections from the program are refused
             self.listener = None
 
-    def _read_status(self) -> None:
-        assert self.status_fd is not None
-        try:
-            chunk = os.read(self.status_fd, _CHUNK)
-        except BlockingIOError:
-            return
-        except OSError:
-            chunk = b""
-        if chunk:
-            self.status += chunk[: max(_STATUS_BYTES - len(self.status), 0)]
-        else:
-            self.status_fd = None
-
     # -- the end ----------------------------------------------------------------------------
-    def _kill(self) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-
     def close(self) -> None:
         if self.proc.poll() is None:
-            self._kill()
+            kill_group(self.proc.pid)
             self.proc.wait()
         for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
             if stream is not None:
@@ -850,13 +735,6 @@ class _Session:
         for conn in self.conns:
             conn.close()
         os.close(self.pidfd)
-
-
-def _mask(entries: list[tuple[int, Callable[[], None]]]) -> int:
-    mask = 0
-    for event, _ in entries:
-        mask |= event
-    return mask
 
 
 def _relay(conn: socket.socket, channel: int, owned: _OwnedFds) -> list[_Flow]:

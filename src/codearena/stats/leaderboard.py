@@ -29,7 +29,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq  # type: ignore[import-untyped, unused-ignore]
 
 from .bradley_terry import (
     FIRST_WINS,
@@ -135,6 +134,8 @@ def _record_shift(margins: FloatArray, weights: FloatArray, tail: float, scale: 
         low -= 2 * (high - low)
     while excess(high) < 0:
         high += 2 * (high - low)
+    from scipy.optimize import brentq  # type: ignore[import-untyped, unused-ignore]
+
     return float(brentq(excess, low, high, xtol=1e-6))
 
 

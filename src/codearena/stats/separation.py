@@ -35,8 +35,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import csr_matrix  # type: ignore[import-untyped, unused-ignore]
-from scipy.sparse.csgraph import connected_components  # type: ignore[import-untyped, unused-ignore]
 
 FloatArray = NDArray[np.float64]
 
@@ -75,6 +73,9 @@ def _plural(n: int, word: str) -> str:
 
 
 def _components(adjacency: NDArray[np.bool_], strong: bool) -> NDArray[np.int64]:
+    from scipy.sparse import csr_matrix  # type: ignore[import-untyped, unused-ignore]
+    from scipy.sparse.csgraph import connected_components  # type: ignore[import-untyped, unused-ignore]
+
     _, labels = connected_components(
         csr_matrix(adjacency.astype(np.int8)),
         directed=strong,

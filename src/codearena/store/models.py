@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from codearena.store.vocabulary import BenchRunStatus, GenerationStatus
+from codearena.store.vocabulary import BenchRunStatus, GenerationKind, GenerationStatus
 
 
 def new_id() -> str:
@@ -44,7 +44,7 @@ class Task(Base):
         DateTime(timezone=True), default=utcnow, index=True
     )
     prompt: Mapped[str] = mapped_column(Text)
-    mode: Mapped[str] = mapped_column(String(16), default="study")
+    prompt_style: Mapped[str] = mapped_column(String(16), default="study")
     requirement: Mapped[str | None] = mapped_column(String(64))
     tone: Mapped[str | None] = mapped_column(String(32))
     output_language: Mapped[str | None] = mapped_column(String(64))
@@ -60,7 +60,12 @@ class Task(Base):
 
 
 class Generation(Base):
-    """One model's answer to a task, with every figure measured for the call."""
+    """One model's answer to a task, with every figure measured for the call.
+
+    A conversation is a chain of generations of one model at one position of a task: turn 1 is
+    the ``answer``; each later turn (``follow_up`` or ``repair``) has its ``parent_id`` (the
+    previous turn) and the user message that asked for it in ``prompt``. The messages a turn
+    was sent are the task's messages followed by every earlier turn's answer and prompt."""
 
     __tablename__ = "generations"
 
@@ -88,6 +93,14 @@ class Generation(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    turn: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    parent_id: Mapped[str | None] = mapped_column(
+        ForeignKey("generations.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[GenerationKind] = mapped_column(
+        String(16), default="answer", server_default="answer"
+    )
+    prompt: Mapped[str | None] = mapped_column(Text)
 
     task: Mapped[Task] = relationship(back_populates="generations")
 
@@ -130,6 +143,7 @@ class Execution(Base):
     tests_passed: Mapped[int | None] = mapped_column(Integer)
     tests_total: Mapped[int | None] = mapped_column(Integer)
     backend: Mapped[str] = mapped_column(String(32))
+    details: Mapped[list[Any] | None] = mapped_column(JSON)  # per test or example
     isolated: Mapped[bool] = mapped_column(Boolean, default=True)
     source: Mapped[str] = mapped_column(String(16), default="cli")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -191,7 +205,12 @@ class BenchRun(Base):
 
 
 class BenchItem(Base):
-    """One (problem, model, sample) of a run, linked to its generation and execution."""
+    """One (problem, model, sample) of a run, linked to its generation and execution.
+
+    ``passed`` is the first answer's verdict (what pass@k counts). With repair rounds,
+    ``generation_id`` and ``execution_id`` follow the item's latest round (``round``; the
+    execution is cleared when a new round's answer arrives) and ``passed_at_round`` is the
+    first round whose answer passed (None while none has)."""
 
     __tablename__ = "bench_items"
     __table_args__ = (UniqueConstraint("run_id", "problem_id", "model", "sample"),)
@@ -209,3 +228,5 @@ class BenchItem(Base):
         ForeignKey("executions.id", ondelete="SET NULL")
     )
     passed: Mapped[bool | None] = mapped_column(Boolean)
+    round: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    passed_at_round: Mapped[int | None] = mapped_column(Integer)

@@ -58,6 +58,7 @@ class Study(Base):
     survey: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     budget_tasks: Mapped[int | None] = mapped_column(Integer)
     budget_usd: Mapped[float | None] = mapped_column(Float)
+    spend_cap_usd: Mapped[float | None] = mapped_column(Float)  # the whole study's generations
     status: Mapped[StudyStatus] = mapped_column(String(16), default="open")
     owner_id: Mapped[str | None] = mapped_column(ForeignKey("web_users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -74,6 +75,22 @@ class Participant(Base):
     consented_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     survey_completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class StudyInvite(Base):
+    """A single-use invite: the link's token is shown once, the table keeps only its SHA-256;
+    ``participant_id`` is set by the one join it allows."""
+
+    __tablename__ = "study_invites"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    study_id: Mapped[str] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    participant_id: Mapped[str | None] = mapped_column(
+        ForeignKey("participants.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class WebSession(Base):

@@ -15,6 +15,7 @@ from codearena.gateway.types import CallResult
 from codearena.store.db import Store
 from codearena.store.models import CatalogModel, Generation, Task
 from codearena.store.platform_models import Study
+from codearena.store.vocabulary import GenerationKind
 
 
 def create_task(store: Store, **fields: Any) -> Task:
@@ -25,9 +26,20 @@ def create_task(store: Store, **fields: Any) -> Task:
 
 
 def create_generation(
-    store: Store, task_id: str, position: int, model: str, label: str | None, provider: str
+    store: Store,
+    task_id: str,
+    position: int,
+    model: str,
+    label: str | None,
+    provider: str,
+    *,
+    turn: int = 1,
+    parent_id: str | None = None,
+    kind: GenerationKind = "answer",
+    prompt: str | None = None,
 ) -> Generation:
-    """A pending row, written before the call so that a crash leaves a trace of it."""
+    """A pending row, written before the call so that a crash leaves a trace of it. A later
+    turn of a conversation names its ``parent_id`` and the ``prompt`` that asked for it."""
     with store.session() as session:
         generation = Generation(
             task_id=task_id,
@@ -36,6 +48,10 @@ def create_generation(
             label=label,
             provider=provider,
             status="pending",
+            turn=turn,
+            parent_id=parent_id,
+            kind=kind,
+            prompt=prompt,
         )
         session.add(generation)
     return generation
@@ -167,7 +183,8 @@ def task_dict(task: Task) -> dict[str, Any]:
         "task_id": task.id,
         "created_at": task.created_at.isoformat(),
         "prompt": task.prompt,
-        "mode": task.mode,
+        "mode": task.prompt_style,  # the key of earlier versions; same value
+        "prompt_style": task.prompt_style,
         "requirement": task.requirement,
         "tone": task.tone,
         "output_language": task.output_language,

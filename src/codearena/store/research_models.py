@@ -1,10 +1,10 @@
-"""Tables of the researcher's side: votes imported from other arenas and open coding."""
+"""Tables of the researcher's side: votes and ratings imported from elsewhere, and open coding."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from codearena.store.models import Base, new_id, utcnow
@@ -79,3 +79,24 @@ class CodeAssignment(Base):
     answer_id: Mapped[str] = mapped_column(String(32), index=True)
     note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ImportedRating(Base):
+    """A 1-5 rating of one model's answer collected elsewhere (``codearena ratings import``):
+    one row per participant, task, model and dimension."""
+
+    __tablename__ = "imported_ratings"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    study_id: Mapped[str] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(300))  # the file name it came from
+    line: Mapped[int] = mapped_column(Integer)
+    participant: Mapped[str] = mapped_column(String(200))
+    task: Mapped[str] = mapped_column(String(200))
+    model: Mapped[str] = mapped_column(String(200))
+    dimension: Mapped[str] = mapped_column(String(64))
+    score: Mapped[int] = mapped_column(Integer)
+    minutes_to_fix: Mapped[float | None] = mapped_column(Float)
+    language: Mapped[str | None] = mapped_column(String(64))
+    category: Mapped[str | None] = mapped_column(String(64))
+    imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,14 +1,16 @@
 """The rows of one study: the one definition of which rows of each table belong to a study.
 
-``codearena.analysis`` (the dashboard, ``codearena report``, ``leaderboard``) and
-``codearena.exports`` both select a study's rows with these statements, so they can never
-disagree about which tasks, generations, executions, ratings or votes a study has. What a figure
-then counts among them (a battle vote with a valid choice, a run against tests, ...) is the
-analysis's business; the export writes every selected row.
+``codearena.analysis`` (the dashboard, ``codearena report``, ``leaderboard``), the survey
+summary (``survey.summary``), open coding (``coding``: the free-text answers to code and the
+codebook's counts) and ``codearena.exports`` all select a study's rows with these statements, so
+they can never disagree about which tasks, generations, executions, ratings, votes, survey
+answers or codes a study has. What a figure then counts among them (a battle vote with a valid
+choice, a run against tests, a non-blank answer, ...) is the reader's business; the export
+writes every selected row.
 
 The rules, each following the row's foreign key to the study:
 
-* participants, survey answers, imported votes, coding categories, concepts and codes: their
+* participants, survey answers, imported votes, imported ratings, coding categories, concepts and codes: their
   ``study_id``;
 * study tasks: their ``study_id``; pipeline tasks: the ``task_id`` of a study task;
 * generations: of a pipeline task of the study (every status: ``ok``, ``error``, ``pending``);
@@ -42,6 +44,7 @@ from codearena.store.research_models import (
     CodingCategory,
     CodingCode,
     CodingConcept,
+    ImportedRating,
     ImportedVote,
 )
 
@@ -147,6 +150,14 @@ def imported_votes(study_id: str) -> Select[ImportedVote]:
     )
 
 
+def imported_ratings(study_id: str) -> Select[ImportedRating]:
+    return (
+        select(ImportedRating)
+        .where(ImportedRating.study_id == study_id)
+        .order_by(ImportedRating.source, ImportedRating.line, ImportedRating.id)
+    )
+
+
 def survey_answers(study_id: str) -> Select[SurveyAnswer]:
     return (
         select(SurveyAnswer)
@@ -183,6 +194,7 @@ __all__ = [
     "findings",
     "generation_ids",
     "generations",
+    "imported_ratings",
     "imported_votes",
     "participants",
     "ratings",

@@ -32,9 +32,14 @@ def vote_value(value: object) -> VoteValue | None:
     return None
 
 
-GenerationStatus = Literal["pending", "ok", "error", "cancelled"]
+GenerationStatus = Literal["pending", "ok", "error", "cancelled", "interrupted"]
 """``generations.status``: ``pending`` until the call finishes; ``cancelled`` when it never did
-(an interrupted fan-out)."""
+(an interrupted fan-out); ``interrupted`` when the client of the OpenAI-compatible endpoint
+went away mid-stream (the text is what had arrived)."""
+GenerationKind = Literal["answer", "follow_up", "repair"]
+"""``generations.kind``: the first answer to a task (turn 1), an answer to a follow-up the
+person wrote, or an answer to a failure sent back (a repair round)."""
+GENERATION_KINDS: tuple[GenerationKind, ...] = get_args(GenerationKind)
 StudyTaskStatus = Literal["running", "done", "failed", "interrupted"]
 """``study_tasks.status``: a participant's task while its answers arrive, and how it ended."""
 StudyStatus = Literal["open", "closed"]

@@ -22,6 +22,7 @@ from codearena.errors import CodearenaError
 from codearena.sandbox import TestSpec, normalize_language
 from codearena.sandbox.types import UnsupportedLanguage
 from codearena.suites.types import Problem
+from codearena.testspecs import TestsError, spec_from_item
 
 
 class SuiteError(CodearenaError, ValueError):
@@ -58,31 +59,10 @@ def load_humaneval() -> list[Problem]:
 
 
 def _tests_of(item: dict[str, Any], where: str) -> TestSpec:
-    forms = [key for key in ("tests", "examples", "check") if key in item]
-    if len(forms) != 1:
-        raise SuiteError(f"{where}: give exactly one of 'tests', 'examples' or 'check'")
-    if "tests" in item:
-        if not isinstance(item["tests"], str):
-            raise SuiteError(f"{where}: 'tests' must be a string of Python test code")
-        return TestSpec("python", item["tests"])
-    if "check" in item:
-        if not isinstance(item["check"], str) or not isinstance(item.get("entry_point"), str):
-            raise SuiteError(f"{where}: 'check' needs a string and an 'entry_point'")
-        prelude = item.get("prelude", "")
-        if not isinstance(prelude, str):
-            raise SuiteError(f"{where}: 'prelude' must be a string of Python code")
-        return TestSpec(
-            "humaneval", item["check"], entry_point=item["entry_point"], prelude=prelude
-        )
-    examples = item["examples"]
-    if not isinstance(examples, list) or not examples:
-        raise SuiteError(f"{where}: 'examples' must be a non-empty list")
-    pairs = []
-    for example in examples:
-        if not isinstance(example, dict) or not isinstance(example.get("stdout"), str):
-            raise SuiteError(f"{where}: each example needs 'stdout' (and optionally 'stdin')")
-        pairs.append((str(example.get("stdin", "")), example["stdout"]))
-    return TestSpec("io", examples=pairs)
+    try:
+        return spec_from_item(item, where)
+    except TestsError as exc:
+        raise SuiteError(str(exc)) from exc
 
 
 def load_jsonl(path: Path) -> list[Problem]:

@@ -10,21 +10,25 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from codearena.answers import extract_code, select_program
-from codearena.evaluation import aexecute, check_and_record, no_code_result, record_execution
+from codearena.answers import CodeBlock, extract_code
+from codearena.conversations import continue_conversations
+from codearena.evaluation import Answer, check_answers, execute_answer, stored_result
 from codearena.gateway import Gateway
 from codearena.pipeline import Context, InputError, generate_into, stored_code, validate_models
 from codearena.prompting import PromptOptions, build_messages
-from codearena.sandbox import Sandbox
-from codearena.store import Generation, Task, repo
-from codearena.store.models import BenchItem, BenchRun
+from codearena.repair import repair_prompt
+from codearena.sandbox import ExecResult, Sandbox
+from codearena.store import Generation, Task
+from codearena.store.models import BenchItem, BenchRun, CodeMetrics, Execution
 from codearena.suites.loader import load_suite
 from codearena.suites.types import Problem
+from codearena.testspecs import spec_to_json
 
 REFERENCE = "reference"
 
@@ -46,12 +50,17 @@ ProgressListener = Callable[[Progress], None]
 
 @dataclass
 class _Item:
+    """An unfinished item as the run found it (see :class:`BenchItem` for the fields)."""
+
     id: int
     problem: Problem
     model: str
     sample: int
     generation_id: str | None
     task_id: str | None
+    round: int = 0
+    execution_id: str | None = None
+    passed_at_round: int | None = None
 
 
 @dataclass
@@ -63,10 +72,16 @@ class RunSpec:
     concurrency: int = 8
     limit: int | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    repair_rounds: int = 0  # a failed answer's failure is sent back up to this many times
+
+
+def _solved(row: BenchItem) -> bool:
+    """Passed within the run's repair rounds (rows from before them have only ``passed``)."""
+    return row.passed_at_round is not None or bool(row.passed)
 
 
 def _tests_json(problem: Problem) -> dict[str, Any]:
-    return {"problem_id": problem.id, **asdict(problem.tests)}
+    return spec_to_json(problem.tests, problem_id=problem.id)
 
 
 class BenchRunner:
@@ -85,12 +100,14 @@ class BenchRunner:
         self.sandbox = sandbox
         self.listener = listener
         self._executions = asyncio.Semaphore(max(1, os.cpu_count() or 1))
-        self._task_locks: dict[str, asyncio.Lock] = {}
+        self._repairs = 0  # the run's repair rounds, read by ``run``
 
     def create(self, spec: RunSpec) -> str:
         """Validate and store a new run with all its items; returns the run id."""
         if spec.samples < 1:
             raise InputError("--samples must be at least 1")
+        if spec.repair_rounds < 0:
+            raise InputError("--repair-rounds must be 0 or more")
         if not spec.models:
             raise InputError("choose at least one model with -m MODEL, or -m reference")
         api_models = [m for m in spec.models if m != REFERENCE]
@@ -105,7 +122,12 @@ class BenchRunner:
                 models=spec.models,
                 samples=spec.samples,
                 temperature=spec.temperature,
-                params={"limit": spec.limit, "concurrency": spec.concurrency, **spec.params},
+                params={
+                    "limit": spec.limit,
+                    "concurrency": spec.concurrency,
+                    "repair_rounds": spec.repair_rounds,
+                    **spec.params,
+                },
             )
             session.add(run)
             session.flush()
@@ -125,13 +147,21 @@ class BenchRunner:
         return problems[:limit] if limit else problems
 
     async def run(self, run_id: str) -> None:
-        """Do every unfinished item of a run (a new one, or one being resumed)."""
+        """Do every unfinished item of a run (a new one, or one being resumed).
+
+        Writes are batched where nothing paid can be lost: the tasks and the reference answers
+        of all items are stored in one transaction up front; each item then stores its
+        execution and its own row in one; the static checks of all answers run as one batch at
+        the end (one ruff process, one bandit manager), and a resumed run checks the answers an
+        interrupted one left unchecked. An API model's answer is linked to its item the moment
+        it is stored, so a resumed run never asks for it again."""
         with self.context.store.session() as session:
             run = session.get(BenchRun, run_id)
             if run is None:
                 raise InputError(f"no bench run {run_id!r}; `codearena bench runs` lists them")
             suite, limit = run.suite, run.params.get("limit")
             concurrency, temperature = int(run.params.get("concurrency", 8)), run.temperature
+            self._repairs = int(run.params.get("repair_rounds", 0))
             rows = list(session.scalars(select(BenchItem).where(BenchItem.run_id == run_id)))
             finished = {
                 g.id
@@ -149,35 +179,131 @@ class BenchRunner:
         for row in rows:
             if row.task_id:
                 task_of[row.problem_id] = row.task_id
-            answered = row.generation_id in finished
-            if row.passed is not None and (answered or row.model == REFERENCE):
+            state = self._state(row, row.generation_id in finished)
+            if state == "done":
                 progress.done += 1
-                progress.passed += int(row.passed)
+                progress.passed += int(_solved(row))
                 continue
-            # not done yet, or its API call ended in an error: ask again (answers are never re-asked)
-            generation = row.generation_id if answered else None
+            # round 0 not done, or its API call ended in an error: ask again (answers are never
+            # re-asked); a repair round goes on from where it stopped
+            generation = (
+                row.generation_id if state == "repair" or row.generation_id in finished else None
+            )
             todo.append(
                 _Item(
-                    row.id, problems[row.problem_id], row.model, row.sample, generation, row.task_id
+                    row.id,
+                    problems[row.problem_id],
+                    row.model,
+                    row.sample,
+                    generation,
+                    row.task_id,
+                    row.round if state == "repair" else 0,
+                    row.execution_id if state == "repair" else None,
+                    row.passed_at_round,
                 )
             )
         progress.cost_usd = self._cost_so_far(run_id)
         self._notify(progress)
+        self._prepare(todo, task_of)
         gate = asyncio.Semaphore(max(1, concurrency))
+        answers: list[Answer] = []
 
         async def work(item: _Item) -> None:
             async with gate:
-                passed, cost = await self._do(item, task_of, temperature)
+                passed, cost, answered = await self._do(item, task_of, temperature)
+            answers.extend(answered)
             progress.done += 1
             progress.passed += int(passed)
             progress.cost_usd += cost
             self._notify(progress)
 
         await asyncio.gather(*(work(item) for item in todo))
+        if self.checks:
+            done = {a.generation_id for a in answers}
+            answers += [a for a in self._unchecked(problems, rows) if a.generation_id not in done]
+            if answers:
+                await check_answers(self.context.store, answers)
         with self.context.store.session() as session:
             run = session.get(BenchRun, run_id)
             assert run is not None
             run.status = "done"
+
+    def _prepare(self, todo: list[_Item], task_of: dict[str, str]) -> None:
+        """In one transaction: a task for every problem that has none yet, and the reference
+        answer of every reference item (nothing is asked for those); the items are linked."""
+        with self.context.store.session() as session:
+            for item in todo:
+                problem = item.problem
+                if problem.id not in task_of:
+                    text = problem.task_text()
+                    task = Task(
+                        prompt=text,
+                        prompt_style="plain",
+                        output_language=problem.language,
+                        messages=build_messages(text, PromptOptions(prompt_style="plain")),
+                        source="bench",
+                        tests=_tests_json(problem),
+                    )
+                    session.add(task)
+                    session.flush()
+                    task_of[problem.id] = task.id
+                item.task_id = task_of[problem.id]
+                if item.model == REFERENCE and item.generation_id is None:
+                    assert problem.reference is not None
+                    text = f"```{problem.language}\n{problem.reference}\n```\n"
+                    generation = Generation(
+                        task_id=item.task_id,
+                        position=item.sample,
+                        model=REFERENCE,
+                        label="Reference solution",
+                        provider=REFERENCE,
+                        status="ok",
+                        text=text,
+                        cost_usd=0.0,
+                        cost_source=REFERENCE,
+                        code=[b.to_dict() for b in extract_code(text)],
+                    )
+                    session.add(generation)
+                    session.flush()
+                    item.generation_id = generation.id
+                row = session.get(BenchItem, item.id)
+                assert row is not None
+                row.task_id, row.generation_id = item.task_id, item.generation_id
+
+    def _state(self, row: BenchItem, answered: bool) -> str:
+        """``todo`` (round 0 to run, or to ask again after a failed call), ``repair`` (repair
+        rounds to go on with) or ``done``; ``answered``: the row's generation arrived."""
+        if row.model == REFERENCE:
+            return "done" if row.passed is not None else "todo"
+        if row.round == 0 and (row.passed is None or not answered):
+            return "todo"
+        if _solved(row) or self._repairs == 0:
+            return "done"
+        if row.round < self._repairs:
+            return "repair"
+        return "done" if answered and row.execution_id else "repair"  # the last round ran?
+
+    def _unchecked(self, problems: dict[str, Problem], rows: list[BenchItem]) -> list[Answer]:
+        """The answers of the run (every round) that have no static checks stored: a run
+        interrupted before its checks ran leaves them to the resumed one."""
+        language = {r.task_id: problems[r.problem_id].language for r in rows if r.task_id}
+        if not language:
+            return []
+        with self.context.store.session() as session:
+            query = (
+                select(Generation.id, Generation.task_id)
+                .outerjoin(CodeMetrics, CodeMetrics.generation_id == Generation.id)
+                .where(
+                    Generation.task_id.in_(list(language)),
+                    Generation.status == "ok",
+                    CodeMetrics.id.is_(None),
+                )
+            )
+            missing = [(g, t) for g, t in session.execute(query)]
+        if not missing:
+            return []
+        blocks = stored_code(self.context.store, [g for g, _ in missing])
+        return [Answer(g, b, language[t]) for (g, t), b in zip(missing, blocks, strict=True)]
 
     def _notify(self, progress: Progress) -> None:
         if self.listener is not None:
@@ -192,87 +318,131 @@ class BenchRunner:
             )
             return float(sum(c for c in session.scalars(query) if c is not None))
 
-    async def _task_for(self, problem: Problem, task_of: dict[str, str]) -> str:
-        lock = self._task_locks.setdefault(problem.id, asyncio.Lock())
-        async with lock:
-            if problem.id not in task_of:
-                text = problem.task_text()
-                stored = repo.create_task(
-                    self.context.store,
-                    prompt=text,
-                    mode="plain",
-                    output_language=problem.language,
-                    messages=build_messages(text, PromptOptions(mode="plain")),
-                    source="bench",
-                    tests=_tests_json(problem),
-                )
-                task_of[problem.id] = stored.id
-            return task_of[problem.id]
-
     async def _do(
         self, item: _Item, task_of: dict[str, str], temperature: float | None
-    ) -> tuple[bool, float]:
+    ) -> tuple[bool, float, list[Answer]]:
+        """Answer (an API call unless answered already), run and store one item, then its
+        repair rounds; returns whether it passed within them, what its calls cost, and its
+        answers for the static checks."""
         problem = item.problem
-        task_id = await self._task_for(problem, task_of)
+        task_id = task_of[problem.id]
         cost = 0.0
-        if item.generation_id is None:
-            item.generation_id, _text, status, cost = await self._generate(
-                item, task_id, temperature
-            )
-        else:
-            _text, status = self._stored_text(item.generation_id)
-        self._update(item.id, task_id=task_id, generation_id=item.generation_id)
-        if status != "ok":
-            self._update(item.id, passed=False)
-            return False, cost
-        blocks = stored_code(self.context.store, [item.generation_id])[0]
-        program = select_program(
-            blocks,
-            task_language=problem.language,
-            test_kind=problem.tests.kind,
-            entry_point=problem.tests.entry_point,
-            prefix=problem.completion_prefix,
-        )
-        async with self._executions:
-            if program is None:
-                result = no_code_result(problem.language, self.sandbox.name)
+        answers: list[Answer] = []
+        if item.round == 0:
+            if item.generation_id is None:
+                item.generation_id, status, cost = await self._generate(item, task_id, temperature)
+                self._update(item.id, generation_id=item.generation_id)
             else:
-                result = await aexecute(self.sandbox, program, problem.tests)
-        execution_id = record_execution(
-            self.context.store,
-            task_id=task_id,
-            generation_id=item.generation_id,
-            program=program,
-            language=problem.language,
-            tests=problem.tests,
-            result=result,
-            source="bench",
+                status = self._stored_status(item.generation_id)
+            if status != "ok":
+                self._update(item.id, passed=False)
+                return False, cost, answers
+            result = await self._execute(item, task_id, first=True)
+            answers.append(Answer(item.generation_id, result[1], problem.language))
+            last: ExecResult | None = result[0]
+        else:
+            last = self._stored_execution(item.execution_id)
+        while item.passed_at_round is None and item.round < self._repairs:
+            assert item.generation_id is not None
+            if last is None:  # this round's answer is stored but did not run, or its call failed
+                answered = self._stored_status(item.generation_id) == "ok"
+                if not answered and not await self._ask_again(item, task_id, temperature):
+                    break
+                result = await self._execute(item, task_id, first=False)
+                answers.append(Answer(item.generation_id, result[1], problem.language))
+                last = result[0]
+                continue
+            prompt = repair_prompt(last, problem.tests)
+            results, ids = await continue_conversations(
+                self.context,
+                self.gateway,
+                [item.generation_id],
+                [prompt],
+                "repair",
+                temperature=temperature,
+                max_turns=self._repairs + 1,
+            )
+            cost += results[0].cost_usd or 0.0
+            item.generation_id, item.round, item.execution_id = ids[0], item.round + 1, None
+            self._update(item.id, generation_id=ids[0], round=item.round, execution_id=None)
+            if results[0].status != "ok":
+                break  # a resumed run asks this round again
+            result = await self._execute(item, task_id, first=False)
+            answers.append(Answer(item.generation_id, result[1], problem.language))
+            last = result[0]
+        return item.passed_at_round is not None, cost, answers
+
+    async def _execute(
+        self, item: _Item, task_id: str, *, first: bool
+    ) -> tuple[ExecResult, list[CodeBlock]]:
+        """Run the item's current answer and store the execution with the item's row."""
+        assert item.generation_id is not None
+        problem = item.problem
+        blocks = stored_code(self.context.store, [item.generation_id])[0]
+        round_ = item.round
+
+        def link(session: Session, execution: Execution) -> None:
+            row = session.get(BenchItem, item.id)
+            assert row is not None
+            passed = execution.verdict == "passed"
+            row.execution_id = execution.id
+            if first:
+                row.passed = passed
+            if passed and row.passed_at_round is None:
+                row.passed_at_round = round_
+
+        async with self._executions:
+            executed = await execute_answer(
+                self.context.store,
+                self.sandbox,
+                task_id=task_id,
+                generation_id=item.generation_id,
+                blocks=blocks,
+                language=problem.language,
+                tests=problem.tests,
+                source="bench",
+                prefix=problem.completion_prefix,
+                link=link,
+            )
+        item.execution_id = executed.execution_id
+        if executed.result.passed and item.passed_at_round is None:
+            item.passed_at_round = round_
+        return executed.result, blocks
+
+    async def _ask_again(self, item: _Item, task_id: str, temperature: float | None) -> bool:
+        """A repair round whose call failed (found on resume): the same prompt again, from the
+        same parent; True when an answer arrived."""
+        assert item.generation_id is not None
+        with self.context.store.session() as session:
+            failed = session.get(Generation, item.generation_id)
+            assert failed is not None
+            parent, prompt = failed.parent_id, failed.prompt or ""
+        if parent is None:
+            return False
+        results, ids = await continue_conversations(
+            self.context,
+            self.gateway,
+            [parent],
+            [prompt],
+            "repair",
+            temperature=temperature,
+            max_turns=self._repairs + 1,
         )
-        self._update(item.id, execution_id=execution_id, passed=result.passed)
-        if self.checks:
-            async with self._executions:
-                await check_and_record(
-                    self.context.store, item.generation_id, blocks, problem.language
-                )
-        return result.passed, cost
+        item.generation_id = ids[0]
+        self._update(item.id, generation_id=ids[0], execution_id=None)
+        return results[0].status == "ok"
+
+    def _stored_execution(self, execution_id: str | None) -> ExecResult | None:
+        if execution_id is None:
+            return None
+        with self.context.store.session() as session:
+            row = session.get(Execution, execution_id)
+            return stored_result(row) if row is not None else None
 
     async def _generate(
         self, item: _Item, task_id: str, temperature: float | None
-    ) -> tuple[str, str, str, float]:
-        position = item.sample
-        if item.model == REFERENCE:
-            assert item.problem.reference is not None
-            text = f"```{item.problem.language}\n{item.problem.reference}\n```\n"
-            row = repo.create_generation(
-                self.context.store, task_id, position, REFERENCE, "Reference solution", REFERENCE
-            )
-            with self.context.store.session() as session:
-                generation = session.get(Generation, row.id)
-                assert generation is not None
-                generation.status, generation.text = "ok", text
-                generation.cost_usd, generation.cost_source = 0.0, REFERENCE
-                generation.code = [b.to_dict() for b in extract_code(text)]
-            return row.id, text, "ok", 0.0
+    ) -> tuple[str, str, float]:
+        """One API call for the item, stored by the pipeline; its generation id, status, cost."""
         with self.context.store.session() as session:
             task = session.get(Task, task_id)
             assert task is not None
@@ -284,16 +454,16 @@ class BenchRunner:
             messages,
             [item.model],
             temperature=temperature,
-            first_position=position,
+            first_position=item.sample,
         )
         result = results[0]
-        return ids[0], result.text, result.status, result.cost_usd or 0.0
+        return ids[0], result.status, result.cost_usd or 0.0
 
-    def _stored_text(self, generation_id: str) -> tuple[str, str]:
+    def _stored_status(self, generation_id: str) -> str:
         with self.context.store.session() as session:
             generation = session.get(Generation, generation_id)
             assert generation is not None
-            return generation.text, generation.status
+            return generation.status
 
     def _update(self, item_id: int, **values: Any) -> None:
         with self.context.store.session() as session:

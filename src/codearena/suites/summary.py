@@ -32,6 +32,7 @@ class ModelResult:
     median_ttft_ms: float | None
     median_latency_ms: float | None
     pending: int = 0
+    pass_at_round: dict[str, float] | None = None  # {"0": p0, ..., "K": pK}
 
     def to_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -41,17 +42,44 @@ def _median(values: list[float]) -> float | None:
     return round(statistics.median(values), 3) if values else None
 
 
+def _road(generations: dict[str, Generation], generation_id: str | None) -> list[Generation]:
+    """An item's generations: its latest round's and every earlier round's (by ``parent_id``)."""
+    road = []
+    while generation_id is not None and generation_id in generations:
+        road.append(generations[generation_id])
+        generation_id = generations[generation_id].parent_id
+    return road
+
+
+def _pass_at_round(items: list[BenchItem], rounds: int) -> dict[str, float]:
+    """The share of items (problems x samples) solved within r repair rounds, for r = 0..K; an
+    item whose answer never arrived or never passed counts as unsolved. Rows from before repair
+    rounds existed have only ``passed`` (round 0)."""
+    if not items:
+        return {}
+    solved_at = [
+        i.passed_at_round if i.passed_at_round is not None else (0 if i.passed else None)
+        for i in items
+    ]
+    return {
+        str(r): round(sum(1 for s in solved_at if s is not None and s <= r) / len(items), 6)
+        for r in range(rounds + 1)
+    }
+
+
 def summarize(context: Context, run_id: str) -> list[ModelResult]:
     with context.store.session() as session:
         run = session.get(BenchRun, run_id)
         if run is None:
             return []
         items = list(session.scalars(select(BenchItem).where(BenchItem.run_id == run_id)))
-        ids = [i.generation_id for i in items if i.generation_id]
+        task_ids = list({i.task_id for i in items if i.task_id})
         generations = {
-            g.id: g for g in session.scalars(select(Generation).where(Generation.id.in_(ids)))
+            g.id: g
+            for g in session.scalars(select(Generation).where(Generation.task_id.in_(task_ids)))
         }
         models = list(run.models)
+        rounds = int(run.params.get("repair_rounds", 0))
     results = []
     for model in models:
         mine = [i for i in items if i.model == model]
@@ -59,7 +87,8 @@ def summarize(context: Context, run_id: str) -> list[ModelResult]:
         for item in mine:
             if item.passed is not None:
                 per_problem[item.problem_id].append(bool(item.passed))
-        gens = [generations[i.generation_id] for i in mine if i.generation_id in generations]
+        latest = [generations[i.generation_id] for i in mine if i.generation_id in generations]
+        gens = [g for i in mine for g in _road(generations, i.generation_id)]  # every round's call
         samples = min((len(v) for v in per_problem.values()), default=0)
         pass_at = {}
         for k in range(1, samples + 1):
@@ -75,7 +104,7 @@ def summarize(context: Context, run_id: str) -> list[ModelResult]:
                 pass_at=pass_at,
                 passed=sum(sum(v) for v in per_problem.values()),
                 evaluated=sum(len(v) for v in per_problem.values()),
-                errors=sum(1 for g in gens if g.status == "error"),
+                errors=sum(1 for g in latest if g.status == "error"),
                 prompt_tokens=sum(g.prompt_tokens or 0 for g in gens),
                 completion_tokens=sum(g.completion_tokens or 0 for g in gens),
                 tokens_estimated=any(g.tokens_estimated for g in gens),
@@ -90,6 +119,7 @@ def summarize(context: Context, run_id: str) -> list[ModelResult]:
                     ]
                 ),
                 pending=sum(1 for i in mine if i.passed is None),
+                pass_at_round=_pass_at_round(mine, rounds),
             )
         )
     return results

@@ -14,10 +14,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
-
-from codearena.store import Store
-from codearena.store.platform_models import Participant, Study, SurveyAnswer
+from codearena.store import Store, study_rows
+from codearena.store.platform_models import Participant, Study
 from codearena.store.repo import StudyNotFound as UnknownStudy
 from codearena.survey.aliases import other_option
 from codearena.survey.instruments import (
@@ -149,31 +147,39 @@ def summarize_question(number: int, question: Question, values: list[Any]) -> Qu
 def summarize_survey(store: Store, study_id: str) -> SurveySummary:
     """Every question of the study's instrument over every respondent (platform and imported).
 
-    A respondent is a participant of the study with at least one stored survey answer.
+    A respondent is a participant with at least one stored, non-blank answer among the study's
+    survey answers, as ``store.study_rows`` selects them (the rows the analysis reads and the
+    exports write). Answers are taken in the order the participants joined.
     """
     with store.session() as session:
         study = session.get(Study, study_id)
         if study is None:
             raise UnknownStudy(f"no study with id {study_id!r}")
-        rows = session.execute(
-            select(SurveyAnswer.participant_id, SurveyAnswer.question_id, SurveyAnswer.value)
-            .join(Participant, Participant.id == SurveyAnswer.participant_id)
-            .where(SurveyAnswer.study_id == study_id)
-            .order_by(Participant.created_at, Participant.pseudonym, Participant.id)
-        ).all()
-        sources = dict(
-            session.execute(
-                select(Participant.id, Participant.source).where(Participant.study_id == study_id)
-            ).all()
+        answers = list(session.scalars(study_rows.survey_answers(study_id)))
+        people = {p.id: p for p in session.scalars(study_rows.participants(study_id))}
+        for answer in answers:  # an answer's study decides, even if its participant is elsewhere
+            if answer.participant_id not in people:
+                found = session.get(Participant, answer.participant_id)
+                if found is not None:
+                    people[found.id] = found
+    joined = {
+        pid: n
+        for n, pid in enumerate(
+            sorted(people, key=lambda pid: (people[pid].created_at, people[pid].pseudonym, pid))
         )
+    }
+    rows = sorted(
+        (a for a in answers if a.participant_id in joined),
+        key=lambda a: joined[a.participant_id],
+    )
     instrument = study_instrument(study)
     by_question: dict[str, list[Any]] = {q.id: [] for q in instrument.questions}
     respondents: set[str] = set()
-    for participant_id, question_id, value in rows:
-        if question_id in by_question and not _blank(value):
-            by_question[question_id].append(value)
-            respondents.add(participant_id)
-    by_source = Counter(sources.get(p, "platform") for p in respondents)
+    for row in rows:
+        if row.question_id in by_question and not _blank(row.value):
+            by_question[row.question_id].append(row.value)
+            respondents.add(row.participant_id)
+    by_source = Counter(people[p].source for p in respondents)
     return SurveySummary(
         study_id=study_id,
         respondents=len(respondents),

@@ -35,6 +35,9 @@ glued to letters/digits, e.g. ``fake/error-401``, ``fake/slow-0.05-no-cost``):
     no-usage           no usage chunk / no usage in the body
     no-cost            usage without "cost"
     length             final finish_reason "length"
+    wrong-N            a wrong ``add`` (it subtracts) while the conversation holds fewer than N
+                       earlier answers (assistant messages), then the default reply: a model
+                       that gets it right after its failure is sent back N times
 
 Fallbacks: with ``"models": [...]`` in the body the candidates are body["model"] (if not in
 the list) followed by the list; the first whose attempt is not an error (error-NNN,
@@ -122,6 +125,8 @@ RE_SLOW = _kw(r"slow-(\d+(?:\.\d+)?)")
 RE_ERROR_IN_200, RE_STREAM_ERROR = _kw("error-in-200"), _kw("stream-error")
 RE_FINISH_ERROR, RE_CUT, RE_HANG = _kw("finish-error"), _kw("cut"), _kw("hang")
 RE_NO_USAGE, RE_NO_COST, RE_LENGTH = _kw("no-usage"), _kw("no-cost"), _kw("length")
+RE_WRONG = _kw(r"wrong-(\d+)")
+WRONG_REPLY = "Here is a solution.\n\n```python\ndef add(a, b):\n    return a - b\n```\n"
 _NET_ERRORS = (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError)
 Body = dict[str, Any]
 Writer = asyncio.StreamWriter
@@ -424,6 +429,12 @@ class FakeUpstream:
 
     def _reply(self, body: Body) -> str:
         messages = body.get("messages") or []
+        wrong = RE_WRONG.search(str(body.get("model", "")))
+        if wrong:
+            answered = sum(
+                1 for m in messages if isinstance(m, dict) and m.get("role") == "assistant"
+            )
+            return WRONG_REPLY if answered < int(wrong.group(1)) else DEFAULT_REPLY
         users = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
         last = _text_of(users[-1].get("content")) if users else ""
         return last.split("ECHO:", 1)[1].lstrip(" ") if "ECHO:" in last else DEFAULT_REPLY

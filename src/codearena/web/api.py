@@ -6,16 +6,36 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
-from codearena.web import auth, judgements, studies, survey, views
+from codearena.studies import judgements, participants, survey
+from codearena.studies import study as studies
+from codearena.studies.access import own_task
+from codearena.studies.invites import resolve_invite
+from codearena.studies.judgements import RatingInput, VoteInput
+from codearena.studies.participants import JoinInput
+from codearena.studies.runs import RunInput
+from codearena.studies.study import StudySpec
+from codearena.studies.survey import AnswerInput
+from codearena.studies.tasks import TaskInput, budget_reason, tasks_used
+from codearena.web import auth, views
 from codearena.web.csrf import issue_token
-from codearena.web.deps import Admin, Joined, MaybePrincipal, Participant, PlatformDep, Staff
+from codearena.web.deps import (
+    Admin,
+    Joined,
+    MaybePrincipal,
+    Participant,
+    PlatformDep,
+    Staff,
+    current,
+)
 from codearena.web.deps import check_csrf as _check_csrf
 from codearena.web.errors import ApiError
-from codearena.web.execution import RunInput, run_block
+from codearena.web.execution import run_block
+from codearena.web.limits import JOINS_LIMITED
+from codearena.web.present import study_dict
 from codearena.web.streams import sse_stream
-from codearena.web.tasks import TaskInput, create_task
+from codearena.web.tasks import create_task
 
 router = APIRouter(prefix="/api", dependencies=[Depends(_check_csrf)])
 
@@ -24,25 +44,6 @@ class LoginInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
     email: str
     password: str
-
-
-class JoinInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    pseudonym: str = Field(max_length=100)
-    email: str | None = None
-
-
-class StudyInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str
-    models: list[str]
-    mode: str = "named"
-    description: str = ""
-    consent_text: str = ""
-    prompt_options: list[str] = list(studies.PROMPT_OPTIONS)
-    survey: str | None = Field(default=None, description="study-2025 (default)")
-    budget_tasks: int | None = None
-    budget_usd: float | None = None
 
 
 class StatusInput(BaseModel):
@@ -101,31 +102,26 @@ def create_user(data: UserInput, platform: PlatformDep, _: Admin) -> dict[str, A
 @router.get("/studies", summary="Studies you own (admins: all)")
 def list_studies(request: Request, platform: PlatformDep, who: Staff) -> list[dict[str, Any]]:
     base = platform.public_base(request)
-    return [
-        studies.study_dict(s, platform.secret, base)
-        for s in studies.list_studies(platform.context.store, who)
-    ]
+    owned = studies.list_studies(platform.context.store, auth.owner_filter(who))
+    return [study_dict(s, platform.secret, base) for s in owned]
 
 
 @router.post("/studies", summary="Create a study (researcher)", status_code=201)
 def create_study(
-    data: StudyInput, request: Request, platform: PlatformDep, who: Staff
+    data: StudySpec, request: Request, platform: PlatformDep, who: Staff
 ) -> dict[str, Any]:
-    spec = studies.StudySpec(**data.model_dump())
-    try:
-        study = studies.create_study(
-            platform.context.store, platform.context.catalog, spec, who.user_id
-        )
-    except studies.StudyInputError as exc:
-        raise ApiError(400, str(exc)) from exc
-    return studies.study_dict(study, platform.secret, platform.public_base(request))
+    study = studies.create_study(
+        platform.context.store, platform.context.catalog, data, who.user_id
+    )
+    return study_dict(study, platform.secret, platform.public_base(request))
 
 
 @router.get("/studies/{study_id}", summary="A study with its counts (researcher)")
 def get_study(study_id: str, request: Request, platform: PlatformDep, who: Staff) -> dict[str, Any]:
-    study = studies.get_owned_study(platform.context.store, who, study_id)
-    data = studies.study_dict(study, platform.secret, platform.public_base(request))
+    study = studies.owned_study(platform.context.store, study_id, auth.owner_filter(who))
+    data = study_dict(study, platform.secret, platform.public_base(request))
     data["stats"] = studies.study_stats(platform.context.store, study.id)
+    data.update(studies.spend_view(platform.context.store, study))
     return data
 
 
@@ -133,31 +129,48 @@ def get_study(study_id: str, request: Request, platform: PlatformDep, who: Staff
 def set_study_status(
     study_id: str, data: StatusInput, platform: PlatformDep, who: Staff
 ) -> dict[str, Any]:
-    studies.get_owned_study(platform.context.store, who, study_id)
-    studies.set_status(platform.context.store, study_id, data.status)
-    return {"id": study_id, "status": data.status}
+    studies.owned_study(platform.context.store, study_id, auth.owner_filter(who))
+    status = studies.set_status(platform.context.store, study_id, data.status)
+    return {"id": study_id, "status": status}
 
 
 @router.post("/join/{token}", summary="Join a study through its invite token", status_code=201)
 def join(
     token: str, data: JoinInput, request: Request, response: Response, platform: PlatformDep
 ) -> dict[str, Any]:
-    study = studies.study_from_token(platform.context.store, platform.secret, token)
-    person = studies.join(platform.context.store, study, data.pseudonym, data.email)
-    auth.start_session(platform.context.store, request, response, participant_id=person.id)
-    return {"participant_id": person.id, "consent_text": study.consent_text}
+    store = platform.context.store
+    invite = resolve_invite(store, platform.secret, token)
+    who = current(request)
+    person = participants.returning(store, invite, who.participant_id if who else None)
+    if person is not None:  # this browser already joined: the same participant goes on
+        response.status_code = 200
+        return {
+            "participant_id": person.id,
+            "consent_text": invite.study.consent_text,
+            "continued": True,
+        }
+    client = request.client.host if request.client else "?"
+    if not platform.limiter.allow(f"join:{client}", platform.joins_per_minute):
+        raise ApiError(429, JOINS_LIMITED)
+    person = participants.join(store, invite.study, data, invite)
+    auth.start_session(store, request, response, participant_id=person.id)
+    return {
+        "participant_id": person.id,
+        "consent_text": invite.study.consent_text,
+        "continued": False,
+    }
 
 
 @router.post("/consent", summary="Accept the study's consent text")
 def consent(platform: PlatformDep, who: Joined) -> dict[str, Any]:
     assert who.participant_id
-    studies.consent(platform.context.store, who.participant_id)
+    participants.consent(platform.context.store, who.participant_id)
     return {"participant_id": who.participant_id, "consented": True}
 
 
 @router.get("/study", summary="Your study: options, models (named mode only), budget")
 def my_study(platform: PlatformDep, who: Joined) -> dict[str, Any]:
-    assert who.study_id
+    assert who.study_id and who.participant_id
     study = studies.get_study(platform.context.store, who.study_id)
     if not who.consented:  # before consent, the consent text and nothing else
         return {"name": study.name, "consent_text": study.consent_text, "consented": False}
@@ -179,6 +192,13 @@ def my_study(platform: PlatformDep, who: Joined) -> dict[str, Any]:
         ),
         "budget_tasks": study.budget_tasks,
         "budget_usd": study.budget_usd,
+        "tasks_used": tasks_used(platform.context.store, who.participant_id),
+        # why Generate is disabled (study closed, tasks or USD budget used), else None
+        "generate_disabled_reason": (
+            "this study is closed"
+            if study.status != "open"
+            else budget_reason(platform.context.store, study, who.participant_id)
+        ),
     }
 
 
@@ -189,6 +209,7 @@ async def new_task(data: TaskInput, platform: PlatformDep, who: Participant) -> 
     live = platform.hub.get(row.id)
     if live is not None:
         view["answers"] = live.snapshot()["answers"]
+        view["timing"] = live.timing()
     return JSONResponse(view, status_code=202)
 
 
@@ -201,7 +222,7 @@ def my_tasks(platform: PlatformDep, who: Participant) -> list[dict[str, Any]]:
 @router.get("/tasks/{task_id}", summary="One of your tasks with its answers")
 def get_task(task_id: str, platform: PlatformDep, who: Participant) -> dict[str, Any]:
     assert who.participant_id
-    row = views.load_own(platform.context.store, who.participant_id, task_id)
+    row = own_task(platform.context.store, who.participant_id, task_id)
     live = platform.hub.get(row.id)
     return views.task_view(platform.context.store, platform.context.catalog, row, live)
 
@@ -214,14 +235,15 @@ def get_task(task_id: str, platform: PlatformDep, who: Participant) -> dict[str,
 def task_events(task_id: str, platform: PlatformDep, who: Participant) -> StreamingResponse:
     assert who.participant_id
     store, catalog = platform.context.store, platform.context.catalog
-    row = views.load_own(store, who.participant_id, task_id)
+    row = own_task(store, who.participant_id, task_id)
 
     def stored() -> dict[str, Any]:
-        fresh = views.load_own(store, row.participant_id, row.id)
+        fresh = own_task(store, row.participant_id, row.id)
         return {
             "type": "snapshot",
             "complete": True,
             "answers": views.stored_answers(store, catalog, fresh),
+            "timing": views.stored_timing(store, fresh),
         }
 
     return StreamingResponse(
@@ -236,7 +258,7 @@ async def run_code(
     task_id: str, position: int, data: RunInput, platform: PlatformDep, who: Participant
 ) -> dict[str, Any]:
     assert who.participant_id
-    row = views.load_own(platform.context.store, who.participant_id, task_id)
+    row = own_task(platform.context.store, who.participant_id, task_id)
     return await run_block(platform, who, row, position, data.block_index)
 
 
@@ -244,27 +266,25 @@ async def run_code(
 def rate(
     task_id: str,
     position: int,
-    data: judgements.RatingInput,
+    data: RatingInput,
     platform: PlatformDep,
     who: Participant,
 ) -> dict[str, Any]:
     assert who.participant_id
-    row = views.load_own(platform.context.store, who.participant_id, task_id)
+    row = own_task(platform.context.store, who.participant_id, task_id)
     rating = judgements.rate(platform.context.store, row, position, data)
     return views.rating_dict(rating)
 
 
 @router.post("/tasks/{task_id}/vote", summary="Blind mode: A better, B better, tie or both bad")
-def vote(
-    task_id: str, data: judgements.VoteInput, platform: PlatformDep, who: Participant
-) -> dict[str, Any]:
+def vote(task_id: str, data: VoteInput, platform: PlatformDep, who: Participant) -> dict[str, Any]:
     assert who.participant_id
     store, catalog = platform.context.store, platform.context.catalog
-    row = views.load_own(store, who.participant_id, task_id)
+    row = own_task(store, who.participant_id, task_id)
     stored = judgements.vote(store, catalog, row, data.choice)
     return {
         "choice": stored.choice,
-        "choice_label": judgements.CHOICE_LABELS.get(stored.choice or ""),
+        "choice_label": views.CHOICE_LABELS.get(stored.choice or ""),
         "self_identified": stored.self_identified,
         "answers": views.stored_answers(store, catalog, row),
     }
@@ -274,7 +294,7 @@ def vote(
 def upvote(task_id: str, position: int, platform: PlatformDep, who: Participant) -> dict[str, Any]:
     assert who.participant_id
     store = platform.context.store
-    row = views.load_own(store, who.participant_id, task_id)
+    row = own_task(store, who.participant_id, task_id)
     stored = judgements.upvote(store, platform.context.catalog, row, position)
     return {"position": position, "model": stored.model}
 
@@ -283,12 +303,12 @@ def upvote(task_id: str, position: int, platform: PlatformDep, who: Participant)
 def get_survey(platform: PlatformDep, who: Participant) -> dict[str, Any]:
     assert who.participant_id and who.study_id
     study = studies.get_study(platform.context.store, who.study_id)
-    return survey.survey_view(platform.context.store, study, who.participant_id)
+    return views.survey_view(platform.context.store, study, who.participant_id)
 
 
 @router.put("/survey/answers/{question_id}", summary="Save one survey answer")
 def save_answer(
-    question_id: str, data: survey.AnswerInput, platform: PlatformDep, who: Participant
+    question_id: str, data: AnswerInput, platform: PlatformDep, who: Participant
 ) -> dict[str, Any]:
     assert who.participant_id and who.study_id
     study = studies.get_study(platform.context.store, who.study_id)

@@ -17,12 +17,13 @@ import codearena.store.platform_models  # noqa: F401  (the platform's tables)
 from codearena import __version__
 from codearena.analysis import display
 from codearena.gateway import Gateway
+from codearena.openai_api import router as openai_api
 from codearena.pipeline import Context
+from codearena.studies.invites import platform_secret
 from codearena.web import api, apidocs, coding, dashboard, errors, pages
 from codearena.web.limits import PlatformLimits
 from codearena.web.security import SECURITY_HEADERS, SecurityHeaders
 from codearena.web.state import STATIC, TEMPLATES, Platform, SharedSandbox
-from codearena.web.studies import platform_secret
 from codearena.web.tasks import mark_interrupted
 
 __all__ = ["SECURITY_HEADERS", "create_app"]
@@ -91,6 +92,9 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(dashboard.router)
     app.include_router(coding.router)
+    # the OpenAI-compatible endpoint (/v1): its own tokens and error format
+    app.state.openai_api = openai_api.ApiService(context, lambda: platform.gateway)
+    app.include_router(openai_api.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> JSONResponse:

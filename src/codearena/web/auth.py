@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import logging
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -152,6 +154,11 @@ def load_principal(store: Store, request: Request) -> Principal | None:
     return None
 
 
+def owner_filter(principal: Principal) -> str | None:
+    """Whose studies a staff member sees: a researcher their own, an admin every study (None)."""
+    return None if principal.role == "admin" else principal.user_id
+
+
 def require_staff(principal: Principal | None) -> Principal:
     if principal is None:
         raise LoginRequired("sign in as a researcher first")
@@ -175,3 +182,27 @@ def require_participant(principal: Principal | None, *, consented: bool = True) 
     if consented and not principal.consented:
         raise ConsentRequired()
     return principal
+
+
+_INVITE_PATH = re.compile(r"(/join/)[^/?\s]+")
+
+
+class RedactInviteTokens(logging.Filter):
+    """Keeps invite tokens (a single-use one lets its holder join) out of the access log:
+    ``/join/<token>`` and ``/api/join/<token>`` are logged as ``/join/…``."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(
+                _INVITE_PATH.sub(r"\1…", a) if isinstance(a, str) else a for a in record.args
+            )
+        elif isinstance(record.msg, str):
+            record.msg = _INVITE_PATH.sub(r"\1…", record.msg)
+        return True
+
+
+def redact_invites_in_access_log() -> None:
+    """Install :class:`RedactInviteTokens` on uvicorn's access logger (once)."""
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, RedactInviteTokens) for f in access.filters):
+        access.addFilter(RedactInviteTokens())

@@ -80,6 +80,12 @@ def study_create(
     max_tasks: Annotated[
         int | None, typer.Option("--max-tasks", help="task budget per participant")
     ] = None,
+    spend_cap_usd: Annotated[
+        float | None,
+        typer.Option(
+            "--spend-cap-usd", help="USD cap on the whole study's generations (every participant)"
+        ),
+    ] = None,
     description: Annotated[str, typer.Option("--description")] = "",
     consent: Annotated[
         str, typer.Option("--consent", help="consent text (default: built in)")
@@ -92,12 +98,15 @@ def study_create(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Create a study and print its invite URL."""
-    from codearena.pipeline import Context
-    from codearena.web import studies  # the web stack loads only when needed
+    from codearena.pipeline import Context  # the pipeline and the store load only when needed
+    from codearena.studies.errors import StudyError
+    from codearena.studies.invites import platform_secret
+    from codearena.studies.study import StudySpec, create_study
+    from codearena.web.present import study_dict
 
     context = Context.open(load_settings())
     owner_id = _owner_id(context, owner)
-    spec = studies.StudySpec(
+    spec = StudySpec(
         name=name,
         models=models.split(","),
         mode=mode,
@@ -106,16 +115,15 @@ def study_create(
         survey=survey,
         budget_tasks=max_tasks,
         budget_usd=budget_usd,
+        spend_cap_usd=spend_cap_usd,
     )
     try:
-        study = studies.create_study(
-            context.store, context.catalog, spec, owner_id, survey_files=True
-        )
-    except studies.StudyInputError as exc:
+        study = create_study(context.store, context.catalog, spec, owner_id, survey_files=True)
+    except StudyError as exc:
         _fail(str(exc))
         return
-    secret = studies.platform_secret(context.store)
-    data = studies.study_dict(study, secret, _base_url(context, base_url))
+    secret = platform_secret(context.store)
+    data = study_dict(study, secret, _base_url(context, base_url))
     if as_json:
         typer.echo(escape_json(json.dumps(data, indent=2, ensure_ascii=False)))
         return
@@ -159,16 +167,65 @@ def study_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Every study with its status and invite URL."""
-    from codearena.pipeline import Context
-    from codearena.web import studies  # the web stack loads only when needed
+    from codearena.pipeline import Context  # the pipeline and the store load only when needed
+    from codearena.studies.invites import platform_secret
+    from codearena.studies.study import list_studies
+    from codearena.web.present import study_dict
 
     context = Context.open(load_settings())
-    secret = studies.platform_secret(context.store)
+    secret = platform_secret(context.store)
     base = _base_url(context, base_url)
-    rows = [studies.study_dict(s, secret, base) for s in studies.list_studies(context.store)]
+    rows = [study_dict(s, secret, base) for s in list_studies(context.store)]
     if as_json:
         typer.echo(escape_json(json.dumps(rows, indent=2, ensure_ascii=False)))
         return
     for row in rows:
         _say(f"{row['id']}  {row['status']:6}  {row['mode']:5}  {row['name']}")
         _say(f"    {row['invite_url']}")
+
+
+@study_app.command("invite")
+def study_invite(
+    study_id: Annotated[str, typer.Option("--study", help="the study's id")],
+    single_use: Annotated[
+        int | None,
+        typer.Option(
+            "--single-use",
+            help="print N new single-use links, each for one participant (1 to 1000)",
+        ),
+    ] = None,
+    base_url: Annotated[str | None, typer.Option("--base-url", help=BASE_URL_HELP)] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Print the study's invite link, or N new single-use links (--single-use N).
+
+    A single-use link lets one participant join (the same browser may open it again); only a
+    hash of each is stored, so this is the one time they are shown."""
+    from codearena.pipeline import Context  # the pipeline and the store load only when needed
+    from codearena.studies.errors import StudyError
+    from codearena.studies.invites import (
+        create_single_use,
+        invite_url,
+        platform_secret,
+        single_use_url,
+    )
+    from codearena.studies.study import get_study
+
+    context = Context.open(load_settings())
+    base = _base_url(context, base_url)
+    try:
+        study = get_study(context.store, study_id)
+        if single_use is None:
+            urls = [invite_url(platform_secret(context.store), study.id, base)]
+        else:
+            tokens = create_single_use(context.store, study.id, single_use)
+            urls = [single_use_url(t, base) for t in tokens]
+    except StudyError as exc:
+        _fail(str(exc))
+        return
+    if as_json:
+        data = {"study_id": study.id, "single_use": single_use is not None, "invite_urls": urls}
+        typer.echo(escape_json(json.dumps(data, indent=2, ensure_ascii=False)))
+        return
+    for url in urls:
+        typer.echo(url)

@@ -1,5 +1,8 @@
 """The open-coding workbench: a page of plain HTML forms and the same actions as JSON.
 
+A ``CodingError`` a JSON route lets through is answered by the app's handler
+(``codearena.web.errors.translate``); a form shows it as its flash message.
+
 Every route needs the study's researcher (or an admin) and, for POST/DELETE, the CSRF token.
 Forms answer with a redirect back to the page (filters kept) and a one-shot flash message in a
 signed cookie; the JSON routes under ``/api/studies/{id}/coding`` answer ``{"error": ...}``.
@@ -16,6 +19,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from itsdangerous import BadSignature, URLSafeSerializer
 from pydantic import BaseModel, ConfigDict
+from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
 from codearena import coding
@@ -23,8 +27,9 @@ from codearena.coding import AnswerFilter, CodingError, FreeAnswer
 from codearena.coding.actions import apply_action, create_item
 from codearena.coding.answers import study_questions
 from codearena.store import Store
-from codearena.store.platform_models import Study
-from codearena.web import studies
+from codearena.store.platform_models import Rating, Study, StudyTask
+from codearena.studies.study import owned_study
+from codearena.web.auth import Principal, owner_filter
 from codearena.web.deps import PlatformDep, Staff, check_csrf
 from codearena.web.errors import ApiError
 from codearena.web.pages import render
@@ -65,16 +70,38 @@ class ItemInput(BaseModel):
     into: str | None = None
 
 
-def _owned(platform: Platform, who: Any, study_id: str) -> Study:
-    return studies.get_owned_study(platform.context.store, who, study_id)
+def _owned(platform: Platform, who: Principal, study_id: str) -> Study:
+    return owned_study(platform.context.store, study_id, owner_filter(who))
 
 
-def _service(call: Callable[[], Any]) -> Any:
-    """Run a service call; its CodingError becomes the API's error."""
-    try:
-        return call()
-    except CodingError as exc:
-        raise ApiError(exc.status, str(exc)) from exc
+def answer_context(
+    store: Store, study: Study, answers: list[FreeAnswer]
+) -> dict[str, dict[str, str | None]]:
+    """What a coder reads beside each answer (by ``kind:id``): the question's text and, for a
+    rating comment, the rated answer's model and its task (id and text)."""
+    texts = {q.id: q.text for q in study_questions(study)}
+    comments = [a.id for a in answers if a.kind == "comment"]
+    rated: dict[str, tuple[str, str, str]] = {}
+    if comments:
+        with store.session() as session:
+            rows = session.execute(
+                select(Rating.id, Rating.model, StudyTask.id, StudyTask.prompt)
+                .join(StudyTask, StudyTask.id == Rating.study_task_id)
+                .where(Rating.id.in_(comments), StudyTask.study_id == study.id)
+            ).all()
+        rated = {r[0]: (r[1], r[2], r[3]) for r in rows}
+    context: dict[str, dict[str, str | None]] = {}
+    for answer in answers:
+        model, task_id, task_text = rated.get(answer.id, (None, None, None))
+        if answer.kind != "comment":
+            model = task_id = task_text = None
+        context[f"{answer.kind}:{answer.id}"] = {
+            "question_text": texts.get(answer.question),
+            "model": model,
+            "task_id": task_id,
+            "task_text": task_text,
+        }
+    return context
 
 
 # ----------------------------------------------------------------------------- page
@@ -153,6 +180,7 @@ def workbench(study_id: str, request: Request, platform: PlatformDep, who: Staff
         by_question.setdefault(code.question, []).append(code)
     concepts = book.ungrouped_concepts + [c for g in book.categories for c in g.concepts]
     flash = _flash(platform, request, study_id)
+    shown = [a for a in everything if chosen.keep(a)]
     response = render(
         request,
         "coding.html",
@@ -160,7 +188,8 @@ def workbench(study_id: str, request: Request, platform: PlatformDep, who: Staff
         questions=questions,
         filters=values,
         back=urlencode(_filters(values)),
-        answers=[a for a in everything if chosen.keep(a)],
+        answers=shown,
+        context=answer_context(store, study, shown),
         book=book,
         groups=coding.group_by_category(everything),
         codes_by_question=by_question,
@@ -233,7 +262,7 @@ def _report_text(report: coding.ImportReport) -> str:
 def export(study_id: str, platform: PlatformDep, who: Staff) -> Response:
     """The study's codebook as CSV (question,code,concept,category)."""
     _owned(platform, who, study_id)
-    text = _service(lambda: coding.export_codebook(platform.context.store, study_id))
+    text = coding.export_codebook(platform.context.store, study_id)
     return Response(
         text,
         media_type="text/csv; charset=utf-8",
@@ -270,8 +299,12 @@ async def page_act(
 # ----------------------------------------------------------------------------- JSON API
 
 
-def answer_dict(answer: FreeAnswer) -> dict[str, Any]:
-    return {
+def answer_dict(
+    answer: FreeAnswer, context: Mapping[str, dict[str, str | None]] | None = None
+) -> dict[str, Any]:
+    """An answer as JSON; with ``context`` (:func:`answer_context`) also ``question_text``,
+    ``model``, ``task_id`` and ``task_text``."""
+    data: dict[str, Any] = {
         "kind": answer.kind,
         "id": answer.id,
         "question": answer.question,
@@ -279,6 +312,9 @@ def answer_dict(answer: FreeAnswer) -> dict[str, Any]:
         "text": answer.text,
         "codes": [asdict(c) for c in answer.codes],
     }
+    if context is not None:
+        data.update(context.get(f"{answer.kind}:{answer.id}", {}))
+    return data
 
 
 @router.get(API, tags=["coding"])
@@ -292,12 +328,14 @@ def api_workbench(
     search: Annotated[str | None, Query()] = None,
 ) -> dict[str, Any]:
     """The filtered free-text answers, the codebook with counts, and answers by category."""
-    _owned(platform, who, study_id)
+    study = _owned(platform, who, study_id)
     store = platform.context.store
     everything = coding.list_answers(store, study_id)
     chosen = AnswerFilter(question, code, uncoded, search)
+    shown = [a for a in everything if chosen.keep(a)]
+    context = answer_context(store, study, shown)
     return {
-        "answers": [answer_dict(a) for a in everything if chosen.keep(a)],
+        "answers": [answer_dict(a, context) for a in shown],
         "codebook": asdict(coding.codebook(store, study_id)),
         "by_category": [
             {"category": g.name, "answers": [f"{a.kind}:{a.id}" for a in g.answers]}
@@ -312,9 +350,7 @@ def api_tag(
 ) -> dict[str, Any]:
     """Add codes (by name, created for the answer's question when new) to an answer."""
     _owned(platform, who, study_id)
-    refs = _service(
-        lambda: coding.tag_answer(platform.context.store, study_id, kind, answer_id, body.codes)
-    )
+    refs = coding.tag_answer(platform.context.store, study_id, kind, answer_id, body.codes)
     return {"codes": [asdict(r) for r in refs]}
 
 
@@ -325,8 +361,8 @@ def api_untag(
     """Remove a code from an answer."""
     _owned(platform, who, study_id)
     store = platform.context.store
-    _service(lambda: coding.untag_answer(store, study_id, kind, answer_id, code_id))
-    refs = _service(lambda: coding.answer_codes(store, study_id, kind, answer_id))
+    coding.untag_answer(store, study_id, kind, answer_id, code_id)
+    refs = coding.answer_codes(store, study_id, kind, answer_id)
     return {"codes": [asdict(r) for r in refs]}
 
 
@@ -343,8 +379,6 @@ async def api_import(
         report = coding.import_codebook(platform.context.store, study_id, data)
     except coding.CodebookError as exc:
         return JSONResponse({"error": str(exc), "problems": exc.problems}, status_code=400)
-    except CodingError as exc:
-        raise ApiError(exc.status, str(exc)) from exc
     return JSONResponse(asdict(report))
 
 
@@ -355,9 +389,7 @@ def api_create(
     """Create a code (``question``, ``name``, optional ``concept``), a concept (``name``,
     optional ``category``) or a category (``name``)."""
     _owned(platform, who, study_id)
-    message = _service(
-        lambda: create_item(platform.context.store, study_id, entity, body.model_dump())
-    )
+    message = create_item(platform.context.store, study_id, entity, body.model_dump())
     return {"message": message}
 
 
@@ -374,14 +406,12 @@ def api_act(
     """``rename`` (``name``), ``merge`` (``into``: the id of the item to keep), ``delete``,
     ``concept`` for a code (``concept`` name, blank: none), ``category`` for a concept."""
     _owned(platform, who, study_id)
-    message = _service(
-        lambda: apply_action(
-            platform.context.store,
-            study_id,
-            entity,
-            item_id,
-            action,
-            (body or ItemInput()).model_dump(),
-        )
+    message = apply_action(
+        platform.context.store,
+        study_id,
+        entity,
+        item_id,
+        action,
+        (body or ItemInput()).model_dump(),
     )
     return {"message": message}

@@ -19,8 +19,8 @@ from codearena.analysis import StudyAnalysis, analyse_data, load_study, tag_task
 from codearena.analysis.display import board_interval, board_rating, chart_span
 from codearena.analysis.load import StudyData
 from codearena.stats import MIN_INTERVAL_N
-from codearena.web import studies
-from codearena.web.auth import Principal
+from codearena.studies.study import owned_study
+from codearena.web.auth import Principal, owner_filter
 from codearena.web.deps import PlatformDep, Staff, check_csrf
 from codearena.web.errors import ApiError, NotFound
 from codearena.web.pages import render
@@ -39,7 +39,7 @@ PROMPT_PREVIEW = 140
 def _analyse(
     platform: Platform, who: Principal, study_id: str, rounds: int, seed: int, include_flagged: bool
 ) -> tuple[StudyData, StudyAnalysis]:
-    study = studies.get_owned_study(platform.context.store, who, study_id)
+    study = owned_study(platform.context.store, study_id, owner_filter(who))
     data = load_study(platform.context.store, study.id)
     analysis = analyse_data(data, rounds=rounds, seed=seed, include_flagged=include_flagged)
     return data, analysis
@@ -206,7 +206,7 @@ def tag_category(
     category: Annotated[str, Form()] = "",
 ) -> Response:
     """Tag one of the study's tasks with a category (blank clears it)."""
-    study = studies.get_owned_study(platform.context.store, who, study_id)
+    study = owned_study(platform.context.store, study_id, owner_filter(who))
     data = load_study(platform.context.store, study.id)
     if task_id not in data.tasks:
         raise NotFound("no such task in this study")

@@ -6,6 +6,8 @@ import time
 from collections import defaultdict, deque
 from dataclasses import dataclass
 
+JOINS_LIMITED = "too many joins from this address in a minute: wait a minute and try again"
+
 
 @dataclass(frozen=True)
 class PlatformLimits:
@@ -13,6 +15,7 @@ class PlatformLimits:
     running_tasks: int = 2
     runs_per_minute: int = 20
     logins_per_minute: int = 10
+    joins_per_minute: int = 20  # per client address; ``[web] joins_per_minute`` overrides it
     max_tests_chars: int = 50_000
     max_comment_chars: int = 5_000
     run_timeout_s: float = 10.0

@@ -1,4 +1,6 @@
-"""The HTML pages: forms post to these routes (CSRF-checked), which call the same services."""
+"""The HTML pages: forms post to these routes (CSRF-checked), which call the same handlers as
+the JSON API. A form's fields go through the API's input model (``errors.validate``) and a
+refused action shows the message :func:`codearena.web.errors.translate` gives the API."""
 
 from __future__ import annotations
 
@@ -6,18 +8,27 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
-from sqlalchemy import func, select
+from starlette.datastructures import FormData
 
 from codearena import __version__
+from codearena.catalog import probe_reachability, provider_status
 from codearena.prompting import REQUIREMENTS, TONES
-from codearena.store.platform_models import StudyTask
+from codearena.studies import judgements, participants, survey
+from codearena.studies import study as studies
+from codearena.studies.access import own_task
+from codearena.studies.errors import StudyError
+from codearena.studies.invites import Invite, invite_url, resolve_invite
+from codearena.studies.participants import JoinInput
+from codearena.studies.study import StudySpec
+from codearena.studies.tasks import TaskInput, budget_reason, tasks_used
 from codearena.survey.instruments import BUILTIN
-from codearena.web import auth, judgements, studies, survey, views
+from codearena.web import auth, views
 from codearena.web.csrf import issue_token
 from codearena.web.deps import Joined, Participant, PlatformDep, Staff, check_csrf, current
-from codearena.web.errors import ApiError
+from codearena.web.errors import ApiError, translate, validate
+from codearena.web.limits import JOINS_LIMITED
 from codearena.web.state import platform_of
-from codearena.web.tasks import TaskInput, TestsInput, create_task
+from codearena.web.tasks import create_task
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(check_csrf)])
 FormStr = Annotated[str, Form()]
@@ -46,9 +57,20 @@ def redirect(url: str) -> RedirectResponse:
 
 
 @router.get("/")
-def index(request: Request, platform: PlatformDep) -> HTMLResponse:
-    providers = list(platform.context.settings.providers.values())
-    configured = any(p.has_key for p in providers if p.needs_key)
+async def index(request: Request, platform: PlatformDep) -> HTMLResponse:
+    """The home page; the providers' status (as ``codearena info`` gives it, an unreachable
+    Ollama included) only for a signed-in researcher or admin."""
+    who = current(request)
+    settings = platform.context.settings
+    providers: list[dict[str, str]] = []
+    # the setup hint (no key at all) for everyone; each provider's status for staff only
+    configured = any(p.has_key for p in settings.providers.values() if p.needs_key)
+    if who is not None and who.is_staff:
+        reachable = await probe_reachability(settings)
+        providers = [
+            {"name": p.name, "status": provider_status(p, reachable)}
+            for p in settings.providers.values()
+        ]
     return render(
         request, "index.html", version=__version__, providers=providers, configured=configured
     )
@@ -79,18 +101,33 @@ def logout(request: Request, platform: PlatformDep) -> Response:
     return response
 
 
-def _researcher(request: Request, who: Any, status: int = 200, error: str | None = None) -> Any:
+def _researcher(
+    request: Request,
+    who: Any,
+    status: int = 200,
+    error: str | None = None,
+    form: dict[str, Any] | None = None,
+) -> Any:
+    """The studies and the new-study form; after a refused form, ``form`` holds what was typed
+    (so nothing has to be typed again)."""
     platform = platform_of(request)
+    typed: dict[str, Any] = {
+        "mode": "named",
+        "prompt_options": list(studies.PROMPT_OPTIONS),
+        "model_picks": [],
+        **(form or {}),
+    }
     return render(
         request,
         "researcher.html",
         status,
         error=error,
-        studies=studies.list_studies(platform.context.store, who),
+        studies=studies.list_studies(platform.context.store, auth.owner_filter(who)),
         prompt_options=studies.PROMPT_OPTIONS,
         surveys=list(BUILTIN),
         catalog=platform.context.catalog.all(),
-        default_models="",
+        default_models=typed.get("models", ""),
+        form=typed,
     )
 
 
@@ -99,71 +136,116 @@ def researcher(request: Request, who: Staff) -> HTMLResponse:
     return _researcher(request, who)  # type: ignore[no-any-return]
 
 
+def _fields(form: FormData, *names: str) -> dict[str, str]:
+    """The form's filled-in text fields among ``names`` (an empty field is left out)."""
+    return {n: str(v) for n in names if isinstance(v := form.get(n), str) and v}
+
+
 @router.post("/researcher/studies")
 async def create_study(request: Request, platform: PlatformDep, who: Staff) -> Response:
     form = await request.form()
-
-    def number(name: str, kind: type) -> Any:
-        raw = str(form.get(name) or "").strip()
-        try:
-            return kind(raw) if raw else None
-        except ValueError:
-            raise ApiError(400, f"{name} must be a number") from None
-
+    given = ("name", "models", "mode", "description", "consent_text", "survey")
+    numbers = ("budget_tasks", "budget_usd", "spend_cap_usd")
+    picks = [str(v) for v in form.getlist("model_picks") if str(v).strip()]
+    fields: dict[str, object] = {
+        "name": "",
+        "models": "",
+        **_fields(form, *given, *numbers),
+        "prompt_options": [str(v) for v in form.getlist("prompt_options")],
+    }
+    if picks:  # the catalog picker adds to the ids typed in the text area
+        fields["models"] = "\n".join([str(fields["models"]), *picks])
     try:
-        spec = studies.StudySpec(
-            name=str(form.get("name") or ""),
-            models=str(form.get("models") or "").replace(",", "\n").splitlines(),
-            mode=str(form.get("mode") or "named"),
-            description=str(form.get("description") or ""),
-            consent_text=str(form.get("consent_text") or ""),
-            prompt_options=[str(v) for v in form.getlist("prompt_options")],
-            survey=str(form.get("survey") or "") or None,
-            budget_tasks=number("budget_tasks", int),
-            budget_usd=number("budget_usd", float),
-        )
+        spec = validate(StudySpec, fields)
         study = studies.create_study(
             platform.context.store, platform.context.catalog, spec, who.user_id
         )
-    except (studies.StudyInputError, ApiError) as exc:
-        return _researcher(request, who, 400, str(exc))  # type: ignore[no-any-return]
+    except (StudyError, ApiError) as exc:
+        error = translate(exc)
+        typed = {
+            **_fields(form, *given, *numbers),
+            "prompt_options": [str(v) for v in form.getlist("prompt_options")],
+            "model_picks": picks,
+        }
+        return _researcher(  # type: ignore[no-any-return]
+            request, who, error.status, error.message, typed
+        )
     return redirect(f"/researcher/studies/{study.id}")
 
 
 @router.get("/researcher/studies/{study_id}")
 def study_admin(study_id: str, request: Request, platform: PlatformDep, who: Staff) -> HTMLResponse:
-    study = studies.get_owned_study(platform.context.store, who, study_id)
+    study = studies.owned_study(platform.context.store, study_id, auth.owner_filter(who))
     return render(
         request,
         "study_admin.html",
         study=study,
-        invite=studies.invite_url(platform.secret, study.id, platform.public_base(request)),
+        invite=invite_url(platform.secret, study.id, platform.public_base(request)),
         stats=studies.study_stats(platform.context.store, study.id),
+        spend=studies.spend_view(platform.context.store, study),
     )
 
 
 @router.post("/researcher/studies/{study_id}/status")
 def study_status(study_id: str, platform: PlatformDep, who: Staff, status: FormStr) -> Response:
-    studies.get_owned_study(platform.context.store, who, study_id)
+    studies.owned_study(platform.context.store, study_id, auth.owner_filter(who))
     studies.set_status(platform.context.store, study_id, status)
     return redirect(f"/researcher/studies/{study_id}")
 
 
+def _continue(request: Request, invite: Invite) -> Response | None:
+    """A browser that already joined the invite's study goes on as the same participant."""
+    who = current(request)
+    person = participants.returning(
+        platform_of(request).context.store, invite, who.participant_id if who else None
+    )
+    if person is None:
+        return None
+    return redirect("/study" if person.consented_at is not None else "/consent")
+
+
+def _join_page(
+    request: Request, invite: Invite, token: str, status: int = 200, error: str | None = None
+) -> HTMLResponse:
+    who = current(request)
+    return render(
+        request,
+        "join.html",
+        status,
+        study=invite.study,
+        token=token,
+        error=error,
+        signed_in=who if who is not None and who.is_staff else None,
+    )
+
+
 @router.get("/join/{token}")
-def join_page(token: str, request: Request, platform: PlatformDep) -> HTMLResponse:
-    study = studies.study_from_token(platform.context.store, platform.secret, token)
-    return render(request, "join.html", study=study, token=token)
+def join_page(token: str, request: Request, platform: PlatformDep) -> Response:
+    invite = resolve_invite(platform.context.store, platform.secret, token)
+    again = _continue(request, invite)
+    if again is not None:
+        return again
+    participants.check_free(invite)
+    return _join_page(request, invite, token)
 
 
 @router.post("/join/{token}")
 def join(
     token: str, request: Request, platform: PlatformDep, pseudonym: FormStr, email: OptStr = None
 ) -> Response:
-    study = studies.study_from_token(platform.context.store, platform.secret, token)
+    invite = resolve_invite(platform.context.store, platform.secret, token)
+    again = _continue(request, invite)
+    if again is not None:
+        return again
+    client = request.client.host if request.client else "?"
+    if not platform.limiter.allow(f"join:{client}", platform.joins_per_minute):
+        return _join_page(request, invite, token, 429, JOINS_LIMITED)
     try:
-        person = studies.join(platform.context.store, study, pseudonym, email)
-    except ApiError as exc:
-        return render(request, "join.html", 400, study=study, token=token, error=exc.message)
+        data = validate(JoinInput, {"pseudonym": pseudonym, "email": email})
+        person = participants.join(platform.context.store, invite.study, data, invite)
+    except (StudyError, ApiError) as exc:
+        error = translate(exc)
+        return _join_page(request, invite, token, error.status, error.message)
     response = redirect("/consent")
     auth.start_session(platform.context.store, request, response, participant_id=person.id)
     return response
@@ -179,25 +261,27 @@ def consent_page(request: Request, platform: PlatformDep, who: Joined) -> HTMLRe
 @router.post("/consent")
 def consent(platform: PlatformDep, who: Joined) -> Response:
     assert who.participant_id
-    studies.consent(platform.context.store, who.participant_id)
+    participants.consent(platform.context.store, who.participant_id)
     return redirect("/study")
 
 
 def _study_page(request: Request, who: Any, status: int = 200, **extra: Any) -> HTMLResponse:
     platform = platform_of(request)
     study = studies.get_study(platform.context.store, who.study_id)
-    with platform.context.store.session() as session:
-        used = session.scalar(
-            select(func.count())
-            .select_from(StudyTask)
-            .where(StudyTask.participant_id == who.participant_id)
-        )
+    used = tasks_used(platform.context.store, who.participant_id)
     models = (
         [{"id": m, "label": views.model_label(platform.context.catalog, m)} for m in study.models]
         if study.mode == "named"
         else []
     )
-    form = {"text": "", "models": [], "tests_kind": "python", **extra.pop("form", {})}
+    # named mode: the study's models are ticked until the participant changes the choice
+    chosen = [m["id"] for m in models]
+    form = {"text": "", "models": chosen, "tests_kind": "python", **extra.pop("form", {})}
+    blocked = (
+        "this study is closed"
+        if study.status != "open"
+        else budget_reason(platform.context.store, study, who.participant_id)
+    )
     return render(
         request,
         "study.html",
@@ -205,6 +289,7 @@ def _study_page(request: Request, who: Any, status: int = 200, **extra: Any) -> 
         study=study,
         models=models,
         used=used,
+        blocked=blocked,
         requirements=REQUIREMENTS,
         tones=TONES,
         form=form,
@@ -219,43 +304,34 @@ def study_page(request: Request, who: Joined) -> Response:
     return _study_page(request, who)
 
 
-def parse_examples(raw: str) -> list[tuple[str, str]]:
-    """``input`` / ``=>`` / ``expected`` blocks separated by ``---`` lines."""
-    examples = []
-    for block in raw.replace("\r\n", "\n").split("\n---\n"):
-        if not block.strip():
-            continue
-        given, sep, expected = block.partition("\n=>\n")
-        if not sep:
-            raise ApiError(400, "each example needs its input, a line `=>`, then the output")
-        examples.append((given + "\n", expected))
-    return examples
+def task_fields(form: FormData) -> dict[str, object]:
+    """The task form as the body of ``POST /api/tasks``: the tests are the chosen kind's field
+    (asserts, or the examples' text, which ``TestsInput`` parses)."""
+    fields: dict[str, object] = {
+        "text": "",
+        **_fields(form, "text", "requirement", "tone", "language"),
+    }
+    models = [str(v) for v in form.getlist("models")]
+    if models:
+        fields["models"] = models
+    if form.get("tests_kind") == "io":
+        fields["tests"] = {"kind": "io", "examples": str(form.get("tests_examples") or "")}
+    else:
+        fields["tests"] = {"kind": "python", "code": str(form.get("tests_code") or "")}
+    return fields
 
 
 @router.post("/study/tasks")
 async def new_task(request: Request, platform: PlatformDep, who: Participant) -> Response:
     form = await request.form()
-    values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
-    models = [str(v) for v in form.getlist("models")]
     try:
-        kind = "io" if values.get("tests_kind") == "io" else "python"
-        tests = TestsInput(
-            kind=kind,  # type: ignore[arg-type]
-            code=values.get("tests_code", "") if kind == "python" else "",
-            examples=parse_examples(values.get("tests_examples", "")) if kind == "io" else [],
-        )
-        data = TaskInput(
-            text=values.get("text", ""),
-            models=models or None,
-            requirement=values.get("requirement") or None,
-            tone=values.get("tone") or None,
-            language=values.get("language") or None,
-            tests=tests,
-        )
-        row = await create_task(platform, who, data)
-    except ApiError as exc:
+        row = await create_task(platform, who, validate(TaskInput, task_fields(form)))
+    except (StudyError, ApiError) as exc:
+        error = translate(exc)
+        values = {k: str(v) for k, v in form.items() if isinstance(v, str)}
+        models = [str(v) for v in form.getlist("models")]
         return _study_page(
-            request, who, exc.status, error=exc.message, form={**values, "models": models}
+            request, who, error.status, error=error.message, form={**values, "models": models}
         )
     return redirect(f"/tasks/{row.id}")
 
@@ -265,7 +341,7 @@ def task_page(
     task_id: str, request: Request, platform: PlatformDep, who: Participant
 ) -> HTMLResponse:
     assert who.participant_id
-    row = views.load_own(platform.context.store, who.participant_id, task_id)
+    row = own_task(platform.context.store, who.participant_id, task_id)
     view = views.task_view(
         platform.context.store, platform.context.catalog, row, platform.hub.get(row.id)
     )
@@ -289,7 +365,7 @@ def _survey_page(
 ) -> HTMLResponse:
     platform = platform_of(request)
     study = studies.get_study(platform.context.store, who.study_id)
-    data = survey.survey_view(platform.context.store, study, who.participant_id)
+    data = views.survey_view(platform.context.store, study, who.participant_id)
     return render(
         request,
         "survey.html",
@@ -318,14 +394,15 @@ async def survey_submit(request: Request, platform: PlatformDep, who: Participan
     store = platform.context.store
     try:
         question_errors = survey.save_each(store, study, who.participant_id, values)
-    except ApiError as exc:  # already submitted: the answers are locked, nothing is changed
-        return _survey_page(request, who, exc.status, [exc.message])
+    except StudyError as exc:  # already submitted: the answers are locked, nothing is changed
+        error = translate(exc)
+        return _survey_page(request, who, error.status, [error.message])
     errors = list(question_errors.values())
     if not errors:
         try:
             survey.submit(store, study, who.participant_id)
-        except ApiError as exc:
-            errors.append(exc.message)
+        except StudyError as exc:
+            errors.append(translate(exc).message)
             question_errors = survey.missing_questions(store, study, who.participant_id)
     if errors:
         return _survey_page(request, who, 400, errors, question_errors)

@@ -40,6 +40,13 @@ class Platform:
         ``CODEARENA_PUBLIC_URL`` / ``serve --public-url``, else the one the request came in on."""
         return self.context.settings.web.public_url or str(request.base_url)
 
+    @property
+    def joins_per_minute(self) -> int:
+        """Joins allowed per client address a minute: ``[web] joins_per_minute``, else the
+        platform's limits (20)."""
+        configured = self.context.settings.web.joins_per_minute
+        return configured if configured is not None else self.limits.joins_per_minute
+
     def require_gateway(self) -> Gateway:
         if self.gateway is None:
             raise RuntimeError("the gateway is opened by the app's lifespan")
@@ -54,7 +61,7 @@ class Platform:
 
 class SharedSandbox:
     """The platform's one sandbox, built on first use from the ``[sandbox]`` configuration
-    exactly as the CLI builds its own (``evaluation.open_sandbox``), kept for the app's lifetime
+    exactly as the CLI builds its own (``sandboxes.open_sandbox``), kept for the app's lifetime
     (so Python runs reuse one warm fork server) and closed with it."""
 
     def __init__(self, settings: SandboxSettings) -> None:
@@ -65,7 +72,7 @@ class SharedSandbox:
     def __call__(self) -> Sandbox:
         with self._lock:
             if self._sandbox is None:
-                from codearena.evaluation import open_sandbox
+                from codearena.sandboxes import open_sandbox
 
                 self._sandbox = open_sandbox(self._settings)
             return self._sandbox

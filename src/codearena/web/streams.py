@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,8 @@ from typing import Any
 from codearena.gateway import CallResult, GatewayEvent
 
 KEEPALIVE_S = 15.0
+# what a blind page hears of a retry: the upstream's message may name the model
+BLIND_RETRY_REASON = "the provider asked to wait (rate limit or a passing error); retrying"
 log = logging.getLogger(__name__)
 Event = dict[str, Any]
 
@@ -24,9 +27,38 @@ Event = dict[str, Any]
 @dataclass
 class AnswerState:
     position: int
-    status: str = "pending"  # pending | streaming | ok | error
+    status: str = "pending"  # pending (no token yet) | streaming | ok | error
     text: str = ""
     result: CallResult | None = None
+    retries: int = 0  # retries announced by the gateway before the first token
+    retry_reason: str | None = None  # the last one's, as the page may show it
+    first_token_at: float | None = None  # server clock (epoch seconds)
+    finished_at: float | None = None
+
+
+def seconds_since(start: float, moment: float | None) -> float | None:
+    """A page's elapsed time: seconds from the task's start, to 0.1 s (never negative)."""
+    return None if moment is None else round(max(moment - start, 0.0), 1)
+
+
+def timing_dict(
+    start: float, marks: list[tuple[float | None, float | None]], complete: bool, now: float
+) -> dict[str, Any]:
+    """Elapsed times of a task by answer position (first token, end), from server timestamps.
+
+    Only seconds since the task's start, by position: no model id, no figure of a call, so a
+    blind task can carry it before the vote (it is what the page showed while it streamed)."""
+    answers = [
+        {
+            "position": i,
+            "first_token_s": seconds_since(start, first),
+            "finished_s": seconds_since(start, end),
+        }
+        for i, (first, end) in enumerate(marks)
+    ]
+    ends = [a["finished_s"] for a in answers if a["finished_s"] is not None]
+    elapsed = (max(ends) if ends else None) if complete else seconds_since(start, now)
+    return {"elapsed_s": elapsed, "answers": answers}
 
 
 Present = Callable[[AnswerState], dict[str, Any]]
@@ -38,6 +70,8 @@ class LiveTask:
     present: Present
     answers: list[AnswerState]
     complete: bool = False
+    named: bool = False  # named mode: a retry's reason is the upstream's message
+    started_at: float = field(default_factory=time.time)  # the task's created_at
     subscribers: set[asyncio.Queue[Event]] = field(default_factory=set)
 
     def on_event(self, event: GatewayEvent) -> None:
@@ -49,16 +83,30 @@ class LiveTask:
 
     def _apply(self, event: GatewayEvent) -> None:
         answer = self.answers[event.index]
-        if event.kind == "start":
-            answer.status = "streaming"
+        if event.kind == "start":  # the call has its slot; "streaming" waits for a token
             self._publish({"type": "start", "position": event.index})
         elif event.kind == "delta":
+            if answer.first_token_at is None:
+                answer.first_token_at = time.time()
             answer.status = "streaming"
             answer.text += event.text
             self._publish({"type": "delta", "position": event.index, "text": event.text})
         elif event.kind == "retry":
-            self._publish({"type": "retry", "position": event.index})
+            answer.retries += 1
+            reason = event.text if self.named and event.text else BLIND_RETRY_REASON
+            answer.retry_reason = reason
+            self._publish(
+                {
+                    "type": "retry",
+                    "position": event.index,
+                    "retries": answer.retries,
+                    "reason": reason,
+                }
+            )
         elif event.kind == "done" and event.result is not None:
+            answer.finished_at = time.time()
+            if answer.first_token_at is None and event.result.text:
+                answer.first_token_at = answer.finished_at
             answer.result = event.result
             answer.status = event.result.status
             answer.text = event.result.text
@@ -69,7 +117,12 @@ class LiveTask:
             "type": "snapshot",
             "complete": self.complete,
             "answers": [self.present(a) for a in self.answers],
+            "timing": self.timing(),
         }
+
+    def timing(self) -> dict[str, Any]:
+        marks = [(a.first_token_at, a.finished_at) for a in self.answers]
+        return timing_dict(self.started_at, marks, self.complete, time.time())
 
     def finish(self, error: str | None = None) -> None:
         self.complete = True

@@ -1,7 +1,10 @@
-"""What a participant may see of a task: blind answers carry no model identity before the vote."""
+"""What a participant may see: a task (blind answers carry no model identity before the vote),
+the vote's wording, the history and the survey."""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -10,12 +13,11 @@ from codearena.answers import extract_code
 from codearena.catalog import Catalog, UnknownModel
 from codearena.store import Store, repo
 from codearena.store.models import Generation
-from codearena.store.platform_models import Rating, StudyTask, Vote
-from codearena.web.errors import NotFound
-from codearena.web.judgements import CHOICE_LABELS
+from codearena.store.platform_models import Participant, Rating, Study, StudyTask, Vote
+from codearena.studies.selfident import self_identifies
+from codearena.studies.survey import instrument_of, own_answers
 from codearena.web.render import render_answer
-from codearena.web.selfident import self_identifies
-from codearena.web.streams import AnswerState, LiveTask
+from codearena.web.streams import AnswerState, LiveTask, timing_dict
 
 _FIGURES = (
     "served_model",
@@ -26,6 +28,13 @@ _FIGURES = (
     "tokens_estimated",
     "cost_usd",
 )
+# The buttons' wording, used wherever a vote is shown to the participant.
+CHOICE_LABELS: dict[str, str] = {
+    "a": "A is better",
+    "b": "B is better",
+    "tie": "Tie",
+    "both_bad": "Both are bad",
+}
 INTERRUPTED = "the server stopped before this answer finished; start the task again"
 
 
@@ -52,8 +61,11 @@ def present(
     text: str,
     source: Any | None,
     code: list[dict[str, Any]] | None = None,
+    retries: int = 0,
+    retry_reason: str | None = None,
 ) -> dict[str, Any]:
-    """One answer for the browser. ``source`` is a CallResult or a Generation when finished."""
+    """One answer for the browser. ``source`` is a CallResult or a Generation when finished;
+    an answer still arriving says how many retries the gateway announced (no model in it)."""
     named = shows_models(row)
     model = row.models[position]
     answer: dict[str, Any] = {
@@ -63,6 +75,9 @@ def present(
     }
     if status in ("pending", "streaming"):
         answer["text"] = text
+        answer["retries"] = retries
+        if retries:
+            answer["retry_reason"] = retry_reason  # blind: a fixed text, never the upstream's
         return answer
     if code is None:
         code = [b.to_dict() for b in extract_code(text)]
@@ -83,7 +98,16 @@ def present(
 
 def live_presenter(catalog: Catalog, row: StudyTask) -> Any:
     def show(state: AnswerState) -> dict[str, Any]:
-        return present(catalog, row, state.position, state.status, state.text, state.result)
+        return present(
+            catalog,
+            row,
+            state.position,
+            state.status,
+            state.text,
+            state.result,
+            retries=state.retries,
+            retry_reason=state.retry_reason,
+        )
 
     return show
 
@@ -102,19 +126,46 @@ def stored_answers(store: Store, catalog: Catalog, row: StudyTask) -> list[dict[
     ]
 
 
+def epoch(moment: datetime | None) -> float | None:
+    """A stored timestamp as epoch seconds (SQLite gives naive datetimes, in UTC)."""
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def _first_token(generation: Generation) -> float | None:
+    """When the first token arrived: the end less the call's latency plus its time to the
+    first token (both measured from the call's provider slot)."""
+    end = epoch(generation.finished_at)
+    if end is None or generation.ttft_ms is None or generation.latency_ms is None:
+        return None
+    return end - (generation.latency_ms - generation.ttft_ms) / 1000
+
+
+def stored_timing(store: Store, row: StudyTask) -> dict[str, Any]:
+    """The task's elapsed times from the stored rows (``timing`` in the task JSON)."""
+    task = repo.get_task(store, row.task_id) if row.task_id else None
+    by_position = {g.position: g for g in (task.generations if task else [])}
+    marks = []
+    for i in range(len(row.models)):
+        g = by_position.get(i)
+        finished = g is not None and g.status in ("ok", "error")
+        end = epoch(g.finished_at) if g is not None and finished else None
+        marks.append((_first_token(g) if g is not None and finished else None, end))
+    start = epoch(row.created_at) or time.time()
+    return timing_dict(start, marks, row.status != "running", time.time())
+
+
+def timing(store: Store, row: StudyTask, live: LiveTask | None) -> dict[str, Any]:
+    if live is not None and not live.complete:
+        return live.timing()
+    return stored_timing(store, row)
+
+
 def answers(store: Store, catalog: Catalog, row: StudyTask, live: LiveTask | None) -> Any:
     if live is not None and not live.complete:
         return live.snapshot()["answers"]
     return stored_answers(store, catalog, row)
-
-
-def load_own(store: Store, participant_id: str, study_task_id: str) -> StudyTask:
-    """The participant's own task; someone else's is reported exactly like a missing one."""
-    with store.session() as session:
-        row = session.get(StudyTask, study_task_id)
-    if row is None or row.participant_id != participant_id:
-        raise NotFound("no such task")
-    return row
 
 
 def task_view(
@@ -135,6 +186,8 @@ def task_view(
         "complete": row.status != "running",
         "revealed": shows_models(row),
         "answers": shown,
+        # seconds since the task's start by answer position (first token, end): survives a reload
+        "timing": timing(store, row, live),
         "vote": battle.choice if battle else None,
         "vote_label": CHOICE_LABELS.get(battle.choice or "") if battle else None,
         # an answer names a model or vendor: a vote on this task is excluded from the analysis
@@ -178,3 +231,14 @@ def history(store: Store, catalog: Catalog, participant_id: str) -> list[dict[st
         }
         for row in rows
     ]
+
+
+def survey_view(store: Store, study: Study, participant_id: str) -> dict[str, Any]:
+    """The survey page and ``GET /api/survey``: the instrument, own answers, submitted or not."""
+    with store.session() as session:
+        participant = session.get(Participant, participant_id)
+    return {
+        "instrument": instrument_of(study).to_dict(),
+        "answers": own_answers(store, participant_id),
+        "completed": bool(participant and participant.survey_completed_at),
+    }

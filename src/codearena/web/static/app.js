@@ -59,10 +59,15 @@ function taskPage() {
   const body = document.body;
   const taskId = body.dataset.task;
   const blind = body.dataset.mode === "blind";
-  const opened = performance.now();
   const running = new Set();
   const column = (p) => document.querySelector(`.answer[data-position="${p}"]`);
   const part = (col, name) => col.querySelector(`[data-role="${name}"]`);
+  // Elapsed times count from the task's start on the server's clock: the page gets the
+  // seconds so far (data-elapsed, a snapshot's timing) and counts on from there, so a reload
+  // shows the same times. A finished answer keeps the server's figure.
+  let base = performance.now() - 1000 * Number(body.dataset.elapsed || 0);
+  const seconds = () => Math.max(0, (performance.now() - base) / 1000);
+  const finished = new Map();
 
   function streamTarget(col) {
     const holder = part(col, "body");
@@ -71,22 +76,72 @@ function taskPage() {
     return pre;
   }
 
+  // waiting (no token yet), retrying (the gateway retries after a 429 or a passing error),
+  // streaming (from the first token), ok, error
   function setStatus(col, status) {
+    if (!col) return;
     const badge = part(col, "status");
     badge.textContent = status; badge.className = `badge status-${status}`;
+    if (status !== "retrying") part(col, "retry").hidden = true;
+  }
+
+  function shownStatus(a) {
+    if (a.status === "pending") return a.retries ? "retrying" : "waiting";
+    return a.status;
+  }
+
+  function showRetry(col, retries, reason) {
+    if (!col) return;
+    const note = part(col, "retry");
+    note.textContent = `retry ${retries || ""}: ${reason || "retrying"}`;
+    note.hidden = false;
+  }
+
+  function showElapsed(col, value) {
+    part(col, "elapsed").textContent = `${Number(value).toFixed(1)} s`;
+  }
+
+  function applyTiming(timing) {
+    if (!timing) return;
+    if (timing.elapsed_s !== null && timing.elapsed_s !== undefined) {
+      base = performance.now() - 1000 * timing.elapsed_s;
+    }
+    for (const t of timing.answers || []) {
+      const col = column(t.position);
+      if (!col) continue;
+      if (t.finished_s !== null && t.finished_s !== undefined) {
+        finished.set(t.position, t.finished_s);
+        showElapsed(col, t.finished_s);
+      }
+      if (t.first_token_s !== null && t.first_token_s !== undefined) {
+        part(col, "elapsed").title = `first token after ${t.first_token_s.toFixed(1)} s`;
+      }
+    }
   }
 
   function apply(a) {
     const col = column(a.position);
     if (!col) return;
     if (a.name) part(col, "name").textContent = a.name;
-    if (a.status) setStatus(col, a.status);
+    if (a.status) {
+      const status = shownStatus(a);
+      // a retry announced live stays shown until the first token
+      if (!(status === "waiting" && part(col, "status").textContent === "retrying")) setStatus(col, status);
+      if (status === "retrying") showRetry(col, a.retries, a.retry_reason);
+    }
+    const holder = part(col, "body");
     if (a.html !== undefined) {
-      setServerHtml(part(col, "body"), a.html);
+      // An answer is rendered once: the reveal after a vote or a stream's snapshot brings the
+      // same text again, and re-rendering it would drop its Run results.
+      if (holder.dataset.rendered !== "true") {
+        setServerHtml(holder, a.html);
+        holder.dataset.rendered = "true";
+      }
       running.delete(a.position);
+      if (!finished.has(a.position)) { finished.set(a.position, seconds()); showElapsed(col, seconds()); }
       enableAnswer(col);
     } else if (a.text !== undefined) {
-      streamTarget(col).textContent = a.text;
+      if (a.text) streamTarget(col).textContent = a.text;
       running.add(a.position);
     }
     if (a.self_identified) {
@@ -95,9 +150,6 @@ function taskPage() {
     }
     const error = part(col, "error");
     error.textContent = a.error || ""; error.hidden = !a.error;
-    if (a.latency_ms !== undefined && a.latency_ms !== null) {
-      part(col, "elapsed").textContent = `${(a.latency_ms / 1000).toFixed(2)} s`;
-    }
     if (a.completion_tokens !== undefined && a.completion_tokens !== null) {
       part(col, "tokens").textContent = `${a.completion_tokens} tokens`;
     }
@@ -107,8 +159,10 @@ function taskPage() {
   }
 
   function tick() {
-    const seconds = ((performance.now() - opened) / 1000).toFixed(1);
-    for (const p of running) part(column(p), "elapsed").textContent = `${seconds} s`;
+    const now = seconds();
+    for (const p of running) {
+      if (!finished.has(p)) showElapsed(column(p), now);
+    }
   }
 
   function enableRuns(scope) {
@@ -137,20 +191,29 @@ function taskPage() {
     }
   }
 
+  document.querySelectorAll('[data-role="elapsed"]').forEach((span) => {
+    if (span.dataset.finished !== "") finished.set(Number(span.closest(".answer").dataset.position), Number(span.dataset.finished));
+  });
   if (body.dataset.complete === "true") {
     complete();
   } else {
-    document.querySelectorAll(".answer").forEach((col) => running.add(Number(col.dataset.position)));
+    document.querySelectorAll(".answer").forEach((col) => {
+      if (part(col, "body").dataset.rendered !== "true") running.add(Number(col.dataset.position));
+    });
+    tick();
     const timer = setInterval(tick, 100);
     const source = new EventSource(`/api/tasks/${encodeURIComponent(taskId)}/events`);
     source.onmessage = (message) => {
       const event = JSON.parse(message.data);
-      if (event.type === "snapshot") event.answers.forEach(apply);
-      else if (event.type === "start") setStatus(column(event.position), "streaming");
+      if (event.type === "snapshot") { applyTiming(event.timing); event.answers.forEach(apply); }
       else if (event.type === "delta") {
-        setStatus(column(event.position), "streaming");
-        streamTarget(column(event.position)).append(document.createTextNode(event.text));
-      } else if (event.type === "retry") setStatus(column(event.position), "retrying");
+        const col = column(event.position);
+        setStatus(col, "streaming");
+        if (col) streamTarget(col).append(document.createTextNode(event.text));
+      } else if (event.type === "retry") {
+        setStatus(column(event.position), "retrying");
+        showRetry(column(event.position), event.retries, event.reason);
+      }
       else if (event.type === "done") apply(event);
       else if (event.type === "end") {
         source.close(); clearInterval(timer); tick(); complete();

@@ -1,4 +1,5 @@
-"""Ratings, blind votes and named upvotes: validated, committed before the response returns."""
+"""Ratings (with their comment), blind votes and named upvotes, each validated and committed
+before the caller answers; and a participant's own numbers for the thank-you page."""
 
 from __future__ import annotations
 
@@ -10,25 +11,15 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from codearena.catalog import Catalog
-from codearena.store import Store, repo
-from codearena.store.models import Generation
+from codearena.store import Store
 from codearena.store.platform_models import Rating, StudyTask, Vote
 from codearena.store.vocabulary import VOTE_VALUES, VoteValue, vote_value
-from codearena.web.errors import ApiError
-from codearena.web.selfident import names_own_model as names_own_model
-from codearena.web.selfident import self_identifies
-from codearena.web.selfident import self_names as self_names
+from codearena.studies.access import generation_at, generations_of
+from codearena.studies.errors import Conflict, StudyError
+from codearena.studies.selfident import self_identifies
 
 # The stored spelling; the old "bothbad" (and "both-bad", "both bad") is accepted on input.
-Choice = VoteValue
 CHOICES: tuple[str, ...] = VOTE_VALUES
-# The buttons' wording, used wherever a vote is shown to the participant.
-CHOICE_LABELS: dict[str, str] = {
-    "a": "A is better",
-    "b": "B is better",
-    "tie": "Tie",
-    "both_bad": "Both are bad",
-}
 
 
 class RatingInput(BaseModel):
@@ -44,7 +35,7 @@ class RatingInput(BaseModel):
 
 class VoteInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    choice: Choice
+    choice: VoteValue
 
     @field_validator("choice", mode="before")
     @classmethod
@@ -53,30 +44,11 @@ class VoteInput(BaseModel):
         return vote_value(value) or value
 
 
-def generations_of(store: Store, row: StudyTask) -> list[Generation]:
-    if row.status == "running" or row.task_id is None:
-        raise ApiError(409, "wait until every answer of this task has arrived")
-    task = repo.get_task(store, row.task_id)
-    return list(task.generations) if task else []
-
-
-def generation_at(store: Store, row: StudyTask, position: int) -> Generation:
-    """One answer, as soon as it has arrived (the others may still be streaming)."""
-    task = repo.get_task(store, row.task_id) if row.task_id else None
-    generations = list(task.generations) if task else []
-    if not generations and row.status == "running":
-        raise ApiError(409, "wait until this answer has arrived")
-    if not 0 <= position < len(generations):
-        raise ApiError(404, f"this task has no answer {position}")
-    if generations[position].status == "pending":
-        raise ApiError(409, "wait until this answer has arrived")
-    return generations[position]
-
-
 def rate(store: Store, row: StudyTask, position: int, data: RatingInput) -> Rating:
+    """Create or change the participant's rating of one answer (a blank comment is none)."""
     values = data.model_dump()
     if all(v is None or v == "" for v in values.values()):
-        raise ApiError(400, "give at least one rating")
+        raise StudyError("give at least one rating")
     generation = generation_at(store, row, position)
     with store.session() as session:
         rating = session.scalars(
@@ -96,13 +68,14 @@ def rate(store: Store, row: StudyTask, position: int, data: RatingInput) -> Rati
 
 
 def vote(store: Store, catalog: Catalog, row: StudyTask, choice: str) -> Vote:
+    """The blind battle vote, once per task; it reveals the models. An answer that names any
+    model or vendor of the catalog flags the vote (``self_identified``: kept, not analysed)."""
     if row.mode != "blind":
-        raise ApiError(400, "votes are for blind tasks; named tasks use upvotes")
+        raise StudyError("votes are for blind tasks; named tasks use upvotes")
     value = vote_value(choice)
     if value is None:
-        raise ApiError(400, f"choice must be one of {', '.join(CHOICES)}")
+        raise StudyError(f"choice must be one of {', '.join(CHOICES)}")
     generations = generations_of(store, row)
-    # any model or vendor of the catalog, not only the answer's own (see web/selfident.py)
     flagged = any(self_identifies(catalog, g.text) for g in generations)
     try:
         with store.session() as session:
@@ -123,14 +96,15 @@ def vote(store: Store, catalog: Catalog, row: StudyTask, choice: str) -> Vote:
             assert stored is not None
             stored.revealed = True
     except IntegrityError:
-        raise ApiError(409, "you have already voted on this task") from None
+        raise Conflict("you have already voted on this task") from None
     row.revealed = True
     return Vote(choice=value, self_identified=flagged)
 
 
 def upvote(store: Store, catalog: Catalog, row: StudyTask, position: int) -> Vote:
+    """A named task's upvote of one answer, once per answer."""
     if row.mode != "named":
-        raise ApiError(400, "upvotes are for named tasks; blind tasks use votes")
+        raise StudyError("upvotes are for named tasks; blind tasks use votes")
     generation = generation_at(store, row, position)
     flagged = self_identifies(catalog, generation.text)
     try:
@@ -147,7 +121,7 @@ def upvote(store: Store, catalog: Catalog, row: StudyTask, position: int) -> Vot
                 )
             )
     except IntegrityError:
-        raise ApiError(409, "you have already upvoted this answer") from None
+        raise Conflict("you have already upvoted this answer") from None
     return Vote(model=row.models[position], self_identified=flagged)
 
 

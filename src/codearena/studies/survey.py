@@ -1,4 +1,5 @@
-"""The participant's survey: answers saved one by one, required questions checked on submit."""
+"""The participant's survey: answers saved one by one against the study's instrument snapshot,
+required questions checked on submit, and every answer locked once submitted."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ from sqlalchemy import select
 
 from codearena.store import Store
 from codearena.store.platform_models import Participant, Study, SurveyAnswer
+from codearena.studies.errors import Conflict, StudyError, UnknownItem
 from codearena.survey import Instrument, InstrumentError, instrument_from_dict
-from codearena.web.errors import ApiError, NotFound
+
+LOCKED = "the survey has been submitted; its answers are locked and can no longer be changed"
+REQUIRED = "this question is required"
 
 
 class AnswerInput(BaseModel):
@@ -31,9 +35,6 @@ def own_answers(store: Store, participant_id: str) -> dict[str, Any]:
     return {row.question_id: row.value for row in rows}
 
 
-LOCKED = "the survey has been submitted; its answers are locked and can no longer be changed"
-
-
 def completed_at(store: Store, participant_id: str) -> datetime | None:
     with store.session() as session:
         participant = session.get(Participant, participant_id)
@@ -41,9 +42,9 @@ def completed_at(store: Store, participant_id: str) -> datetime | None:
 
 
 def ensure_open(store: Store, participant_id: str) -> None:
-    """Submitted answers are locked: any change after the submit is refused (409), unchanged."""
+    """Submitted answers are locked: any change after the submit is a :class:`Conflict`."""
     if completed_at(store, participant_id) is not None:
-        raise ApiError(409, LOCKED)
+        raise Conflict(LOCKED)
 
 
 def save_answer(
@@ -54,10 +55,12 @@ def save_answer(
     instrument = instrument_of(study)
     try:
         question = instrument.question(question_id)
+    except InstrumentError as exc:
+        raise UnknownItem(str(exc)) from exc
+    try:
         normalised = question.validate(value)
     except InstrumentError as exc:
-        status = 404 if "unknown question" in str(exc) else 400
-        raise ApiError(status, str(exc)) from exc
+        raise StudyError(str(exc)) from exc
     with store.session() as session:
         row = session.scalars(
             select(SurveyAnswer).where(
@@ -84,42 +87,33 @@ def save_each(
 ) -> dict[str, str]:
     """Save every answer that validates; returns ``{question id: message}`` for the others.
 
-    Raises the 409 of :func:`ensure_open` (nothing saved) once the survey is submitted.
+    Raises the :class:`Conflict` of :func:`ensure_open` (nothing saved) once submitted.
     """
     ensure_open(store, participant_id)
     errors: dict[str, str] = {}
     for question_id, value in values.items():
         try:
             save_answer(store, study, participant_id, question_id, value)
-        except ApiError as exc:
-            errors[question_id] = exc.message
+        except StudyError as exc:
+            errors[question_id] = str(exc)
     return errors
 
 
 def missing_questions(store: Store, study: Study, participant_id: str) -> dict[str, str]:
     """``{question id: "this question is required"}`` for every required question unanswered."""
     missing = instrument_of(study).missing(own_answers(store, participant_id))
-    return {q.id: "this question is required" for q in missing}
+    return {q.id: REQUIRED for q in missing}
 
 
 def submit(store: Store, study: Study, participant_id: str) -> None:
-    instrument = instrument_of(study)
-    missing = instrument.missing(own_answers(store, participant_id))
+    """Finish the survey once every required question is answered; a second submit changes
+    nothing."""
+    missing = instrument_of(study).missing(own_answers(store, participant_id))
     if missing:
         numbers = ", ".join(q.id for q in missing)
-        raise ApiError(400, f"answer the required questions first: {numbers}")
+        raise StudyError(f"answer the required questions first: {numbers}")
     with store.session() as session:
         participant = session.get(Participant, participant_id)
         if participant is None:
-            raise NotFound("no such participant")
+            raise UnknownItem("no such participant")
         participant.survey_completed_at = participant.survey_completed_at or datetime.now(UTC)
-
-
-def survey_view(store: Store, study: Study, participant_id: str) -> dict[str, Any]:
-    with store.session() as session:
-        participant = session.get(Participant, participant_id)
-    return {
-        "instrument": instrument_of(study).to_dict(),
-        "answers": own_answers(store, participant_id),
-        "completed": bool(participant and participant.survey_completed_at),
-    }

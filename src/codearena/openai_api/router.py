@@ -1,0 +1,320 @@
+"""The routes of the OpenAI-compatible endpoint, mounted under ``/v1`` by ``codearena.web.app``.
+
+A streamed request waits for its first answer text (or its failure) before answering, so that
+a call that fails before any text gets an HTTP error status like OpenAI's; from then on every
+delta is sent as it arrives. A client that goes away mid-stream cancels the upstream call and
+leaves the generation ``interrupted`` with the text that had arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncGenerator, Callable
+from typing import cast
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+from starlette.types import Receive, Scope, Send
+
+from codearena.catalog import UnknownModel
+from codearena.gateway import CallResult, ChatRequest, Gateway, GatewayEvent
+from codearena.openai_api import calls, schemas
+from codearena.openai_api.errors import ApiError, from_result, invalid
+from codearena.openai_api.tokens import Caller, RateLimiter, authenticate, bearer
+from codearena.pipeline import Context
+
+router = APIRouter(prefix="/v1", tags=["openai"])
+GENERATION_HEADER = "X-Codearena-Generation-Id"
+
+
+class ApiService:
+    """What the routes share: the context, the app's gateway and the rate limiter."""
+
+    def __init__(self, context: Context, gateway: Callable[[], Gateway | None]) -> None:
+        self.context = context
+        self._gateway = gateway
+        self.limiter = RateLimiter()
+        self.started = int(time.time())  # the catalog has no dates: "created" is start-up
+
+    def gateway(self) -> Gateway:
+        gateway = self._gateway()
+        if gateway is None:
+            raise ApiError(503, "the server is starting or stopping", "server_error", "unavailable")
+        return gateway
+
+    async def caller(self, request: Request) -> Caller:
+        token = bearer(request.headers.get("authorization"))
+        return await asyncio.to_thread(authenticate, self.context.store, token)
+
+
+def error_response(error: ApiError) -> Response:
+    return Response(error.body(), error.status, error.headers, media_type="application/json")
+
+
+def _service(request: Request) -> ApiService:
+    return cast(ApiService, request.app.state.openai_api)
+
+
+@router.get("/models", summary="The catalog in OpenAI's list shape")
+async def list_models(request: Request) -> Response:
+    service = _service(request)
+    try:
+        await service.caller(request)
+    except ApiError as exc:
+        return error_response(exc)
+    data = [
+        {
+            "id": info.id,
+            "object": "model",
+            "created": service.started,
+            "owned_by": info.id.split("/", 1)[0]
+            if info.provider == "openrouter"
+            else info.provider,
+        }
+        for info in service.context.catalog.all()
+    ]
+    return Response(json.dumps({"object": "list", "data": data}), media_type="application/json")
+
+
+@router.post("/chat/completions", summary="A chat completion (streamed or not) from any model")
+async def chat_completions(request: Request) -> Response:
+    try:
+        return await _chat(_service(request), request)
+    except ApiError as exc:
+        return error_response(exc)
+
+
+async def _chat(service: ApiService, request: Request) -> Response:
+    caller = await service.caller(request)
+    service.limiter.check(caller)
+    try:
+        body = schemas.ChatCompletionRequest.model_validate_json(await request.body())
+    except ValidationError as exc:
+        detail = exc.errors()[0]
+        where = ".".join(str(part) for part in detail["loc"]) or "body"
+        raise invalid(f"invalid request: {where}: {detail['msg']}") from None
+    if body.n not in (None, 1):
+        raise invalid(
+            f"n={body.n} is not supported: this endpoint returns one choice per request "
+            "(send n=1 or leave it out, and make several requests for several answers)",
+            "unsupported_parameter",
+        )
+    try:
+        model, fallbacks = body.route()
+    except ValueError as exc:
+        raise invalid(str(exc)) from None
+    catalog = service.context.catalog
+    try:
+        route = catalog.resolve(model)
+        for fallback in fallbacks:
+            catalog.resolve(fallback)
+    except UnknownModel as exc:
+        raise ApiError(404, str(exc), "invalid_request_error", "model_not_found") from None
+    gateway = service.gateway()
+    messages = cast(list[dict[str, str]], body.messages)
+    chat = ChatRequest(
+        model,
+        messages,
+        body.temperature,
+        body.max_tokens or body.max_completion_tokens,
+        fallbacks,
+        extra=body.passthrough(),
+    )
+    store = service.context.store
+    stored = await asyncio.to_thread(
+        calls.open_call,
+        store,
+        caller,
+        prompt=schemas.prompt_of(body.messages),
+        messages=body.messages,
+        temperature=body.temperature,
+        model=model,
+        route=route,
+    )
+    completion_id = f"chatcmpl-{stored.generation_id}"
+    headers = {GENERATION_HEADER: stored.generation_id}
+    created = int(time.time())
+    if not body.stream:
+        return await _whole(service, caller, stored, gateway, chat, completion_id, created, headers)
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+    writer = schemas.ChunkWriter(completion_id, created, model, include_usage)
+    call = _Streamed(service, caller, stored, gateway, chat)
+    first = await call.first()
+    result = first.result
+    if result is not None and result.status != "ok" and not result.text:
+        await call.save(result)
+        raise from_result(result)
+    return EventStream(call.frames(first, writer), headers)
+
+
+async def _whole(
+    service: ApiService,
+    caller: Caller,
+    stored: calls.StoredCall,
+    gateway: Gateway,
+    chat: ChatRequest,
+    completion_id: str,
+    created: int,
+    headers: dict[str, str],
+) -> Response:
+    store = service.context.store
+    try:
+        result = await _complete(gateway, chat, None)
+    except BaseException:  # cancelled (the server stopping): the row says so, never pending
+        await asyncio.shield(asyncio.to_thread(calls.interrupt_call, store, stored, ""))
+        raise
+    await asyncio.shield(asyncio.to_thread(calls.finish_call, store, caller, stored, result))
+    if result.status != "ok":
+        raise from_result(result)
+    body = schemas.completion(completion_id, created, chat.model, result)
+    return Response(body, media_type="application/json", headers=headers)
+
+
+async def _complete(
+    gateway: Gateway, chat: ChatRequest, listener: Callable[[GatewayEvent], None] | None
+) -> CallResult:
+    """The gateway's call; a bug becomes a failed result (and its ``done`` event)."""
+    try:
+        return await gateway.complete(chat, listener=listener)
+    except Exception as exc:
+        result = CallResult(chat.model, "unknown", error=f"internal error: {exc!r}")
+        result.error_kind = "internal"
+        if listener is not None:
+            listener(GatewayEvent(0, chat.model, "done", result=result))
+        return result
+
+
+class _Streamed:
+    """One streamed call: the gateway's events through a queue, the text that has arrived."""
+
+    def __init__(
+        self,
+        service: ApiService,
+        caller: Caller,
+        stored: calls.StoredCall,
+        gateway: Gateway,
+        chat: ChatRequest,
+    ) -> None:
+        self._store, self.caller, self.stored = service.context.store, caller, stored
+        self.queue: asyncio.Queue[GatewayEvent] = asyncio.Queue()
+        self.parts: list[str] = []
+        self.finishing = False
+        self.task = asyncio.create_task(_complete(gateway, chat, self._on_event))
+
+    def _on_event(self, event: GatewayEvent) -> None:
+        if event.kind == "delta":
+            self.parts.append(event.text)
+        self.queue.put_nowait(event)
+
+    async def _next(self) -> GatewayEvent:
+        while True:
+            event = await self.queue.get()
+            if event.kind in ("delta", "done"):
+                return event
+
+    async def first(self) -> GatewayEvent:
+        try:
+            return await self._next()
+        except BaseException:
+            await self.interrupt()
+            raise
+
+    async def save(self, result: CallResult) -> None:
+        self.finishing = True
+        write = asyncio.to_thread(calls.finish_call, self._store, self.caller, self.stored, result)
+        await asyncio.shield(write)
+
+    async def interrupt(self) -> None:
+        """The client went away (or the server is stopping): cancel the call, keep the text."""
+        if self.finishing:
+            return
+        self.finishing = True
+        self.task.cancel()
+        await asyncio.gather(self.task, return_exceptions=True)
+        text = "".join(self.parts)
+        await asyncio.shield(
+            asyncio.to_thread(calls.interrupt_call, self._store, self.stored, text)
+        )
+
+    async def frames(
+        self, first: GatewayEvent, writer: schemas.ChunkWriter
+    ) -> AsyncGenerator[bytes, None]:
+        try:
+            out = [writer.role()]
+            event = first
+            while True:
+                if event.kind == "delta":
+                    out.append(writer.delta(event.text))
+                elif event.kind == "done":
+                    break
+                if self.queue.empty():  # send what is there; several deltas go as one write
+                    yield b"".join(out)
+                    out = []
+                    event = await self._next()
+                else:
+                    event = self.queue.get_nowait()
+            result = event.result
+            assert result is not None
+            await self.save(result)
+            if result.status == "ok":
+                out.append(writer.finish(result.finish_reason or "stop"))
+                if writer.include_usage:
+                    out.append(writer.usage(result))
+            else:
+                out.append(writer.error(from_result(result).body()))
+            out.append(writer.DONE)
+            yield b"".join(out)
+        finally:
+            await self.interrupt()
+
+
+class EventStream(Response):
+    """``text/event-stream`` from an iterator of frames, written as they come, while the client
+    is watched: a disconnect (``http.disconnect``, or a failed send) stops the iterator, whose
+    ``finally`` then runs at once rather than whenever it is garbage-collected."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, frames: AsyncGenerator[bytes, None], headers: dict[str, str]) -> None:
+        super().__init__(
+            None,
+            200,
+            {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **headers},
+            self.media_type,
+        )
+        self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
+        self.frames = frames
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+        pump = asyncio.create_task(self._pump(send))
+        watch = asyncio.create_task(self._watch(receive, pump))
+        try:
+            await pump
+        except asyncio.CancelledError:
+            if not watch.done():
+                raise  # this request was cancelled, not by a disconnect
+        except OSError:
+            pass  # the client went away while a frame was being written
+        finally:
+            watch.cancel()
+            with contextlib.suppress(BaseException):
+                await watch
+            await self.frames.aclose()
+
+    async def _pump(self, send: Send) -> None:
+        async for frame in self.frames:
+            await send({"type": "http.response.body", "body": frame, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    @staticmethod
+    async def _watch(receive: Receive, pump: asyncio.Task[None]) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                pump.cancel()
+                return

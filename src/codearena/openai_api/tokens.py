@@ -1,0 +1,208 @@
+"""API tokens: created for an existing web account, shown once, stored as their SHA-256.
+
+A request's token is checked with one query (:func:`authenticate`); its requests per minute are
+counted in this process (:class:`RateLimiter`); what its calls cost is added to ``spent_usd``
+when each call is stored, and a token whose budget is spent is refused with 402.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+import time
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from codearena.errors import CodearenaError
+from codearena.openai_api.errors import ApiError
+from codearena.store import Store
+from codearena.store.api_models import ApiToken
+from codearena.store.platform_models import Study, WebUser
+from codearena.store.repo import find_study_in
+
+TOKEN_PREFIX = "ca-"
+SHOWN_PREFIX = 7  # characters of a token that `tokens list` shows ("ca-" and four more)
+
+
+class TokenError(CodearenaError):
+    """A token cannot be created or revoked as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who a request comes from: the token's id, account, study and limits."""
+
+    token_id: str
+    user_id: str
+    study_id: str | None
+    rpm: int | None
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(
+    store: Store,
+    email: str,
+    *,
+    study: str | None = None,
+    budget_usd: float | None = None,
+    rpm: int | None = None,
+    expires_days: float | None = None,
+) -> tuple[str, ApiToken]:
+    """A new token for the account ``email``: ``(token, row)``; the token is not stored."""
+    if budget_usd is not None and budget_usd < 0:
+        raise TokenError("--budget-usd must be 0 or more")
+    if rpm is not None and rpm < 1:
+        raise TokenError("--rpm must be at least 1")
+    if expires_days is not None and expires_days <= 0:
+        raise TokenError("--expires must be a positive number of days")
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    with store.session() as session:
+        user = session.scalars(
+            select(WebUser).where(WebUser.email == email.strip().lower())
+        ).first()
+        if user is None:
+            raise TokenError(
+                f"no web account with email {email!r}: create it first with "
+                "`codearena users create --email ...`"
+            )
+        study_id = find_study_in(session, study).id if study else None
+        now = datetime.now(UTC)
+        row = ApiToken(
+            token_hash=digest(token),
+            prefix=token[:SHOWN_PREFIX],
+            user_id=user.id,
+            study_id=study_id,
+            budget_usd=budget_usd,
+            spent_usd=0.0,
+            rpm=rpm,
+            created_at=now,
+            expires_at=now + timedelta(days=expires_days) if expires_days else None,
+        )
+        session.add(row)
+    return token, row
+
+
+def token_state(row: ApiToken, now: datetime | None = None) -> str:
+    """``active``, ``revoked``, ``expired`` or ``spent`` (its budget used up)."""
+    now = now or datetime.now(UTC)
+    if row.revoked_at is not None:
+        return "revoked"
+    if row.expires_at is not None and _aware(row.expires_at) <= now:
+        return "expired"
+    if row.budget_usd is not None and row.spent_usd >= row.budget_usd:
+        return "spent"
+    return "active"
+
+
+def list_tokens(store: Store) -> list[dict[str, Any]]:
+    """Every token as a plain record (never the token: its first characters only)."""
+    with store.session() as session:
+        rows = session.execute(
+            select(ApiToken, WebUser.email, Study.name)
+            .join(WebUser, WebUser.id == ApiToken.user_id)
+            .outerjoin(Study, Study.id == ApiToken.study_id)
+            .order_by(ApiToken.created_at)
+        ).all()
+        now = datetime.now(UTC)
+        return [
+            {
+                "id": row.id,
+                "prefix": row.prefix + "...",
+                "user": email,
+                "study_id": row.study_id,
+                "study": study_name,
+                "budget_usd": row.budget_usd,
+                "spent_usd": round(row.spent_usd, 10),
+                "rpm": row.rpm,
+                "created_at": _aware(row.created_at).isoformat(),
+                "expires_at": _aware(row.expires_at).isoformat() if row.expires_at else None,
+                "revoked_at": _aware(row.revoked_at).isoformat() if row.revoked_at else None,
+                "state": token_state(row, now),
+            }
+            for row, email, study_name in rows
+        ]
+
+
+def revoke_token(store: Store, token_id: str) -> ApiToken:
+    with store.session() as session:
+        row = session.get(ApiToken, token_id.strip())
+        if row is None:
+            raise TokenError(f"no API token with id {token_id!r} (see `codearena tokens list`)")
+        if row.revoked_at is None:
+            row.revoked_at = datetime.now(UTC)
+    return row
+
+
+def bearer(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer ...`` header, or 401."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorized(
+            "missing API token: send the header 'Authorization: Bearer ca-...' "
+            "(`codearena tokens create` makes one)"
+        )
+    return token.strip()
+
+
+def authenticate(store: Store, token: str) -> Caller:
+    """The caller of a token, or 401 (unknown, expired, revoked) or 402 (budget spent)."""
+    with store.session() as session:
+        row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest(token))).first()
+        if row is None:
+            raise _unauthorized("invalid API token")
+        state = token_state(row)
+        if state in ("revoked", "expired"):
+            raise _unauthorized(f"this API token is {state}; ask for a new one")
+        if state == "spent":
+            raise ApiError(
+                402,
+                f"the budget of this API token (${row.budget_usd:g}) is spent",
+                "insufficient_quota",
+                "budget_exhausted",
+            )
+        return Caller(row.id, row.user_id, row.study_id, row.rpm)
+
+
+class RateLimiter:
+    """Requests per minute per token, counted in this process (a sliding minute)."""
+
+    def __init__(self, clock: Any = time.monotonic) -> None:
+        self._clock = clock
+        self._seen: dict[str, deque[float]] = {}
+
+    def check(self, caller: Caller) -> None:
+        """Count one request, or 429 with ``Retry-After`` when the token's minute is full."""
+        if caller.rpm is None:
+            return
+        now = self._clock()
+        seen = self._seen.setdefault(caller.token_id, deque())
+        while seen and seen[0] <= now - 60.0:
+            seen.popleft()
+        if len(seen) >= caller.rpm:
+            wait = max(1, math.ceil(seen[0] + 60.0 - now))
+            raise ApiError(
+                429,
+                f"rate limit of this API token reached ({caller.rpm} requests per minute); "
+                f"retry in {wait} s",
+                "rate_limit_exceeded",
+                "rate_limit_exceeded",
+                {"Retry-After": str(wait)},
+            )
+        seen.append(now)
+
+
+def _unauthorized(message: str) -> ApiError:
+    return ApiError(401, message, "invalid_request_error", "invalid_api_key")
+
+
+def _aware(when: datetime) -> datetime:
+    """SQLite hands back naive datetimes; they were stored in UTC."""
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

@@ -1,0 +1,301 @@
+"""POST /v1/chat/completions and GET /v1/models with the official ``openai`` SDK (sync and
+async, streamed and not) and raw SSE, against uvicorn on a loopback port and the fake upstream."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+import openai
+import pytest
+from sqlalchemy import select
+
+from codearena.store import Generation, Task, repo
+from codearena.store.api_models import ApiCall
+from codearena.testing.fake_upstream import DEFAULT_REPLY, FakeUpstream
+from tests.api.conftest import Server
+from tests.conftest import unique
+
+
+def stored(server: Server, generation_id: str) -> Generation:
+    with server.context.store.session() as session:
+        row = session.get(Generation, generation_id)
+        assert row is not None
+        session.expunge(row)
+        return row
+
+
+def api_rows(server: Server) -> list[tuple[Task, ApiCall]]:
+    with server.context.store.session() as session:
+        rows = session.execute(select(Task, ApiCall).join(ApiCall, ApiCall.task_id == Task.id))
+        return [(task, call) for task, call in rows]
+
+
+def statuses(server: Server) -> list[list[str]]:
+    """The generations' statuses of each task made through the endpoint."""
+    with server.context.store.session() as session:
+        tasks = session.scalars(select(Task).join(ApiCall, ApiCall.task_id == Task.id))
+        return [[g.status for g in task.generations] for task in tasks]
+
+
+def test_a_completion_is_answered_and_stored_as_an_api_task(server: Server) -> None:
+    token, token_id = server.token()
+    model = unique("ok")
+    raw = server.sdk(token).chat.completions.with_raw_response.create(
+        model=model, messages=[{"role": "user", "content": "ECHO:hello there"}]
+    )
+    answer = raw.parse()
+    assert answer.choices[0].message.content == "hello there"
+    assert answer.choices[0].finish_reason == "stop"
+    assert answer.usage is not None and answer.usage.total_tokens > 0
+    generation = stored(server, raw.headers["x-codearena-generation-id"])
+    assert (generation.status, generation.text, generation.model) == ("ok", "hello there", model)
+    assert generation.cost_usd is not None and generation.prompt_tokens is not None
+    [(task, call)] = api_rows(server)
+    assert (task.source, task.prompt, call.token_id) == ("api", "ECHO:hello there", token_id)
+    assert task.messages == [{"role": "user", "content": "ECHO:hello there"}]
+    assert [t.id for t in repo.list_tasks(server.context.store)] == [task.id]  # `history`
+
+
+def test_a_streamed_completion_with_usage(server: Server) -> None:
+    token, _ = server.token()
+    stream = server.sdk(token).chat.completions.create(
+        model=unique("ok"),
+        messages=[{"role": "user", "content": "write add"}],
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == DEFAULT_REPLY
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "stop"
+    assert chunks[-1].choices == [] and chunks[-1].usage is not None
+    assert chunks[-1].usage.completion_tokens > 0
+
+
+async def test_the_async_client_streamed_and_not(server: Server) -> None:
+    token, _ = server.token()
+    async with openai.AsyncOpenAI(base_url=server.v1, api_key=token, max_retries=0) as http:
+        model = unique("ok")
+        messages: Any = [{"role": "user", "content": "ECHO:async works"}]
+        whole = await http.chat.completions.create(model=model, messages=messages)
+        assert whole.choices[0].message.content == "async works"
+        stream = await http.chat.completions.create(model=model, messages=messages, stream=True)
+        parts = [c.choices[0].delta.content or "" async for c in stream if c.choices]
+        assert "".join(parts) == "async works"
+
+
+def test_raw_sse_framing(server: Server) -> None:
+    token, _ = server.token()
+    body = {
+        "model": unique("ok"),
+        "messages": [{"role": "user", "content": "ECHO:one two three four"}],
+        "stream": True,
+        "stream_options": {"include_usage": True},
+    }
+    headers = {"Authorization": f"Bearer {token}"}
+    response = httpx.post(f"{server.v1}/chat/completions", json=body, headers=headers)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    raw = response.content
+    assert raw.endswith(b"data: [DONE]\n\n")
+    events = raw.split(b"\n\n")[:-1]
+    assert all(event.startswith(b"data: ") for event in events)
+    chunks = [json.loads(event[6:]) for event in events[:-1]]
+    assert {c["object"] for c in chunks} == {"chat.completion.chunk"}
+    assert len({c["id"] for c in chunks}) == 1
+    assert chunks[0]["choices"][0]["delta"]["role"] == "assistant"
+    assert all(c["usage"] is None for c in chunks[:-1])
+    usage_chunk = chunks[-1]
+    assert usage_chunk["choices"] == []
+    assert usage_chunk["usage"]["total_tokens"] == (
+        usage_chunk["usage"]["prompt_tokens"] + usage_chunk["usage"]["completion_tokens"]
+    )
+    text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
+    assert text == "one two three four"
+
+
+def test_without_include_usage_there_is_no_usage_chunk(server: Server) -> None:
+    token, _ = server.token()
+    body = {"model": unique("ok"), "messages": [{"role": "user", "content": "x"}], "stream": True}
+    response = httpx.post(
+        f"{server.v1}/chat/completions", json=body, headers={"Authorization": f"Bearer {token}"}
+    )
+    chunks = [json.loads(e[6:]) for e in response.content.split(b"\n\n")[:-2]]
+    assert all("usage" not in c and c["choices"] for c in chunks)
+
+
+def test_models_in_openais_list_shape(server: Server) -> None:
+    token, _ = server.token()
+    models = server.sdk(token).models.list()
+    ids = [m.id for m in models.data]
+    assert "openai/gpt-4" in ids
+    raw = httpx.get(f"{server.v1}/models", headers={"Authorization": f"Bearer {token}"}).json()
+    assert raw["object"] == "list"
+    entry = next(e for e in raw["data"] if e["id"] == "openai/gpt-4")
+    assert set(entry) == {"id", "object", "created", "owned_by"}
+    assert (entry["object"], entry["owned_by"]) == ("model", "openai")
+    assert isinstance(entry["created"], int)
+
+
+def test_no_token_bad_token_revoked_and_expired_get_401(server: Server) -> None:
+    messages: Any = [{"role": "user", "content": "x"}]
+    response = httpx.post(f"{server.v1}/chat/completions", json={"messages": messages})
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "invalid_api_key"
+    assert set(response.json()["error"]) >= {"message", "type", "code"}
+    with pytest.raises(openai.AuthenticationError):
+        server.sdk("ca-not-a-token").chat.completions.create(model="x", messages=messages)
+    token, token_id = server.token()
+    from codearena.openai_api.tokens import revoke_token
+
+    revoke_token(server.context.store, token_id)
+    with pytest.raises(openai.AuthenticationError, match="revoked"):
+        server.sdk(token).chat.completions.create(model=unique("ok"), messages=messages)
+    expired, expired_id = server.token(expires_days=1)
+    from datetime import UTC, datetime, timedelta
+
+    from codearena.store.api_models import ApiToken
+
+    with server.context.store.session() as session:
+        row = session.get(ApiToken, expired_id)
+        assert row is not None
+        row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+    with pytest.raises(openai.AuthenticationError, match="expired"):
+        server.sdk(expired).models.list()
+    assert api_rows(server) == []
+
+
+def test_a_spent_budget_gets_402(server: Server) -> None:
+    token, _ = server.token(budget_usd=1e-9)
+    http = server.sdk(token)
+    messages: Any = [{"role": "user", "content": "x"}]
+    http.chat.completions.create(model=unique("ok"), messages=messages)  # spends > 1e-9
+    with pytest.raises(openai.APIStatusError) as caught:
+        http.chat.completions.create(model=unique("ok"), messages=messages)
+    assert caught.value.status_code == 402
+    assert isinstance(caught.value.body, dict) and caught.value.body["code"] == "budget_exhausted"
+    assert len(api_rows(server)) == 1
+
+
+def test_the_rate_limit_gets_429_with_retry_after(server: Server) -> None:
+    token, _ = server.token(rpm=2)
+    http = server.sdk(token)
+    messages: Any = [{"role": "user", "content": "x"}]
+    for _ in range(2):
+        http.chat.completions.create(model=unique("ok"), messages=messages)
+    with pytest.raises(openai.RateLimitError) as caught:
+        http.chat.completions.create(model=unique("ok"), messages=messages)
+    assert int(caught.value.response.headers["retry-after"]) >= 1
+
+
+@pytest.mark.parametrize(
+    ("scenario", "status", "code"),
+    [
+        ("error-400", 400, "bad_request"),
+        ("error-401", 502, "upstream_auth_failed"),
+        ("error-402", 502, "upstream_out_of_credits"),
+        ("error-403", 403, "upstream_refused"),
+        ("error-429", 429, "upstream_rate_limited"),
+        ("error-503", 502, "upstream_unavailable"),
+    ],
+)
+@pytest.mark.parametrize("stream", [False, True])
+def test_upstream_errors_in_openais_format(
+    server: Server, scenario: str, status: int, code: str, stream: bool
+) -> None:
+    token, _ = server.token()
+    with pytest.raises(openai.APIStatusError) as caught:
+        result = server.sdk(token).chat.completions.create(
+            model=unique(scenario), messages=[{"role": "user", "content": "x"}], stream=stream
+        )
+        list(result) if stream else None
+    assert caught.value.status_code == status
+    assert isinstance(caught.value.body, dict) and caught.value.body["code"] == code
+    assert "OPENROUTER_API_KEY" not in str(caught.value.body)
+    assert statuses(server) == [["error"]]
+
+
+def test_unknown_model_and_n_are_refused_before_any_call(server: Server) -> None:
+    token, _ = server.token()
+    http = server.sdk(token)
+    messages: Any = [{"role": "user", "content": "x"}]
+    with pytest.raises(openai.NotFoundError) as missing:
+        http.chat.completions.create(model="nobody/no-such-model", messages=messages)
+    assert isinstance(missing.value.body, dict)
+    assert missing.value.body["code"] == "model_not_found"
+    with pytest.raises(openai.BadRequestError, match="n=2 is not supported"):
+        http.chat.completions.create(model=unique("ok"), messages=messages, n=2)
+    with pytest.raises(openai.BadRequestError, match="messages"):
+        http.chat.completions.create(model=unique("ok"), messages=[])
+    assert api_rows(server) == []
+
+
+def test_fallbacks_through_models_and_the_extension(server: Server) -> None:
+    token, _ = server.token()
+    http = server.sdk(token)
+    messages: Any = [{"role": "user", "content": "ECHO:served"}]
+    for extra in ({"models": [unique("ok")]}, {"codearena": {"fallbacks": [unique("ok")]}}):
+        answer = http.chat.completions.create(
+            model=unique("error-503"), messages=messages, extra_body=extra
+        )
+        assert answer.choices[0].message.content == "served"
+    assert statuses(server) == [["ok"], ["ok"]]
+
+
+def test_stop_tools_and_max_tokens_reach_the_upstream(server: Server, fake: FakeUpstream) -> None:
+    token, _ = server.token()
+    model = unique("ok")
+    tools: Any = [{"type": "function", "function": {"name": "f", "parameters": {}}}]
+    server.sdk(token).chat.completions.create(
+        model=model,
+        messages=[{"role": "user", "content": "x"}],
+        stop=["\n\n"],
+        tools=tools,
+        tool_choice="auto",
+        max_tokens=50,
+        temperature=0.2,
+    )
+    upstream = model.removeprefix("openrouter:")
+    [sent] = [r.body for r in fake.requests if r.body and r.body.get("model") == upstream]
+    assert sent["stop"] == ["\n\n"] and sent["tools"] == tools and sent["tool_choice"] == "auto"
+    assert (sent["max_tokens"], sent["temperature"], sent["stream"]) == (50, 0.2, True)
+
+
+def test_a_client_that_disconnects_mid_stream_leaves_an_interrupted_generation(
+    server: Server,
+) -> None:
+    token, _ = server.token()
+    body = {
+        "model": unique("slow-0.2"),
+        "messages": [{"role": "user", "content": "write add"}],
+        "stream": True,
+    }
+    headers = {"Authorization": f"Bearer {token}"}
+    with (
+        httpx.Client() as http,
+        http.stream(
+            "POST", f"{server.v1}/chat/completions", json=body, headers=headers
+        ) as response,
+    ):
+        generation_id = response.headers["x-codearena-generation-id"]
+        lines = response.iter_lines()
+        received = ""
+        while not received:
+            line = next(lines)
+            if line.startswith("data: "):
+                chunk = json.loads(line[6:])
+                received += chunk["choices"][0]["delta"].get("content") or ""
+        # leaving the block closes the connection mid-stream
+    for _ in range(2000):  # polling, no wall-clock assertion
+        row = stored(server, generation_id)
+        if row.status != "pending":
+            break
+        time.sleep(0.01)
+    assert row.status == "interrupted"
+    assert row.error_kind == "client_disconnected"
+    assert row.text and DEFAULT_REPLY.startswith(row.text)
+    assert row.text.startswith(received)
+    assert len(row.text) < len(DEFAULT_REPLY)
