@@ -10,7 +10,7 @@ app.command("analyze")(analyze_command)
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -22,6 +22,7 @@ from codearena.terminal import escape_json, printable
 
 if TYPE_CHECKING:
     from codearena import stats
+    from codearena.analysis.csv_import import ImportOutcome
     from codearena.store import Store
 
 # The statistics stack (numpy, scipy) is imported when a command runs, not when the CLI starts.
@@ -173,24 +174,41 @@ def votes_import(
 ) -> None:
     """Import pairwise votes (winner a, b, tie or both_bad); all rows or none. Importing the
     same source again replaces its earlier rows."""
+    from codearena.analysis.votes_import import import_votes, read_votes_file
+
+    outcome = _import_csv(file, study, source, read_votes_file, import_votes)
+    if as_json:
+        typer.echo(json.dumps({"imported": outcome.imported, "study": outcome.study_id}))
+        return
+    _say_imported(outcome, "votes")
+
+
+def _import_csv(
+    file: Path,
+    study: str,
+    source: str | None,
+    read: Callable[[Path], str],
+    do_import: Callable[[Store, str, str, str], ImportOutcome],
+) -> ImportOutcome:
+    """Read ``file`` and import it into ``study``, or fail with every problem and
+    "nothing was imported" (one door for every CSV import)."""
+    from codearena.analysis.csv_import import CsvImportError
     from codearena.analysis.load import StudyNotFound, find_study
-    from codearena.analysis.votes_import import VotesImportError, import_votes, read_votes_file
 
     with _store() as store:
         try:
             found = find_study(store, study)
-            text = read_votes_file(file)
-            outcome = import_votes(store, found.id, text, source or file.name)
+            return do_import(store, found.id, read(file), source or file.name)
         except StudyNotFound as exc:
             _fail(str(exc))
-        except VotesImportError as exc:
+        except CsvImportError as exc:
             _fail(*(f"{file.name}: {p}" for p in exc.problems), "nothing was imported")
-    if as_json:
-        typer.echo(json.dumps({"imported": outcome.imported, "study": outcome.study_id}))
-        return
-    _say(f"imported {outcome.imported} votes from {outcome.source} into study {found.id}")
+
+
+def _say_imported(outcome: ImportOutcome, what: str) -> None:
+    _say(f"imported {outcome.imported} {what} from {outcome.source} into study {outcome.study_id}")
     if outcome.replaced:
-        _say(f"replaced {outcome.replaced} votes of the earlier import of {outcome.source}")
+        _say(f"replaced {outcome.replaced} {what} of the earlier import of {outcome.source}")
 
 
 @ratings_app.command("import")
@@ -208,22 +226,9 @@ def ratings_import(
 ) -> None:
     """Import 1-5 ratings (one per participant, task, model and dimension); all rows or none.
     Importing the same source again replaces its earlier rows."""
-    from codearena.analysis.load import StudyNotFound, find_study
-    from codearena.analysis.ratings_import import (
-        RatingsImportError,
-        import_ratings,
-        read_ratings_file,
-    )
+    from codearena.analysis.ratings_import import import_ratings, read_ratings_file
 
-    with _store() as store:
-        try:
-            found = find_study(store, study)
-            text = read_ratings_file(file)
-            outcome = import_ratings(store, found.id, text, source or file.name)
-        except StudyNotFound as exc:
-            _fail(str(exc))
-        except RatingsImportError as exc:
-            _fail(*(f"{file.name}: {p}" for p in exc.problems), "nothing was imported")
+    outcome = _import_csv(file, study, source, read_ratings_file, import_ratings)
     if as_json:
         typer.echo(
             json.dumps(
@@ -237,9 +242,7 @@ def ratings_import(
             )
         )
         return
-    _say(f"imported {outcome.imported} ratings from {outcome.source} into study {found.id}")
-    if outcome.replaced:
-        _say(f"replaced {outcome.replaced} ratings of the earlier import of {outcome.source}")
+    _say_imported(outcome, "ratings")
 
 
 def _num(value: float | None, digits: int = 2) -> str:

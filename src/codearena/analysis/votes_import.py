@@ -11,22 +11,30 @@ duplicates votes.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import delete
-
+from codearena.analysis.csv_import import (
+    CsvImportError,
+    ImportOutcome,
+    Record,
+    checked_source,
+    clean,
+    read_file,
+    records,
+    replace_source,
+    too_long,
+)
 from codearena.store import Store
 from codearena.store.research_models import ImportedVote
 from codearena.store.vocabulary import VOTE_VALUES, VoteValue, vote_value
+
+__all__ = ["ImportOutcome", "VotesImportError", "import_votes", "parse_votes", "read_votes_file"]
 
 REQUIRED = ("model_a", "model_b", "winner")
 OPTIONAL = ("participant", "language", "category")
 WINNERS: tuple[VoteValue, ...] = VOTE_VALUES
 LIMITS = {"model_a": 200, "model_b": 200, "participant": 200, "language": 64, "category": 64}
-MAX_SOURCE = 300
 
 
 @dataclass(frozen=True)
@@ -46,67 +54,27 @@ class ParsedVotes:
     errors: list[str] = field(default_factory=list)
 
 
-class VotesImportError(ValueError):
-    """The file cannot be imported; ``problems`` lists every bad line (nothing was imported)."""
-
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("; ".join(problems))
-        self.problems = problems
-
-
-@dataclass(frozen=True)
-class ImportOutcome:
-    study_id: str
-    source: str
-    imported: int
-    replaced: int
-
-
-def _clean(value: str | None) -> str | None:
-    value = (value or "").strip()
-    return value or None
+class VotesImportError(CsvImportError):
+    """The votes file cannot be imported; ``problems`` lists every bad line."""
 
 
 def parse_votes(text: str) -> ParsedVotes:
     """Rows and problems of a CSV text ("line N: ..."; the header is line 1)."""
     parsed = ParsedVotes()
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    try:
-        header = reader.fieldnames
-    except csv.Error as exc:
-        parsed.errors.append(f"line 1: not a CSV header ({exc})")
-        return parsed
-    if not header:
-        parsed.errors.append(
-            "line 1: the file is empty; expected the columns model_a,model_b,winner"
-        )
-        return parsed
-    columns = [(c or "").strip() for c in header]
-    reader.fieldnames = columns
-    missing = [c for c in REQUIRED if c not in columns]
-    if missing:
-        parsed.errors.append(f"line 1: missing column(s) {', '.join(missing)}")
-        return parsed
-    try:
-        for record in reader:
-            line = reader.line_num  # the record's (last) physical line; blank lines are skipped
-            problem = _check(record)
-            if problem:
-                parsed.errors.append(f"line {line}: {problem}")
-                continue
-            parsed.rows.append(
-                ImportRow(
-                    line=line,
-                    model_a=str(_clean(record["model_a"])),
-                    model_b=str(_clean(record["model_b"])),
-                    winner=_winner(record.get("winner")),
-                    **{c: _clean(record.get(c)) for c in OPTIONAL},
-                )
+    for line, record in records(text, REQUIRED, parsed.errors, "votes"):
+        problem = _check(record)
+        if problem:
+            parsed.errors.append(f"line {line}: {problem}")
+            continue
+        parsed.rows.append(
+            ImportRow(
+                line=line,
+                model_a=str(clean(record["model_a"])),
+                model_b=str(clean(record["model_b"])),
+                winner=_winner(record.get("winner")),
+                **{c: clean(record.get(c)) for c in OPTIONAL},
             )
-    except csv.Error as exc:
-        parsed.errors.append(f"line {reader.line_num}: {exc}")
-    if not parsed.rows and not parsed.errors:
-        parsed.errors.append("the file has a header but no votes")
+        )
     return parsed
 
 
@@ -116,51 +84,36 @@ def _winner(value: str | None) -> VoteValue:
     return winner
 
 
-def _check(record: dict[str | None, str | None]) -> str | None:
-    if record.get(None):
-        return "more fields than columns"
-    model_a, model_b = _clean(record.get("model_a")), _clean(record.get("model_b"))
+def _check(record: Record) -> str | None:
+    model_a, model_b = clean(record.get("model_a")), clean(record.get("model_b"))
     if model_a is None or model_b is None:
         blank = [c for c, v in (("model_a", model_a), ("model_b", model_b)) if v is None]
         return f"blank {' and '.join(blank)}"
     if model_a == model_b:
         return f"the same model twice ({model_a!r})"
-    if vote_value(_clean(record.get("winner"))) is None:
-        given = _clean(record.get("winner"))
+    if vote_value(clean(record.get("winner"))) is None:
+        given = clean(record.get("winner"))
         return f"winner must be one of {', '.join(WINNERS)}, got {given!r}"
-    for column, limit in LIMITS.items():
-        value = _clean(record.get(column))
-        if value is not None and len(value) > limit:
-            return f"{column} is longer than {limit} characters"
-    return None
+    return too_long(record, LIMITS)
 
 
 def read_votes_file(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise VotesImportError([f"{path.name}: not UTF-8 text ({exc.reason})"]) from exc
-    except OSError as exc:
-        raise VotesImportError([f"cannot read {path}: {exc.strerror}"]) from exc
+    return read_file(path, VotesImportError)
 
 
 def import_votes(store: Store, study_id: str, text: str, source: str) -> ImportOutcome:
     """Check every row, then replace the rows of ``source`` in the study with the file's rows in
     one transaction. Raises ``VotesImportError`` (nothing imported) if any row is bad."""
-    source = source.strip()
-    if not source or len(source) > MAX_SOURCE:
-        raise VotesImportError([f"the source name must have 1 to {MAX_SOURCE} characters"])
+    source = checked_source(source, VotesImportError)
     parsed = parse_votes(text)
     if parsed.errors:
         raise VotesImportError(parsed.errors)
-    with store.session() as session:
-        removed = session.execute(
-            delete(ImportedVote).where(
-                ImportedVote.study_id == study_id, ImportedVote.source == source
-            )
-        )
-        replaced = int(getattr(removed, "rowcount", 0) or 0)
-        session.add_all(
+    added, replaced = replace_source(
+        store,
+        ImportedVote,
+        study_id,
+        source,
+        (
             ImportedVote(
                 study_id=study_id,
                 source=source,
@@ -173,5 +126,6 @@ def import_votes(store: Store, study_id: str, text: str, source: str) -> ImportO
                 category=row.category,
             )
             for row in parsed.rows
-        )
-    return ImportOutcome(study_id, source, len(parsed.rows), replaced)
+        ),
+    )
+    return ImportOutcome(study_id, source, added, replaced)
