@@ -179,6 +179,8 @@ class Vote(Base):
     model_b: Mapped[str | None] = mapped_column(String(200))
     model: Mapped[str | None] = mapped_column(String(200))
     self_identified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # a battle: how many turns of the conversation the participant had seen (1 = the answer)
+    turns_seen: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

@@ -22,17 +22,25 @@ def generations_of(store: Store, row: StudyTask) -> list[Generation]:
     if row.status == "running" or row.task_id is None:
         raise Conflict("wait until every answer of this task has arrived")
     task = repo.get_task(store, row.task_id)
-    return list(task.generations) if task else []
+    generations = list(task.generations) if task else []
+    if any(g.status == "pending" for g in generations):
+        raise Conflict("wait until every answer of this task has arrived")
+    return generations
 
 
-def generation_at(store: Store, row: StudyTask, position: int) -> Generation:
-    """One answer, as soon as it has arrived (the others may still be streaming)."""
+def generation_at(store: Store, row: StudyTask, position: int, turn: int = 1) -> Generation:
+    """One answer (at ``turn`` of its conversation, 1 = the first answer), as soon as it has
+    arrived (the others may still be streaming)."""
     task = repo.get_task(store, row.task_id) if row.task_id else None
     generations = list(task.generations) if task else []
     if not generations and row.status == "running":
         raise Conflict("wait until this answer has arrived")
-    if not 0 <= position < len(generations):
+    at = {g.position: g for g in generations if g.turn == turn}
+    if turn == 1 and not 0 <= position < len(row.models):
         raise UnknownItem(f"this task has no answer {position}")
-    if generations[position].status == "pending":
+    if position not in at:
+        where = f" at turn {turn}" if turn != 1 else ""
+        raise UnknownItem(f"this task has no answer {position}{where}")
+    if at[position].status == "pending":
         raise Conflict("wait until this answer has arrived")
-    return generations[position]
+    return at[position]

@@ -90,6 +90,7 @@ def vote(store: Store, catalog: Catalog, row: StudyTask, choice: str) -> Vote:
                     model_a=row.models[0],
                     model_b=row.models[1],
                     self_identified=flagged,
+                    turns_seen=max((g.turn for g in generations), default=1),
                 )
             )
             stored = session.get(StudyTask, row.id)
@@ -98,7 +99,11 @@ def vote(store: Store, catalog: Catalog, row: StudyTask, choice: str) -> Vote:
     except IntegrityError:
         raise Conflict("you have already voted on this task") from None
     row.revealed = True
-    return Vote(choice=value, self_identified=flagged)
+    return Vote(
+        choice=value,
+        self_identified=flagged,
+        turns_seen=max((g.turn for g in generations), default=1),
+    )
 
 
 def upvote(store: Store, catalog: Catalog, row: StudyTask, position: int) -> Vote:

@@ -58,9 +58,12 @@ class RunOutcome:
     result: ExecResult
 
 
-def plan_run(store: Store, row: StudyTask, position: int, block_index: int) -> RunPlan:
-    """Choose the program to run for one arrived answer; nothing runs or is stored yet."""
-    generation = generation_at(store, row, position)
+def plan_run(
+    store: Store, row: StudyTask, position: int, block_index: int, turn: int = 1
+) -> RunPlan:
+    """Choose the program to run for one arrived answer (at ``turn`` of its conversation);
+    nothing runs or is stored yet."""
+    generation = generation_at(store, row, position, turn)
     blocks = stored_blocks(generation.code or [])
     with store.session() as session:
         task = session.get(Task, generation.task_id)

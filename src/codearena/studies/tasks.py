@@ -131,14 +131,21 @@ def _named_models(study: Study, chosen: list[str] | None) -> list[str]:
 
 
 def tasks_used(store: Store, participant_id: str) -> int:
-    """How many tasks the participant has started (every status counts against the budget)."""
+    """How many tasks the participant has started (every status counts against the budget),
+    each follow-up or repair round of a task counting as one more (a task's turn 2, 3, ...)."""
     with store.session() as session:
         used = session.scalar(
             select(func.count())
             .select_from(StudyTask)
             .where(StudyTask.participant_id == participant_id)
         )
-    return int(used or 0)
+        rounds = session.execute(
+            select(Generation.task_id, Generation.turn)
+            .join(StudyTask, StudyTask.task_id == Generation.task_id)
+            .where(StudyTask.participant_id == participant_id, Generation.turn > 1)
+            .distinct()
+        ).all()
+    return int(used or 0) + len(rounds)
 
 
 def spent_usd(store: Store, participant_id: str) -> float:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
 from codearena.studies import judgements, participants, survey
 from codearena.studies import study as studies
 from codearena.studies.access import own_task
+from codearena.studies.followups import FollowUpInput, RepairInput
 from codearena.studies.invites import resolve_invite
 from codearena.studies.judgements import RatingInput, VoteInput
 from codearena.studies.participants import JoinInput
@@ -32,6 +33,7 @@ from codearena.web.deps import (
 from codearena.web.deps import check_csrf as _check_csrf
 from codearena.web.errors import ApiError
 from codearena.web.execution import run_block
+from codearena.web.followups import follow_up, repair
 from codearena.web.limits import JOINS_LIMITED
 from codearena.web.present import study_dict
 from codearena.web.streams import sse_stream
@@ -232,13 +234,26 @@ def get_task(task_id: str, platform: PlatformDep, who: Participant) -> dict[str,
     summary="Server-sent events: snapshot, start, delta, retry, done, end",
     response_class=StreamingResponse,
 )
-def task_events(task_id: str, platform: PlatformDep, who: Participant) -> StreamingResponse:
+def task_events(
+    task_id: str,
+    platform: PlatformDep,
+    who: Participant,
+    turn: int = Query(default=1, ge=1, description="1: the answers; N: the round of turn N"),
+) -> StreamingResponse:
     assert who.participant_id
     store, catalog = platform.context.store, platform.context.catalog
     row = own_task(store, who.participant_id, task_id)
 
     def stored() -> dict[str, Any]:
         fresh = own_task(store, row.participant_id, row.id)
+        if turn > 1:
+            return {
+                "type": "snapshot",
+                "turn": turn,
+                "complete": True,
+                "answers": views.stored_turn(store, catalog, fresh, turn),
+                "timing": {"elapsed_s": None, "answers": []},
+            }
         return {
             "type": "snapshot",
             "complete": True,
@@ -246,8 +261,11 @@ def task_events(task_id: str, platform: PlatformDep, who: Participant) -> Stream
             "timing": views.stored_timing(store, fresh),
         }
 
+    live = platform.hub.get(row.id)
+    if live is not None and live.round != turn:
+        live = None  # another round's stream: this one is stored (or not started)
     return StreamingResponse(
-        sse_stream(platform.hub.get(row.id), stored),
+        sse_stream(live, stored),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -255,11 +273,54 @@ def task_events(task_id: str, platform: PlatformDep, who: Participant) -> Stream
 
 @router.post("/tasks/{task_id}/answers/{position}/run", summary="Run a code block in the sandbox")
 async def run_code(
-    task_id: str, position: int, data: RunInput, platform: PlatformDep, who: Participant
+    task_id: str,
+    position: int,
+    data: RunInput,
+    platform: PlatformDep,
+    who: Participant,
+    turn: int = Query(default=1, ge=1, description="the answer's turn (default 1, the answer)"),
 ) -> dict[str, Any]:
     assert who.participant_id
     row = own_task(platform.context.store, who.participant_id, task_id)
-    return await run_block(platform, who, row, position, data.block_index)
+    return await run_block(platform, who, row, position, data.block_index, turn)
+
+
+def _round_view(platform: PlatformDep, task_id: str, who: Participant) -> JSONResponse:
+    assert who.participant_id
+    store = platform.context.store
+    row = own_task(store, who.participant_id, task_id)
+    view = views.task_view(store, platform.context.catalog, row, platform.hub.get(row.id))
+    return JSONResponse(view, status_code=202)
+
+
+@router.post(
+    "/tasks/{task_id}/follow-up",
+    summary="Send one follow-up to every model; the round streams from events?turn=N",
+)
+async def send_follow_up(
+    task_id: str, data: FollowUpInput, platform: PlatformDep, who: Participant
+) -> JSONResponse:
+    assert who.participant_id
+    row = own_task(platform.context.store, who.participant_id, task_id)
+    follow_up(platform, who, row, data)
+    return _round_view(platform, task_id, who)
+
+
+@router.post(
+    "/tasks/{task_id}/answers/{position}/repair",
+    summary="Send an answer's failed run back to its model (blind: the other side too)",
+)
+async def send_error(
+    task_id: str,
+    position: int,
+    platform: PlatformDep,
+    who: Participant,
+    data: RepairInput | None = None,
+) -> JSONResponse:
+    assert who.participant_id
+    row = own_task(platform.context.store, who.participant_id, task_id)
+    repair(platform, who, row, position, data or RepairInput())
+    return _round_view(platform, task_id, who)
 
 
 @router.post("/tasks/{task_id}/answers/{position}/rating", summary="Rate one answer")
@@ -287,6 +348,7 @@ def vote(task_id: str, data: VoteInput, platform: PlatformDep, who: Participant)
         "choice_label": views.CHOICE_LABELS.get(stored.choice or ""),
         "self_identified": stored.self_identified,
         "answers": views.stored_answers(store, catalog, row),
+        "turns": views.later_turns(store, catalog, row, None),
     }
 
 

@@ -15,10 +15,15 @@ OUTPUT_CHARS = 20_000
 
 
 async def run_block(
-    platform: Platform, principal: Principal, row: StudyTask, position: int, block_index: int
+    platform: Platform,
+    principal: Principal,
+    row: StudyTask,
+    position: int,
+    block_index: int,
+    turn: int = 1,
 ) -> dict[str, Any]:
     store = platform.context.store
-    plan = plan_run(store, row, position, block_index)
+    plan = plan_run(store, row, position, block_index, turn)
     if not platform.limiter.allow(
         f"run:{principal.participant_id}", platform.limits.runs_per_minute
     ):

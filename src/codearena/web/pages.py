@@ -17,6 +17,7 @@ from codearena.studies import judgements, participants, survey
 from codearena.studies import study as studies
 from codearena.studies.access import own_task
 from codearena.studies.errors import StudyError
+from codearena.studies.followups import FollowUpInput, RepairInput
 from codearena.studies.invites import Invite, invite_url, resolve_invite
 from codearena.studies.participants import JoinInput
 from codearena.studies.study import StudySpec
@@ -26,6 +27,7 @@ from codearena.web import auth, views
 from codearena.web.csrf import issue_token
 from codearena.web.deps import Joined, Participant, PlatformDep, Staff, check_csrf, current
 from codearena.web.errors import ApiError, translate, validate
+from codearena.web.followups import follow_up, repair
 from codearena.web.limits import JOINS_LIMITED
 from codearena.web.state import platform_of
 from codearena.web.tasks import create_task
@@ -347,6 +349,53 @@ def task_page(
     )
     task_models = row.models if row.mode == "named" else []  # blind: no names in the page
     return render(request, "task.html", task=view, task_models=task_models)
+
+
+def _task_error(request: Request, row: Any, exc: StudyError | ApiError) -> HTMLResponse:
+    platform = platform_of(request)
+    error = translate(exc)
+    view = views.task_view(
+        platform.context.store, platform.context.catalog, row, platform.hub.get(row.id)
+    )
+    task_models = row.models if row.mode == "named" else []
+    return render(
+        request,
+        "task.html",
+        error.status,
+        task=view,
+        task_models=task_models,
+        follow_up_error=error.message,
+    )
+
+
+@router.post("/tasks/{task_id}/follow-up")
+async def follow_up_form(
+    task_id: str, request: Request, platform: PlatformDep, who: Participant
+) -> Response:
+    assert who.participant_id
+    row = own_task(platform.context.store, who.participant_id, task_id)
+    form = await request.form()
+    try:
+        follow_up(platform, who, row, validate(FollowUpInput, {"text": str(form.get("text", ""))}))
+    except (StudyError, ApiError) as exc:
+        return _task_error(request, row, exc)
+    return redirect(f"/tasks/{row.id}")
+
+
+@router.post("/tasks/{task_id}/answers/{position}/repair")
+async def repair_form(
+    task_id: str, position: int, request: Request, platform: PlatformDep, who: Participant
+) -> Response:
+    assert who.participant_id
+    row = own_task(platform.context.store, who.participant_id, task_id)
+    form = await request.form()
+    turn = str(form.get("turn") or "")
+    try:
+        data = validate(RepairInput, {"turn": int(turn)} if turn.isdigit() else {})
+        repair(platform, who, row, position, data)
+    except (StudyError, ApiError) as exc:
+        return _task_error(request, row, exc)
+    return redirect(f"/tasks/{row.id}")
 
 
 @router.get("/history")

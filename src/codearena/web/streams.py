@@ -27,6 +27,7 @@ Event = dict[str, Any]
 @dataclass
 class AnswerState:
     position: int
+    turn: int = 1  # the answer's turn in its conversation (1 = the first answer)
     status: str = "pending"  # pending (no token yet) | streaming | ok | error
     text: str = ""
     result: CallResult | None = None
@@ -64,6 +65,11 @@ def timing_dict(
 Present = Callable[[AnswerState], dict[str, Any]]
 
 
+def _turn(turn: int) -> dict[str, int]:
+    """An event of a later turn says which (turn 1's events keep their keys)."""
+    return {} if turn == 1 else {"turn": turn}
+
+
 @dataclass
 class LiveTask:
     id: str
@@ -71,6 +77,7 @@ class LiveTask:
     answers: list[AnswerState]
     complete: bool = False
     named: bool = False  # named mode: a retry's reason is the upstream's message
+    round: int = 1  # 1: the task's answers; N: a follow-up or repair round (turns up to N)
     started_at: float = field(default_factory=time.time)  # the task's created_at
     subscribers: set[asyncio.Queue[Event]] = field(default_factory=set)
 
@@ -84,13 +91,20 @@ class LiveTask:
     def _apply(self, event: GatewayEvent) -> None:
         answer = self.answers[event.index]
         if event.kind == "start":  # the call has its slot; "streaming" waits for a token
-            self._publish({"type": "start", "position": event.index})
+            self._publish({"type": "start", "position": answer.position, **_turn(answer.turn)})
         elif event.kind == "delta":
             if answer.first_token_at is None:
                 answer.first_token_at = time.time()
             answer.status = "streaming"
             answer.text += event.text
-            self._publish({"type": "delta", "position": event.index, "text": event.text})
+            self._publish(
+                {
+                    "type": "delta",
+                    "position": answer.position,
+                    **_turn(answer.turn),
+                    "text": event.text,
+                }
+            )
         elif event.kind == "retry":
             answer.retries += 1
             reason = event.text if self.named and event.text else BLIND_RETRY_REASON
@@ -98,7 +112,8 @@ class LiveTask:
             self._publish(
                 {
                     "type": "retry",
-                    "position": event.index,
+                    "position": answer.position,
+                    **_turn(answer.turn),
                     "retries": answer.retries,
                     "reason": reason,
                 }
@@ -115,6 +130,7 @@ class LiveTask:
     def snapshot(self) -> Event:
         return {
             "type": "snapshot",
+            **_turn(self.round),
             "complete": self.complete,
             "answers": [self.present(a) for a in self.answers],
             "timing": self.timing(),
@@ -122,6 +138,9 @@ class LiveTask:
 
     def timing(self) -> dict[str, Any]:
         marks = [(a.first_token_at, a.finished_at) for a in self.answers]
+        if self.round != 1:  # by position, as every timing is: a round may skip a position
+            by_position = {a.position: (a.first_token_at, a.finished_at) for a in self.answers}
+            marks = [by_position.get(i, (None, None)) for i in range(max(by_position) + 1)]
         return timing_dict(self.started_at, marks, self.complete, time.time())
 
     def finish(self, error: str | None = None) -> None:

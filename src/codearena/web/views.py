@@ -63,8 +63,9 @@ def present(
     code: list[dict[str, Any]] | None = None,
     retries: int = 0,
     retry_reason: str | None = None,
+    turn: int = 1,
 ) -> dict[str, Any]:
-    """One answer for the browser. ``source`` is a CallResult or a Generation when finished;
+    """One answer for the browser (``turn``: its turn in the model's conversation). ``source`` is a CallResult or a Generation when finished;
     an answer still arriving says how many retries the gateway announced (no model in it)."""
     named = shows_models(row)
     model = row.models[position]
@@ -73,6 +74,8 @@ def present(
         "name": model_label(catalog, model) if named else blind_label(position),
         "status": status,
     }
+    if turn != 1:  # a later turn says so (turn 1's answers keep their keys)
+        answer["turn"] = turn
     if status in ("pending", "streaming"):
         answer["text"] = text
         answer["retries"] = retries
@@ -107,6 +110,7 @@ def live_presenter(catalog: Catalog, row: StudyTask) -> Any:
             state.result,
             retries=state.retries,
             retry_reason=state.retry_reason,
+            turn=state.turn,
         )
 
     return show
@@ -123,7 +127,38 @@ def stored_answers(store: Store, catalog: Catalog, row: StudyTask) -> list[dict[
     return [
         present(catalog, row, g.position, g.status, g.text, g, list(g.code or []))
         for g in generations
+        if g.turn == 1
     ]
+
+
+def stored_turn(store: Store, catalog: Catalog, row: StudyTask, turn: int) -> list[dict[str, Any]]:
+    """The answers at ``turn`` (2 and later: follow-ups and repair rounds), with their prompt."""
+    task = repo.get_task(store, row.task_id) if row.task_id else None
+    shown = []
+    for g in task.generations if task else []:
+        if g.turn == turn:
+            answer = present(catalog, row, g.position, g.status, g.text, g, list(g.code or []))
+            answer.update(turn=g.turn, kind=g.kind, prompt=g.prompt)
+            shown.append(answer)
+    return shown
+
+
+def later_turns(
+    store: Store, catalog: Catalog, row: StudyTask, live: LiveTask | None
+) -> list[dict[str, Any]]:
+    """The task's turns after the first (``turns`` in the task JSON): each turn's number, its
+    answers (by position, each with ``kind`` and ``prompt``) and whether a round is live."""
+    task = repo.get_task(store, row.task_id) if row.task_id else None
+    numbers = {g.turn for g in (task.generations if task else []) if g.turn > 1}
+    live_states = live.answers if live is not None and not live.complete and live.round > 1 else []
+    numbers |= {state.turn for state in live_states}
+    turns = {n: {a["position"]: a for a in stored_turn(store, catalog, row, n)} for n in numbers}
+    for state in live_states:  # a live answer as it streams (its row may not be stored yet)
+        stored = turns[state.turn].get(state.position, {})
+        shown = live.present(state) if live is not None else {}
+        shown.update(kind=stored.get("kind"), prompt=stored.get("prompt"))
+        turns[state.turn][state.position] = shown
+    return [{"turn": n, "answers": [turns[n][p] for p in sorted(turns[n])]} for n in sorted(turns)]
 
 
 def epoch(moment: datetime | None) -> float | None:
@@ -157,13 +192,13 @@ def stored_timing(store: Store, row: StudyTask) -> dict[str, Any]:
 
 
 def timing(store: Store, row: StudyTask, live: LiveTask | None) -> dict[str, Any]:
-    if live is not None and not live.complete:
+    if live is not None and not live.complete and live.round == 1:
         return live.timing()
     return stored_timing(store, row)
 
 
 def answers(store: Store, catalog: Catalog, row: StudyTask, live: LiveTask | None) -> Any:
-    if live is not None and not live.complete:
+    if live is not None and not live.complete and live.round == 1:
         return live.snapshot()["answers"]
     return stored_answers(store, catalog, row)
 
@@ -186,6 +221,10 @@ def task_view(
         "complete": row.status != "running",
         "revealed": shows_models(row),
         "answers": shown,
+        # turns 2, 3, ...: follow-ups and repair rounds, each model continuing its own
+        "turns": later_turns(store, catalog, row, live),
+        "round_live": live is not None and not live.complete and live.round > 1,
+        "live_turn": live.round if live is not None and not live.complete else None,
         # seconds since the task's start by answer position (first token, end): survives a reload
         "timing": timing(store, row, live),
         "vote": battle.choice if battle else None,

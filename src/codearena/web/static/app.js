@@ -60,7 +60,10 @@ function taskPage() {
   const taskId = body.dataset.task;
   const blind = body.dataset.mode === "blind";
   const running = new Set();
-  const column = (p) => document.querySelector(`.answer[data-position="${p}"]`);
+  // turn 1 is the task's answers; a follow-up or repair round streams turn N (data-live-turn)
+  const liveTurn = Number(body.dataset.liveTurn || 0);
+  const column = (p, t) => document.querySelector(`.answer[data-position="${p}"][data-turn="${t || 1}"]`);
+  const key = (p, t) => `${t || 1}:${p}`;
   const part = (col, name) => col.querySelector(`[data-role="${name}"]`);
   // Elapsed times count from the task's start on the server's clock: the page gets the
   // seconds so far (data-elapsed, a snapshot's timing) and counts on from there, so a reload
@@ -102,7 +105,7 @@ function taskPage() {
   }
 
   function applyTiming(timing) {
-    if (!timing) return;
+    if (!timing || liveTurn > 1) return;
     if (timing.elapsed_s !== null && timing.elapsed_s !== undefined) {
       base = performance.now() - 1000 * timing.elapsed_s;
     }
@@ -110,7 +113,7 @@ function taskPage() {
       const col = column(t.position);
       if (!col) continue;
       if (t.finished_s !== null && t.finished_s !== undefined) {
-        finished.set(t.position, t.finished_s);
+        finished.set(key(t.position), t.finished_s);
         showElapsed(col, t.finished_s);
       }
       if (t.first_token_s !== null && t.first_token_s !== undefined) {
@@ -120,7 +123,8 @@ function taskPage() {
   }
 
   function apply(a) {
-    const col = column(a.position);
+    const col = column(a.position, a.turn);
+    const k = key(a.position, a.turn);
     if (!col) return;
     if (a.name) part(col, "name").textContent = a.name;
     if (a.status) {
@@ -137,12 +141,12 @@ function taskPage() {
         setServerHtml(holder, a.html);
         holder.dataset.rendered = "true";
       }
-      running.delete(a.position);
-      if (!finished.has(a.position)) { finished.set(a.position, seconds()); showElapsed(col, seconds()); }
+      running.delete(k);
+      if (!finished.has(k)) { finished.set(k, seconds()); showElapsed(col, seconds()); }
       enableAnswer(col);
     } else if (a.text !== undefined) {
       if (a.text) streamTarget(col).textContent = a.text;
-      running.add(a.position);
+      running.add(k);
     }
     if (a.self_identified) {
       const notice = document.querySelector('[data-role="self-identified-notice"]');
@@ -160,8 +164,9 @@ function taskPage() {
 
   function tick() {
     const now = seconds();
-    for (const p of running) {
-      if (!finished.has(p)) showElapsed(column(p), now);
+    for (const k of running) {
+      const [t, p] = k.split(":");
+      if (!finished.has(k) && column(p, t)) showElapsed(column(p, t), now);
     }
   }
 
@@ -182,6 +187,8 @@ function taskPage() {
     body.dataset.complete = "true";
     running.clear();
     document.querySelector('[data-role="task-status"]').textContent = "All answers are in.";
+    const followUp = document.querySelector('form[data-role="follow-up"]');
+    if (followUp) followUp.hidden = false;
     enableRuns(document);
     document.querySelectorAll('[data-testid="rating-save"], [data-action="upvote"]').forEach((b) => {
       if (b.textContent !== "Upvoted") b.disabled = false;
@@ -192,31 +199,37 @@ function taskPage() {
   }
 
   document.querySelectorAll('[data-role="elapsed"]').forEach((span) => {
-    if (span.dataset.finished !== "") finished.set(Number(span.closest(".answer").dataset.position), Number(span.dataset.finished));
+    const col = span.closest(".answer");
+    if (span.dataset.finished !== "") finished.set(key(col.dataset.position, col.dataset.turn), Number(span.dataset.finished));
   });
-  if (body.dataset.complete === "true") {
+  if (body.dataset.complete === "true" && !liveTurn) {
     complete();
   } else {
-    document.querySelectorAll(".answer").forEach((col) => {
-      if (part(col, "body").dataset.rendered !== "true") running.add(Number(col.dataset.position));
+    const streamed = liveTurn ? `.answer[data-turn="${liveTurn}"]` : '.answer[data-turn="1"]';
+    if (liveTurn) base = performance.now();
+    document.querySelectorAll(streamed).forEach((col) => {
+      if (part(col, "body").dataset.rendered !== "true") running.add(key(col.dataset.position, col.dataset.turn));
     });
     tick();
     const timer = setInterval(tick, 100);
-    const source = new EventSource(`/api/tasks/${encodeURIComponent(taskId)}/events`);
+    const turnQuery = liveTurn ? `?turn=${liveTurn}` : "";
+    const source = new EventSource(`/api/tasks/${encodeURIComponent(taskId)}/events${turnQuery}`);
     source.onmessage = (message) => {
       const event = JSON.parse(message.data);
       if (event.type === "snapshot") { applyTiming(event.timing); event.answers.forEach(apply); }
       else if (event.type === "delta") {
-        const col = column(event.position);
+        const col = column(event.position, event.turn);
         setStatus(col, "streaming");
         if (col) streamTarget(col).append(document.createTextNode(event.text));
       } else if (event.type === "retry") {
-        setStatus(column(event.position), "retrying");
-        showRetry(column(event.position), event.retries, event.reason);
+        setStatus(column(event.position, event.turn), "retrying");
+        showRetry(column(event.position, event.turn), event.retries, event.reason);
       }
       else if (event.type === "done") apply(event);
       else if (event.type === "end") {
         source.close(); clearInterval(timer); tick(); complete();
+        const send = document.querySelector('[data-testid="follow-up-send"]');
+        if (send) send.disabled = false;
         if (event.error) document.querySelector('[data-role="task-status"]').textContent = event.error;
       }
     };
@@ -228,8 +241,11 @@ function taskPage() {
     out.hidden = false; out.replaceChildren(el("span", {}, "Running…"));
     button.disabled = true;
     try {
-      const r = await api("POST", `/api/tasks/${taskId}/answers/${col.dataset.position}/run`,
+      const r = await api("POST", `/api/tasks/${taskId}/answers/${col.dataset.position}/run?turn=${col.dataset.turn || 1}`,
         { block_index: Number(button.dataset.block) });
+      // a run that did not pass can go back to its model as the next turn
+      const sendError = part(col, "send-error");
+      if (sendError) sendError.hidden = r.verdict === "passed" || r.verdict === "ran";
       const tests = r.tests_total !== null && r.tests_total !== undefined
         ? ` · tests passed ${r.tests_passed}/${r.tests_total}`
         : r.verdict === "ran" ? " · exit 0, no tests to check it" : "";
@@ -256,6 +272,7 @@ function taskPage() {
       const excluded = r.self_identified ? " It is excluded from the analysis (an answer named a model)." : "";
       status.textContent = `Your vote: ${label}.${excluded} The models are revealed.`;
       r.answers.forEach(apply);
+      (r.turns || []).forEach((t) => t.answers.forEach(apply));
       enableRuns(document);
     } catch (error) { status.textContent = error.message; }
   }
