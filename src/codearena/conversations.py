@@ -14,7 +14,7 @@ from the catalog, when the catalog knows it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from codearena.gateway import CallResult, Gateway, Listener
 from codearena.gateway.client import estimate_tokens
@@ -105,9 +105,11 @@ async def continue_conversations(
     temperature: float | None = DEFAULT_TEMPERATURE,
     listener: Listener | None = None,
     max_turns: int = MAX_TURNS,
+    on_pending: Callable[[list[str]], None] | None = None,
 ) -> tuple[list[CallResult], list[str]]:
     """Send ``prompts[i]`` as the next turn of the conversation ending at ``parent_ids[i]``
-    (all of one task), all at once; every guard is checked before any call is made."""
+    (all of one task), all at once; every guard is checked before any call is made.
+    ``on_pending`` gets the new generations' ids once their rows exist, before any call."""
     if len(parent_ids) != len(prompts):
         raise ValueError("one prompt per conversation")
     planned = [
@@ -126,4 +128,5 @@ async def continue_conversations(
         [turn for _, turn in planned],
         temperature=temperature,
         listener=listener,
+        on_pending=on_pending,
     )

@@ -153,8 +153,8 @@ class BenchRunner:
         of all items are stored in one transaction up front; each item then stores its
         execution and its own row in one; the static checks of all answers run as one batch at
         the end (one ruff process, one bandit manager), and a resumed run checks the answers an
-        interrupted one left unchecked. An API model's answer is linked to its item the moment
-        it is stored, so a resumed run never asks for it again."""
+        interrupted one left unchecked. An API model's call is linked to its item before it is
+        made, so a resumed run never asks again for an answer that arrived."""
         with self.context.store.session() as session:
             run = session.get(BenchRun, run_id)
             if run is None:
@@ -331,7 +331,6 @@ class BenchRunner:
         if item.round == 0:
             if item.generation_id is None:
                 item.generation_id, status, cost = await self._generate(item, task_id, temperature)
-                self._update(item.id, generation_id=item.generation_id)
             else:
                 status = self._stored_status(item.generation_id)
             if status != "ok":
@@ -353,6 +352,12 @@ class BenchRunner:
                 last = result[0]
                 continue
             prompt = repair_prompt(last, problem.tests)
+            next_round = item.round + 1
+
+            def link(ids: list[str], round_: int = next_round) -> None:
+                # before the call: an answer that arrives is the item's even if the run stops
+                self._update(item.id, generation_id=ids[0], round=round_, execution_id=None)
+
             results, ids = await continue_conversations(
                 self.context,
                 self.gateway,
@@ -361,10 +366,10 @@ class BenchRunner:
                 "repair",
                 temperature=temperature,
                 max_turns=self._repairs + 1,
+                on_pending=link,
             )
             cost += results[0].cost_usd or 0.0
-            item.generation_id, item.round, item.execution_id = ids[0], item.round + 1, None
-            self._update(item.id, generation_id=ids[0], round=item.round, execution_id=None)
+            item.generation_id, item.round, item.execution_id = ids[0], next_round, None
             if results[0].status != "ok":
                 break  # a resumed run asks this round again
             result = await self._execute(item, task_id, first=False)
@@ -427,9 +432,9 @@ class BenchRunner:
             "repair",
             temperature=temperature,
             max_turns=self._repairs + 1,
+            on_pending=lambda new: self._update(item.id, generation_id=new[0], execution_id=None),
         )
         item.generation_id = ids[0]
-        self._update(item.id, generation_id=ids[0], execution_id=None)
         return results[0].status == "ok"
 
     def _stored_execution(self, execution_id: str | None) -> ExecResult | None:
@@ -455,6 +460,8 @@ class BenchRunner:
             [item.model],
             temperature=temperature,
             first_position=item.sample,
+            # linked before the call: an answer that arrives is the item's even if the run stops
+            on_pending=lambda new: self._update(item.id, generation_id=new[0]),
         )
         result = results[0]
         return ids[0], result.status, result.cost_usd or 0.0
