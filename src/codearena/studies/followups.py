@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from codearena.conversations import ConversationError, next_turn
+from codearena.evaluation import stored_result
 from codearena.pipeline import Context, Turn
 from codearena.repair import repair_prompt
 from codearena.sandbox import ExecResult
@@ -129,22 +130,7 @@ def last_run(store: Store, generation_id: str) -> ExecResult | None:
             .where(Execution.generation_id == generation_id)
             .order_by(Execution.created_at.desc())
         ).first()
-    if ex is None:
-        return None
-    return ExecResult(
-        verdict=ex.verdict,  # type: ignore[arg-type]
-        exit_code=ex.exit_code,
-        signal=ex.signal,
-        stdout=ex.stdout,
-        stderr=ex.stderr,
-        duration_ms=ex.duration_ms or 0.0,
-        backend=ex.backend,
-        tests_passed=ex.tests_passed,
-        tests_total=ex.tests_total,
-        isolated=ex.isolated,
-        language=ex.language,
-        details=list(ex.details or []),
-    )
+    return stored_result(ex) if ex is not None else None
 
 
 def plan_repair(context: Context, row: StudyTask, position: int, data: RepairInput) -> FollowUpPlan:
