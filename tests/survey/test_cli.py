@@ -80,3 +80,19 @@ def test_errors_exit_2_and_change_nothing(
     assert counts(db, study) == before
     code, _, err = run(capsys, "survey", "import", str(export_csv))
     assert code == 2 and "--study" in err  # a missing option is a usage error too
+
+
+def test_readable_output_tells_how_to_use_a_suggestion_and_escapes_headers(
+    db: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.survey.conftest import HEADERS, ROWS, T, write_csv
+
+    study = make_study(db, "suggestions")
+    headers = list(HEADERS)
+    headers[1] = T[0].replace("experience", "experiance") + "\x1b[2J"
+    path = write_csv(tmp_path / "typo.csv", headers, ROWS)
+    code, out, err = run(capsys, "survey", "import", str(path), "--study", study)
+    assert code == 0, err
+    assert "questions that got no column: 1" in out
+    assert "suggestion (not applied)" in out and "add under [columns]" in out
+    assert "\x1b" not in out and "\\x1b[2J" in out

@@ -6,6 +6,17 @@ that is no option after that is looked up in the researcher's alias file (a flat
 ``[aliases]`` of ``"text seen" = "option"`` pairs, matched with the same normalisation, so
 case-insensitively). Nothing is ever guessed by fuzzy matching: what still matches no option is
 recorded under the question's "Other" option and reported, so that the alias file can be extended.
+
+The same file can map columns and link respondents (both optional)::
+
+    [aliases]
+    "C##" = "C#"
+
+    [columns]            # a header that is not the question's text, to the question's number
+    "Years coding" = 3
+
+    [link]               # the column naming a platform participant (id, e-mail or pseudonym)
+    column = "Participant code"
 """
 
 from __future__ import annotations
@@ -67,22 +78,37 @@ def other_option(question: Question) -> str:
 
 @dataclass(frozen=True)
 class Aliases:
-    """``"text seen" = "option"`` pairs, keyed by the normalised text seen."""
+    """The alias file: ``"text seen" = "option"`` pairs keyed by the normalised text seen,
+    ``columns`` (normalised header -> question number) and the ``link`` column's header."""
 
     table: dict[str, str] = field(default_factory=dict)
+    columns: dict[str, int] = field(default_factory=dict)
+    link: str | None = None
 
     def lookup(self, text: str) -> str | None:
         return self.table.get(normalize(text))
 
 
+_TABLES = ("aliases", "columns", "link")
+
+
 def aliases_from_dict(data: Any, source: str) -> Aliases:
-    if not isinstance(data, dict) or not isinstance(data.get("aliases"), dict):
-        raise AliasError(f'{source}: expected a table [aliases] of "text seen" = "option" pairs')
-    unknown = sorted(set(data) - {"aliases"})
+    if not isinstance(data, dict) or not any(isinstance(data.get(t), dict) for t in _TABLES):
+        raise AliasError(
+            f'{source}: expected a table [aliases] of "text seen" = "option" pairs '
+            '(and optionally [columns] of "header" = question number, [link] column = "header")'
+        )
+    unknown = sorted(set(data) - set(_TABLES))
     if unknown:
-        raise AliasError(f"{source}: unknown table or key {unknown[0]!r}; only [aliases] is read")
+        raise AliasError(
+            f"{source}: unknown table or key {unknown[0]!r}; only [aliases], [columns] and "
+            "[link] are read"
+        )
+    for name in _TABLES:
+        if name in data and not isinstance(data[name], dict):
+            raise AliasError(f"{source}: {name} must be a table ([{name}])")
     table: dict[str, str] = {}
-    for seen, option in data["aliases"].items():
+    for seen, option in data.get("aliases", {}).items():
         if not isinstance(option, str) or not option.strip():
             raise AliasError(f"{source}: alias {seen!r} must map to an option (a string)")
         key = normalize(seen)
@@ -94,7 +120,26 @@ def aliases_from_dict(data: Any, source: str) -> Aliases:
                 f"with different options: {table[key]!r} and {option!r}"
             )
         table[key] = option
-    return Aliases(table)
+    columns: dict[str, int] = {}
+    for header, number in data.get("columns", {}).items():
+        if isinstance(number, bool) or not isinstance(number, int) or number < 1:
+            raise AliasError(
+                f"{source}: [columns] {header!r} must map to a question number (1, 2, ...), "
+                f"not {number!r}"
+            )
+        key = normalize(header)
+        if not key:
+            raise AliasError(f"{source}: [columns] header {header!r} is blank")
+        if key in columns and columns[key] != number:
+            raise AliasError(f"{source}: [columns] {header!r} is given twice")
+        columns[key] = number
+    link = data.get("link", {})
+    if set(link) - {"column"}:
+        raise AliasError(f'{source}: [link] takes one key, column = "header of the column"')
+    column = link.get("column")
+    if column is not None and (not isinstance(column, str) or not normalize(column)):
+        raise AliasError(f"{source}: [link] column must be a header (a string), not {column!r}")
+    return Aliases(table, columns, column)
 
 
 def load_aliases(path: Path) -> Aliases:

@@ -66,10 +66,31 @@ def _print_report(report: ImportReport) -> None:
     _say(f"matched columns: {len(report.matched_columns)}")
     for header, number in report.matched_columns.items():
         _say(f"  Q{number:<3} {header}")
+    if report.mapped_columns:
+        _say(f"of them through [columns]: {len(report.mapped_columns)}")
     if report.unmatched_columns:
         _say(f"unmatched columns (not imported): {len(report.unmatched_columns)}")
         for header in report.unmatched_columns:
             _say(f"  {header}")
+    if report.unmatched_questions:
+        _say(f"questions that got no column: {len(report.unmatched_questions)}")
+        for number, text in report.unmatched_questions:
+            _say(f"  Q{number:<3} {text}")
+    for number, header, score in report.suggestions:
+        _say(
+            f"  suggestion (not applied): the column {header!r} looks like Q{number} "
+            f"(similarity {score:.2f}); to use it, add under [columns] in the alias file: "
+            f'"{header}" = {number}'
+        )
+    if report.linked or report.unlinked:
+        _say(f"linked to platform participants: {report.linked}")
+        if report.kept_platform_answers:
+            _say(
+                f"  kept {report.kept_platform_answers} answer(s) given on the platform "
+                "(the platform's answer wins)"
+            )
+        for row, value in report.unlinked:
+            _say(f"  row {row}: {value!r} names no participant of the study (imported unlinked)")
     if report.unknown_answers:
         _say("answers matching no option (counted as Other; map them in an alias file):")
         for number, seen in report.unknown_answers.items():
@@ -101,7 +122,11 @@ def import_command(
     ] = None,
     aliases: Annotated[
         Path | None,
-        typer.Option("--aliases", help='a TOML file with [aliases] "text seen" = "option"'),
+        typer.Option(
+            "--aliases",
+            help='a TOML file: [aliases] "text seen" = "option", [columns] "header" = '
+            'question number, [link] column = "header naming platform participants"',
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
