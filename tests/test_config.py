@@ -68,3 +68,33 @@ def test_model_prices_and_context_must_be_numbers(env: Path) -> None:
     (env / "codearena.toml").write_text('[[models]]\nid = "ollama:x"\nprice_input_per_m = -1\n')
     with pytest.raises(ConfigError, match=r"price_input_per_m.*negative"):
         load_settings()
+
+
+def test_a_config_table_named_like_a_later_preset_replaces_it(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A [providers.groq] declared before the preset existed keeps working; the first three
+    built-in providers stay refused."""
+    monkeypatch.delenv("GROQ_BASE_URL", raising=False)
+    (env / "codearena.toml").write_text(
+        '[providers.groq]\nbase_url = "http://127.0.0.1:8001/v1/"\napi_key_env = "MY_GROQ"\n'
+    )
+    groq = load_settings().providers["groq"]
+    assert groq.base_url == "http://127.0.0.1:8001/v1" and groq.key_env == "MY_GROQ"
+    (env / "codearena.toml").write_text('[providers.openai]\nbase_url = "http://x/v1"\n')
+    with pytest.raises(ConfigError, match="is a built-in provider"):
+        load_settings()
+
+
+def test_a_cached_input_price_is_a_model_field(env: Path) -> None:
+    (env / "codearena.toml").write_text(
+        '[[models]]\nid = "deepseek:deepseek-chat"\nlabel = "DS"\nprice_input_per_m = 0.28\n'
+        "price_output_per_m = 0.42\nprice_cached_input_per_m = 0.028\n"
+    )
+    (model,) = load_settings().models
+    assert model.price_cached_input_per_m == 0.028
+    (env / "codearena.toml").write_text(
+        '[[models]]\nid = "deepseek:x"\nprice_cached_input_per_m = "cheap"\n'
+    )
+    with pytest.raises(ConfigError, match=r"line 3.*price_cached_input_per_m"):
+        load_settings()

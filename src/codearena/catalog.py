@@ -1,8 +1,8 @@
 """Providers and models: the study's preset, OpenRouter's listing, local Ollama models.
 
 Model ids: ``provider:model`` names a route explicitly (``openai:gpt-4o``,
-``ollama:qwen2.5-coder:7b``); an id without a known provider prefix goes through OpenRouter,
-as in the study (``openai/gpt-4o``).
+``ollama:qwen2.5-coder:7b``, ``anthropic:claude-sonnet-4-5``, ``hf:openai/gpt-oss-120b``); an id
+without a known provider prefix goes through OpenRouter, as in the study (``openai/gpt-4o``).
 """
 
 from __future__ import annotations
@@ -27,6 +27,25 @@ PRESETS: dict[str, tuple[tuple[str, str], ...]] = {
         ("mistralai/mixtral-8x7b-instruct", "Mixtral 8x7B Instruct"),
     )
 }
+
+
+# A few models of each built-in provider preset (config.PROVIDER_PRESETS), so that `codearena
+# models` lists every provider with its status. No prices: they change too often to be built in
+# (declare them with [[models]]); without one a call's cost is unknown, never 0.
+PROVIDER_MODELS: tuple[tuple[str, str], ...] = (
+    ("hf:openai/gpt-oss-120b", "GPT-OSS 120B (Hugging Face)"),
+    ("hf:Qwen/Qwen2.5-Coder-32B-Instruct", "Qwen 2.5 Coder 32B Instruct (Hugging Face)"),
+    ("anthropic:claude-sonnet-4-5", "Claude Sonnet 4.5"),
+    ("anthropic:claude-haiku-4-5", "Claude Haiku 4.5"),
+    ("gemini:gemini-2.5-flash", "Gemini 2.5 Flash"),
+    ("gemini:gemini-2.5-pro", "Gemini 2.5 Pro"),
+    ("mistral:codestral-latest", "Codestral"),
+    ("mistral:mistral-large-latest", "Mistral Large"),
+    ("groq:llama-3.3-70b-versatile", "Llama 3.3 70B Versatile (Groq)"),
+    ("together:meta-llama/Llama-3.3-70B-Instruct-Turbo", "Llama 3.3 70B Instruct Turbo (Together)"),
+    ("deepseek:deepseek-chat", "DeepSeek Chat"),
+    ("deepseek:deepseek-reasoner", "DeepSeek Reasoner"),
+)
 
 
 class UnknownModel(ValueError):
@@ -54,12 +73,25 @@ class ModelInfo:
     price_output_per_m: float | None = None
     source: str = "preset"
     presets: tuple[str, ...] = ()
+    price_cached_input_per_m: float | None = None
 
-    def cost_usd(self, prompt_tokens: int, completion_tokens: int) -> float | None:
+    def cost_usd(
+        self, prompt_tokens: int, completion_tokens: int, cached_tokens: int = 0
+    ) -> float | None:
+        """USD for a call from the catalog's prices; None (unknown) without a price. Prompt
+        tokens a provider served from its cache (``cached_tokens``, part of ``prompt_tokens``)
+        are billed at the cached price; without one the cost is unknown rather than the full
+        input price, which would overstate it."""
         if self.price_input_per_m is None or self.price_output_per_m is None:
             return None
+        cached = min(max(cached_tokens, 0), prompt_tokens)
+        if cached and self.price_cached_input_per_m is None:
+            return None
+        cached_cost = cached * (self.price_cached_input_per_m or 0.0)
         return (
-            prompt_tokens * self.price_input_per_m + completion_tokens * self.price_output_per_m
+            (prompt_tokens - cached) * self.price_input_per_m
+            + cached_cost
+            + completion_tokens * self.price_output_per_m
         ) / 1_000_000
 
 
@@ -90,6 +122,10 @@ class Catalog:
         for preset, entries in PRESETS.items():
             for model_id, label in entries:
                 self._add(ModelInfo(model_id, label, "openrouter", model_id, presets=(preset,)))
+        for model_id, label in PROVIDER_MODELS:
+            provider, upstream = split_model_id(model_id, settings.providers)
+            if provider != "openrouter":  # its provider is configured (it may be replaced)
+                self._add(ModelInfo(model_id, label, provider, upstream, source="builtin"))
         for info in extra:
             self._add(info)
         for declared in settings.models:
@@ -104,6 +140,7 @@ class Catalog:
                     declared.price_input_per_m,
                     declared.price_output_per_m,
                     source="config",
+                    price_cached_input_per_m=declared.price_cached_input_per_m,
                 )
             )
 
@@ -118,6 +155,9 @@ class Catalog:
             context_length=info.context_length or old.context_length,
             price_input_per_m=_first(info.price_input_per_m, old.price_input_per_m),
             price_output_per_m=_first(info.price_output_per_m, old.price_output_per_m),
+            price_cached_input_per_m=_first(
+                info.price_cached_input_per_m, old.price_cached_input_per_m
+            ),
             source=info.source if old.source != "config" else old.source,
         )
 

@@ -28,6 +28,46 @@ APP_URL = "https://github.com/codearena/codearena"
 APP_TITLE = "codearena"
 
 
+@dataclass(frozen=True)
+class ProviderPreset:
+    """A built-in OpenAI-compatible endpoint: its catalog prefix, key variable and base URL
+    (``<PREFIX>_BASE_URL``, e.g. ``HF_BASE_URL``, overrides the URL)."""
+
+    name: str
+    title: str
+    key_env: str
+    base_url: str
+
+    @property
+    def base_url_env(self) -> str:
+        return f"{self.name.upper()}_BASE_URL"
+
+
+# The base URLs of each provider's OpenAI-compatible chat endpoint (``<base>/chat/completions``),
+# as their documentation gives them (see docs/providers.md for which were checked and how).
+PROVIDER_PRESETS: tuple[ProviderPreset, ...] = (
+    ProviderPreset(
+        "hf", "Hugging Face Inference Providers", "HF_TOKEN", "https://router.huggingface.co/v1"
+    ),
+    ProviderPreset(
+        "anthropic",
+        "Anthropic (OpenAI SDK compatibility)",
+        "ANTHROPIC_API_KEY",
+        "https://api.anthropic.com/v1/",
+    ),
+    ProviderPreset(
+        "gemini",
+        "Google Gemini (OpenAI compatibility)",
+        "GEMINI_API_KEY",
+        "https://generativelanguage.googleapis.com/v1beta/openai/",
+    ),
+    ProviderPreset("mistral", "Mistral", "MISTRAL_API_KEY", "https://api.mistral.ai/v1"),
+    ProviderPreset("groq", "Groq", "GROQ_API_KEY", "https://api.groq.com/openai/v1"),
+    ProviderPreset("together", "Together", "TOGETHER_API_KEY", "https://api.together.xyz/v1"),
+    ProviderPreset("deepseek", "DeepSeek", "DEEPSEEK_API_KEY", "https://api.deepseek.com"),
+)
+
+
 class ConfigError(CodearenaError):
     """An invalid setting; the message names the file, line and key where known."""
 
@@ -112,6 +152,7 @@ class ExtraModel:
     context_length: int | None = None
     price_input_per_m: float | None = None
     price_output_per_m: float | None = None
+    price_cached_input_per_m: float | None = None  # prompt tokens served from a cache
 
 
 @dataclass(frozen=True)
@@ -160,7 +201,21 @@ def builtin_providers(env: Mapping[str, str]) -> dict[str, ProviderConfig]:
             "OPENAI_API_KEY",
         ),
         "ollama": ProviderConfig("ollama", f"{ollama}/v1", None, {}, 4, local=True),
+        **{
+            preset.name: ProviderConfig(
+                preset.name,
+                (env.get(preset.base_url_env) or preset.base_url).strip().rstrip("/"),
+                preset.key_env,
+            )
+            for preset in PROVIDER_PRESETS
+        },
     }
+
+
+# Built in since the first release: a config table of the same name is refused. The presets of
+# PROVIDER_PRESETS came later, so a ``[providers.<name>]`` table declared before them replaces
+# the preset instead of breaking that config file.
+_FIXED_PROVIDERS = frozenset({"openrouter", "openai", "ollama"})
 
 
 _PROVIDER_KEYS = {"base_url", "api_key_env", "headers", "concurrency"}
@@ -286,6 +341,9 @@ def _models_from(reader: _Reader, raw: Any) -> tuple[ExtraModel, ...]:
                 context_length=_optional(reader, "context_length", spec, int),
                 price_input_per_m=_optional(reader, "price_input_per_m", spec, (int, float)),
                 price_output_per_m=_optional(reader, "price_output_per_m", spec, (int, float)),
+                price_cached_input_per_m=_optional(
+                    reader, "price_cached_input_per_m", spec, (int, float)
+                ),
             )
         )
     return tuple(models)
@@ -378,7 +436,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         data, reader = _parse_file(config_path)
         reader.check_keys("", data, _TOP_KEYS)
         for name, provider in _providers_from(reader, data.get("providers", {})).items():
-            if name in providers:
+            if name in _FIXED_PROVIDERS:
                 raise reader.error("providers", name, "is a built-in provider; pick another name")
             providers[name] = provider
         gateway = _gateway_from(reader, data.get("gateway", {}))

@@ -34,10 +34,13 @@ def study_id(store: Store) -> str:
 def test_study_votes_map_choices_flags_and_groups(store: Store, study_id: str) -> None:
     pairs = study_votes(store, study_id)
     votes = [v for v, _ in pairs]
-    assert stats.Vote(ALPHA, EVIL, "a") in votes
-    assert stats.Vote(BETA, ALPHA, "b", flagged=True) in votes  # self-identified
-    assert stats.Vote(BETA, EVIL, "both_bad") in votes  # stored as "both_bad"
+    p1, p2, p3 = (pid(study_id, n) for n in (1, 2, 3))
+    assert stats.Vote(ALPHA, EVIL, "a", participant=p1) in votes
+    assert stats.Vote(BETA, ALPHA, "b", flagged=True, participant=p2) in votes  # self-identified
+    assert stats.Vote(BETA, EVIL, "both_bad", participant=p3) in votes  # stored as "both_bad"
     assert len(votes) == 6  # 3 battles (the upvote is not a battle) + 3 imported
+    # an imported vote's rater is its participant, never the same as a platform id
+    assert {v.participant for v in votes[3:]} == {"imported:ext-1"}
     groups = dict(
         zip([(v.model_a, v.model_b, v.winner) for v in votes], [g for _, g in pairs], strict=True)
     )
@@ -65,8 +68,11 @@ def test_study_votes_map_choices_flags_and_groups(store: Store, study_id: str) -
 def test_leaderboard_matches_the_stats_package(store: Store, study_id: str) -> None:
     analysis = analyse_study(store, study_id, rounds=ROUNDS, seed=3)
     votes = [v for v, _ in study_votes(store, study_id)]
-    expected = stats.leaderboard(votes, rounds=ROUNDS, seed=3)
+    expected = stats.leaderboard(votes, rounds=ROUNDS, seed=3, bootstrap="participants")
     assert analysis.leaderboard == expected
+    assert analysis.options["bootstrap"] == "participants"
+    by_votes = analyse_study(store, study_id, rounds=ROUNDS, seed=3, bootstrap="votes")
+    assert by_votes.leaderboard == stats.leaderboard(votes, rounds=ROUNDS, seed=3)
     assert sum(r.battles for r in expected) == 2 * 5  # the self-identified vote is left out
     flagged = analyse_study(store, study_id, rounds=ROUNDS, seed=3, include_flagged=True)
     assert sum(r.battles for r in flagged.leaderboard) == 2 * 6

@@ -54,7 +54,9 @@ def test_leaderboard_json_matches_the_stats_package(sqlite_db: Store) -> None:
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)
     votes = [v for v, _ in study_votes(sqlite_db, study_id)]
-    expected = [r.to_dict() for r in stats.leaderboard(votes, rounds=300, seed=0)]
+    # the participant bootstrap is the default for a study's votes
+    board = stats.leaderboard(votes, rounds=300, bootstrap="participants")
+    expected = [r.to_dict() for r in board]
     assert rows == expected
     assert set(rows[0]) == {
         "model",
@@ -69,7 +71,9 @@ def test_leaderboard_json_matches_the_stats_package(sqlite_db: Store) -> None:
         "warnings",
         "ci_note",
         "group",
+        "bootstrap",
     }
+    assert {r["bootstrap"] for r in rows} == {"participants"}
     assert all(r["warnings"] == [] and r["ci_note"] is None for r in rows)
     assert sum(r["battles"] for r in rows) == 10  # the self-identified battle is left out
     flagged = runner.invoke(
@@ -133,7 +137,8 @@ def test_votes_import_replaces_on_reimport(db: Store, tmp_path: Path) -> None:
     assert "imported 5 votes" in again.stdout and "replaced 5" in again.stdout
     assert _imported(db, study_id) == before + 5  # replaced, not duplicated
     votes = [v for v, _ in study_votes(db, study_id)]
-    assert stats.Vote(BETA, EVIL, "both_bad") in votes
+    assert stats.Vote(BETA, EVIL, "both_bad", participant="imported:u2") in votes
+    assert stats.Vote(ALPHA, EVIL, "both_bad") in votes  # no rater: a participant of its own
 
 
 def test_votes_import_reports_every_bad_row_and_imports_nothing(db: Store, tmp_path: Path) -> None:

@@ -299,3 +299,85 @@ def test_a_client_that_disconnects_mid_stream_leaves_an_interrupted_generation(
     assert row.text and DEFAULT_REPLY.startswith(row.text)
     assert row.text.startswith(received)
     assert len(row.text) < len(DEFAULT_REPLY)
+
+
+TOOLS: Any = [
+    {
+        "type": "function",
+        "function": {
+            "name": "add",
+            "parameters": {"type": "object", "properties": {"a": {}, "b": {}}},
+        },
+    }
+]
+
+
+def test_tool_calls_come_back_whole_and_are_stored(server: Server) -> None:
+    token, _ = server.token()
+    raw = server.sdk(token).chat.completions.with_raw_response.create(
+        model=unique("tool-call"),
+        messages=[{"role": "user", "content": "add 1 and 2"}],
+        tools=TOOLS,
+    )
+    answer = raw.parse()
+    choice = answer.choices[0]
+    assert choice.finish_reason == "tool_calls" and choice.message.content is None
+    [call] = choice.message.tool_calls or []
+    assert (call.id, call.type) == ("call_fake1", "function")
+    assert call.function.name == "add"  # type: ignore[union-attr]
+    assert json.loads(call.function.arguments) == {"a": 1, "b": 2}  # type: ignore[union-attr]
+    generation = stored(server, raw.headers["x-codearena-generation-id"])
+    assert (generation.status, generation.finish_reason) == ("ok", "tool_calls")
+    assert generation.tool_calls == [
+        {
+            "id": "call_fake1",
+            "type": "function",
+            "function": {"name": "add", "arguments": '{"a": 1, "b": 2}'},
+        }
+    ]
+
+
+def test_tool_call_deltas_are_relayed_as_they_stream(server: Server) -> None:
+    token, _ = server.token()
+    stream = server.sdk(token).chat.completions.create(
+        model=unique("tool-call"),
+        messages=[{"role": "user", "content": "add 1 and 2"}],
+        tools=TOOLS,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    deltas = [d for c in chunks if c.choices for d in c.choices[0].delta.tool_calls or []]
+    assert len(deltas) == 3  # the id and name, then the arguments in two pieces
+    assert deltas[0].id == "call_fake1" and deltas[0].function.name == "add"  # type: ignore[union-attr]
+    arguments = "".join(d.function.arguments or "" for d in deltas if d.function)
+    assert json.loads(arguments) == {"a": 1, "b": 2}
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "tool_calls"
+    assert chunks[-1].usage is not None
+
+
+def test_the_tool_result_goes_back_to_the_model_as_the_client_sent_it(
+    server: Server, fake: FakeUpstream
+) -> None:
+    token, _ = server.token()
+    model = unique("ok")
+    messages: Any = [
+        {"role": "user", "content": "add 1 and 2"},
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_fake1",
+                    "type": "function",
+                    "function": {"name": "add", "arguments": '{"a": 1, "b": 2}'},
+                }
+            ],
+        },
+        {"role": "tool", "tool_call_id": "call_fake1", "content": "3"},
+    ]
+    answer = server.sdk(token).chat.completions.create(model=model, messages=messages, tools=TOOLS)
+    assert answer.choices[0].finish_reason == "stop"
+    upstream = model.removeprefix("openrouter:")
+    [sent] = [r.body for r in fake.requests if r.body and r.body.get("model") == upstream]
+    assert sent["messages"] == messages

@@ -4,7 +4,8 @@
 (pseudonyms and e-mails set, joined in an order unlike their ids' order), 4 study tasks (one that
 never got a task), their tasks and generations, executions (linked to study tasks and not),
 code metrics, findings, ratings with comments, a battle vote, upvotes, imported votes, survey
-answers and open codes with assignments; plus a second study that must never leak into the
+answers, open codes with assignments and fix-it-yourself attempts (one done, one abandoned, and a
+fix run, which is no execution of the study's answers); plus a second study that must never leak into the
 first's export. It returns what the tests look for.
 """
 
@@ -19,6 +20,7 @@ from sqlalchemy import select
 from codearena.store import Store
 from codearena.store.models import CodeMetrics, Execution, Finding, Generation, Task
 from codearena.store.platform_models import (
+    Fix,
     Participant,
     PlatformSecret,
     Rating,
@@ -394,6 +396,52 @@ def make_study(store: Store, name: str = "Practitioners 2025") -> StudyData:
                 ),
             ]
         )
+        session.add_all(
+            [
+                Fix(
+                    generation_id=g[2].id,
+                    participant=p1,
+                    study_task_id=st[1].id,
+                    started_at=at(46.5),
+                    ended_at=at(49),
+                    last_activity_at=at(49),
+                    active_seconds=95.5,
+                    runs=2,
+                    verdict="passed",
+                    outcome="done",
+                    lines_added=2,
+                    lines_removed=1,
+                    final_code="def add(a, b):\n    # fixed: plus, not minus\n    return a + b\n",
+                ),
+                Fix(
+                    generation_id=g[4].id,
+                    participant=p2,
+                    study_task_id=st[2].id,
+                    started_at=at(17),
+                    ended_at=at(19),
+                    last_activity_at=at(19),
+                    active_seconds=12.0,
+                    runs=0,
+                    outcome="abandoned",
+                    lines_added=0,
+                    lines_removed=0,
+                    final_code="x = 1\n",
+                ),
+            ]
+        )
+        session.add(  # a run of the participant's edited code: not the model's, not exported
+            Execution(
+                generation_id=g[2].id,
+                task_id=g[2].task_id,
+                block_index=0,
+                language="python",
+                test_kind="python",
+                verdict="passed",
+                backend="bwrap",
+                source="fix",
+                created_at=at(48),
+            )
+        )
         # the other study: a task, a vote and a code that must stay out of the export
         foreign = Task(prompt="other study's task", source="web")
         session.add(foreign)
@@ -417,6 +465,18 @@ def make_study(store: Store, name: str = "Practitioners 2025") -> StudyData:
             )
         )
         session.add(CodingCategory(study_id=other.id, name="Trust"))
+        session.flush()
+        other_generation = session.scalars(
+            select(Generation).where(Generation.task_id == foreign.id)
+        ).one()
+        session.add(
+            Fix(
+                generation_id=other_generation.id,
+                participant=stranger.id,
+                started_at=at(5),
+                final_code="Stranger's code",
+            )
+        )
         study_id, other_id = study.id, other.id
 
     return StudyData(
@@ -433,6 +493,7 @@ def make_study(store: Store, name: str = "Practitioners 2025") -> StudyData:
             "Stranger",
             "x@other.example",
             "other study's task",
+            "Stranger's code",
         ],
         other_study_id=other_id,
         rows={
@@ -452,5 +513,8 @@ def make_study(store: Store, name: str = "Practitioners 2025") -> StudyData:
             "coding_concepts": 1,
             "coding_codes": 2,
             "code_assignments": 2,
+            "fixes": 2,
+            "design_tasks": 0,
+            "design_assignments": 0,
         },
     )

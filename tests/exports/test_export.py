@@ -54,7 +54,8 @@ def test_each_format_writes_one_file_per_table_and_a_manifest(
     for table in saved["tables"]:
         rows = read_rows(out, table["name"])
         assert len(rows) == table["rows"], table["name"]
-        assert header(out, table["name"]) == [c["name"] for c in table["columns"]]
+        if rows or fmt != "jsonl":  # an empty JSONL file has no line to name its keys
+            assert header(out, table["name"]) == [c["name"] for c in table["columns"]]
     assert not list(tmp_path.glob(".export.*"))  # no staging directory left behind
 
 
@@ -82,6 +83,43 @@ def test_values_keep_their_types_in_each_format(
     generations = read_rows(tmp_path / "jsonl", "generations")
     assert {type(g["tokens_estimated"]) for g in generations} == {bool}
     assert {g["latency_ms"] for g in generations} >= {3120.25}
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_fix_attempts_are_exported_with_their_columns_and_fix_runs_are_not_executions(
+    store: Store, data: StudyData, tmp_path: Path, fmt: str
+) -> None:
+    out = tmp_path / "export"
+    export_study(store, data.study_id, out, fmt)
+    assert header(out, "fixes") == [
+        "id",
+        "generation_id",
+        "participant",
+        "started_at",
+        "ended_at",
+        "active_seconds",
+        "runs",
+        "verdict",
+        "outcome",
+        "lines_added",
+        "lines_removed",
+        "final_code",
+    ]
+    fixes = read_rows(out, "fixes")
+    assert [(f["outcome"], f["runs"], f["verdict"]) for f in fixes] == [
+        ("abandoned", 0, None),  # sorted by started_at: minute 17, then 46.5
+        ("done", 2, "passed"),
+    ]
+    done = fixes[1]
+    assert (done["active_seconds"], done["lines_added"], done["lines_removed"]) == (95.5, 2, 1)
+    assert done["final_code"].endswith("return a + b\n")
+    ids = [p["id"] for p in read_rows(out, "participants")]
+    raw_to_r = dict(zip(data.participant_ids, ids, strict=True))
+    p1, p2 = data.participant_ids[2], data.participant_ids[0]  # joined third and first
+    assert [f["participant"] for f in fixes] == [raw_to_r[p2], raw_to_r[p1]]
+    generations = {g["id"] for g in read_rows(out, "generations")}
+    assert {f["generation_id"] for f in fixes} <= generations
+    assert "fix" not in {e["source"] for e in read_rows(out, "executions")}
 
 
 @pytest.mark.parametrize("fmt", FORMATS)

@@ -38,6 +38,7 @@ def test_fields_order_and_dict() -> None:
         "warnings",
         "ci_note",
         "group",
+        "bootstrap",
     ]
     assert list(rows[0].to_dict()) == names
     assert rows[0].to_dict()["warnings"] == [] and rows[0].ci_note is None

@@ -53,8 +53,9 @@ def test_names_shared_with_their_module_stay_functions() -> None:
     importlib.import_module("codearena.stats.leaderboard")
     importlib.import_module("codearena.stats.bradley_terry")
     importlib.import_module("codearena.stats.breakdown")
+    importlib.import_module("codearena.stats.style_control")
     assert callable(codearena.stats.bradley_terry) and callable(codearena.stats.leaderboard)
-    assert callable(codearena.stats.breakdown)
+    assert callable(codearena.stats.breakdown) and callable(codearena.stats.style_control)
 
 
 def test_unknown_name_is_an_attribute_error() -> None:

@@ -1,7 +1,8 @@
-"""``codearena leaderboard``, ``votes import``, ``ratings import`` and ``analyze``;
+"""``codearena leaderboard``, ``votes import``, ``ratings import``, ``analyze`` and ``plan``;
 ``codearena.cli`` mounts them::
 
 app.command("leaderboard")(leaderboard_command)
+app.command("plan")(plan_command)
 app.add_typer(votes_app, name="votes")
 app.add_typer(ratings_app, name="ratings")
 app.command("analyze")(analyze_command)
@@ -23,6 +24,7 @@ from codearena.terminal import escape_json, printable
 if TYPE_CHECKING:
     from codearena import stats
     from codearena.analysis.csv_import import ImportOutcome
+    from codearena.analysis.load import StudyData
     from codearena.store import Store
 
 # The statistics stack (numpy, scipy) is imported when a command runs, not when the CLI starts.
@@ -124,33 +126,59 @@ def leaderboard_command(
     imported: Annotated[
         bool, typer.Option("--imported/--no-imported", help="count the study's imported votes")
     ] = True,
+    bootstrap: Annotated[
+        str,
+        typer.Option(
+            "--bootstrap",
+            help="resample participants (default: a person's votes are not independent) or votes",
+        ),
+    ] = "participants",
+    control: Annotated[
+        str | None,
+        typer.Option(
+            "--control",
+            help="style or style+objective: Bradley-Terry with the answers' features as covariates",
+        ),
+    ] = None,
 ) -> None:
     """The study's arena leaderboard: Bradley-Terry ratings with 95% bootstrap intervals."""
     from codearena import stats
-    from codearena.analysis.load import StudyNotFound, find_study, study_votes
+    from codearena.analysis.load import StudyNotFound, battle_votes, find_study, load_study
 
     if both_bad not in ("tie", "drop"):
         _fail(f"--both-bad must be tie or drop, not {both_bad!r}")
+    if bootstrap not in ("votes", "participants"):
+        _fail(f"--bootstrap must be votes or participants, not {bootstrap!r}")
+    if control is not None and control not in ("style", "style+objective"):
+        _fail(f"--control must be style or style+objective, not {control!r}")
+    options: dict[str, Any] = {
+        "rounds": rounds,
+        "seed": seed,
+        "include_flagged": include_flagged,
+        "tie_weight": tie_weight,
+        "both_bad": "tie" if both_bad == "tie" else "drop",
+        "bootstrap": "votes" if bootstrap == "votes" else "participants",
+    }
     with _store() as store:
         try:
             found = find_study(store, study)
+            data = load_study(store, found.id)
         except StudyNotFound as exc:
             _fail(str(exc))
-        votes = [vote for vote, _ in study_votes(store, found.id, include_imported=imported)]
-    rows = stats.leaderboard(
-        votes,
-        rounds=rounds,
-        seed=seed,
-        include_flagged=include_flagged,
-        tie_weight=tie_weight,
-        both_bad="tie" if both_bad == "tie" else "drop",
-    )
+    if control is not None:
+        _controlled(data, control, options, as_json, f"study {found.id} ({found.name})")
+        return
+    votes = [vote for vote, _ in battle_votes(data, include_imported=imported)]
+    rows = stats.leaderboard(votes, **options)
     if as_json:
         dumped = json.dumps([r.to_dict() for r in rows], indent=2, ensure_ascii=False)
         typer.echo(escape_json(dumped))
         return
     counted = sum(1 for v in votes if include_flagged or not v.flagged)
-    _say(f"study {found.id} ({found.name}): {counted} votes counted")
+    _say(
+        f"study {found.id} ({found.name}): {counted} votes counted; "
+        f"intervals resample {options['bootstrap']}"
+    )
     if not rows:
         _say("no votes yet")
         return
@@ -160,6 +188,47 @@ def leaderboard_command(
     flagged = sum(1 for v in votes if v.flagged)
     if flagged and not include_flagged:
         _say(f"{flagged} self-revealing vote(s) left out (--include-flagged counts them)")
+
+
+def _controlled(
+    data: StudyData, control: str, options: dict[str, Any], as_json: bool, title: str
+) -> None:
+    """``leaderboard --control``: the controlled board, its coefficients and what was left out."""
+    from codearena.analysis.style import controlled_board
+
+    board = controlled_board(data, "style" if control == "style" else "style+objective", **options)
+    if as_json:
+        dumped = json.dumps(board, indent=2, ensure_ascii=False, allow_nan=False)
+        typer.echo(escape_json(dumped))
+        return
+    from codearena import stats
+
+    _say(
+        f"{title}: {board['votes']} battles with both answers stored, controlled for "
+        f"{control} ({', '.join(board['features'])}); intervals resample {board['bootstrap']}"
+    )
+    left = board["left_out"]
+    if left["imported"] or left["without_answers"]:
+        _say(
+            f"left out: {left['imported']} imported vote(s) (no answers to measure), "
+            f"{left['without_answers']} battle(s) without both answers"
+        )
+    if not board["leaderboard"]:
+        _say("no votes yet")
+        return
+    _say(_format_table([stats.LeaderboardRow(**_row_args(r)) for r in board["leaderboard"]]))
+    _say("coefficients (log-odds per rms of the normalised difference, 95% interval):")
+    for name, c in board["coefficients"].items():
+        if c["value"] is None:
+            _say(f"  {name}: - ({c['note']})")
+        else:
+            _say(f"  {name}: {c['value']:+.3f} ({c['ci_low']:+.3f} to {c['ci_high']:+.3f})")
+    for sentence in dict.fromkeys(w for r in board["leaderboard"] for w in r["warnings"]):
+        _say(f"(!) {sentence}")
+
+
+def _row_args(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "warnings": tuple(row["warnings"])}
 
 
 @votes_app.command("import")
@@ -358,3 +427,43 @@ def analyze_command(
         typer.echo(escape_json(dumped))
         return
     _show_analysis(result, f"study {found.id} ({found.name})")
+
+
+def plan_command(
+    models: Annotated[int, typer.Option("--models", min=2, max=50, help="models on the board")],
+    target_ci_width: Annotated[
+        float,
+        typer.Option("--target-ci-width", help="95% interval width, rating points (> 0)"),
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    rating_sd: Annotated[
+        float,
+        typer.Option("--rating-sd", min=0.0, help="spread (sd) of the true ratings, points"),
+    ] = 100.0,
+    tie_share: Annotated[
+        float, typer.Option("--tie-share", min=0.0, max=0.95, help="share of votes that are ties")
+    ] = 0.1,
+    seed: Annotated[int, typer.Option("--seed", help="simulation seed")] = 0,
+) -> None:
+    """Votes needed for a target leaderboard interval width, by simulation."""
+    from codearena.stats.planning import plan_votes
+
+    try:
+        plan = plan_votes(
+            models, target_ci_width, rating_sd=rating_sd, tie_share=tie_share, seed=seed
+        )
+    except ValueError as exc:
+        _fail(str(exc))
+    if as_json:
+        typer.echo(json.dumps(plan.to_dict(), indent=2, allow_nan=False))
+        return
+    _say(
+        f"{models} models, median 95% interval of {target_ci_width:g} rating points: "
+        f"about {plan.votes_needed:,} votes"
+    )
+    _say(
+        f"assumes uniform pairing, true ratings with sd {rating_sd:g} points, {tie_share:.0%} "
+        "ties, independent votes (clustered votes need more)"
+    )
+    for point in plan.simulated:
+        _say(f"  {point.votes:>10,} votes: {point.median_ci_width:6.1f} points")

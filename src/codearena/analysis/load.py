@@ -17,6 +17,8 @@ from codearena.stats.bradley_terry import Winner
 from codearena.store import Store, study_rows
 from codearena.store.models import CodeMetrics, Execution, Generation, Task
 from codearena.store.platform_models import (
+    DesignAssignment,
+    DesignTask,
     Participant,
     Rating,
     Study,
@@ -89,6 +91,8 @@ class StudyData:
     imported: list[ImportedVote] = field(default_factory=list)
     answers: list[SurveyAnswer] = field(default_factory=list)
     person_groups: dict[str, Groups] = field(default_factory=dict)
+    design_tasks: list[DesignTask] = field(default_factory=list)
+    assignments: list[DesignAssignment] = field(default_factory=list)
 
     def task_groups(self, study_task: StudyTask) -> Groups:
         """Language and category of the pipeline task, experience and role of its participant."""
@@ -126,6 +130,8 @@ def load_study(store: Store, study_id: str) -> StudyData:
         data.votes = list(session.scalars(study_rows.votes(study_id)))
         data.imported = list(session.scalars(study_rows.imported_votes(study_id)))
         data.answers = list(session.scalars(study_rows.survey_answers(study_id)))
+        data.design_tasks = list(session.scalars(study_rows.design_tasks(study_id)))
+        data.assignments = list(session.scalars(study_rows.design_assignments(study_id)))
     data.person_groups = participant_groups(study, data.answers)
     return data
 
@@ -144,13 +150,19 @@ def participant_groups(study: Study, answers: list[SurveyAnswer]) -> dict[str, G
     return dict(groups)
 
 
-def battle_votes(
-    data: StudyData, *, include_imported: bool = True
-) -> list[tuple[stats.Vote, Groups]]:
-    """The study's battle votes (self-identified ones flagged) and, unless told otherwise, its
-    imported votes, each with its group keys."""
+def imported_participant(rater: str | None) -> str | None:
+    """The participant of an imported vote, for the participant bootstrap: its rater id
+    prefixed ``imported:`` (so it never coincides with a platform participant); a vote imported
+    without a rater is a participant of its own (None)."""
+    rater = (rater or "").strip()
+    return f"imported:{rater}" if rater else None
+
+
+def platform_battles(data: StudyData) -> list[tuple[Vote, stats.Vote, Groups]]:
+    """The study's platform battles with a valid choice between two models: each stored row,
+    its ``stats.Vote`` (self-identified ones flagged, the participant set) and its groups."""
     by_id = {st.id: st for st in data.study_tasks}
-    result: list[tuple[stats.Vote, Groups]] = []
+    result: list[tuple[Vote, stats.Vote, Groups]] = []
     for row in data.votes:
         winner = BATTLE_WINNERS.get(row.choice or "")
         if row.kind != "battle" or winner is None or not row.model_a or not row.model_b:
@@ -163,8 +175,25 @@ def battle_votes(
             if study_task is not None
             else dict.fromkeys(GROUP_KEYS, None) | {"participant": row.participant_id}
         )
-        vote = stats.Vote(row.model_a, row.model_b, winner, flagged=bool(row.self_identified))
-        result.append((vote, groups))
+        vote = stats.Vote(
+            row.model_a,
+            row.model_b,
+            winner,
+            flagged=bool(row.self_identified),
+            participant=row.participant_id,
+        )
+        result.append((row, vote, groups))
+    return result
+
+
+def battle_votes(
+    data: StudyData, *, include_imported: bool = True
+) -> list[tuple[stats.Vote, Groups]]:
+    """The study's battle votes (self-identified ones flagged) and, unless told otherwise, its
+    imported votes, each with its group keys. Each vote carries its participant (the platform's
+    id, or ``imported_participant`` of an imported vote's rater) for the participant
+    bootstrap."""
+    result = [(vote, groups) for _, vote, groups in platform_battles(data)]
     if include_imported:
         for imported in data.imported:
             winner = BATTLE_WINNERS.get(imported.winner)
@@ -177,7 +206,9 @@ def battle_votes(
                 "experience": None,
                 "role": None,
             }
-            result.append((stats.Vote(imported.model_a, imported.model_b, winner), groups))
+            rater = imported_participant(imported.participant)
+            vote = stats.Vote(imported.model_a, imported.model_b, winner, participant=rater)
+            result.append((vote, groups))
     return result
 
 
@@ -223,8 +254,10 @@ __all__ = [
     "activity_bounds",
     "battle_votes",
     "find_study",
+    "imported_participant",
     "load_study",
     "participant_groups",
+    "platform_battles",
     "question_id",
     "study_votes",
     "tag_task",

@@ -16,6 +16,7 @@ from codearena.analysis.load import (
     load_study,
 )
 from codearena.stats.bradley_terry import BothBad
+from codearena.stats.resampling import Bootstrap
 from codearena.store import Store
 
 BREAKDOWN_KEYS = ("language", "category", "experience", "role")
@@ -71,6 +72,12 @@ def study_info(data: StudyData) -> dict[str, Any]:
         "survey_name": study.survey_name,
         "status": study.status,
         "created_at": study.created_at.isoformat() if study.created_at else None,
+        "pairing": study.pairing,
+        "design": study.design,
+        "design_seed": study.design_seed,
+        "design_tasks": len(data.design_tasks),
+        "tasks_per_participant": study.tasks_per_participant,
+        "assigned_participants": len(data.assignments),
     }
 
 
@@ -161,6 +168,7 @@ def analyse_study(
     include_flagged: bool = False,
     both_bad: BothBad = "tie",
     include_imported: bool = True,
+    bootstrap: Bootstrap = "participants",
 ) -> StudyAnalysis:
     """Load a study and compute every figure (raises ``StudyNotFound`` for an unknown id)."""
     data = load_study(store, study_id)
@@ -171,6 +179,7 @@ def analyse_study(
         include_flagged=include_flagged,
         both_bad=both_bad,
         include_imported=include_imported,
+        bootstrap=bootstrap,
     )
 
 
@@ -182,13 +191,16 @@ def analyse_data(
     include_flagged: bool = False,
     both_bad: BothBad = "tie",
     include_imported: bool = True,
+    bootstrap: Bootstrap = "participants",
 ) -> StudyAnalysis:
-    """The figures of already loaded rows."""
+    """The figures of already loaded rows. The leaderboards' intervals resample participants
+    by default (``bootstrap``; votes of one person are not independent)."""
     board_options: dict[str, Any] = {
         "rounds": rounds,
         "seed": seed,
         "include_flagged": include_flagged,
         "both_bad": both_bad,
+        "bootstrap": bootstrap,
     }
     votes = battle_votes(data, include_imported=include_imported)
     plain = [vote for vote, _ in votes]

@@ -70,6 +70,16 @@ COMMANDS: tuple[LazyCommand, ...] = (
         "codearena.cli.bench:bench",
         "Run a benchmark suite through the gateway and the sandbox; report pass@k per model.",
     ),
+    LazyCommand(
+        "latency",
+        "codearena.experiments.cli:latency_command",
+        "Send the same prompts through several routes, interleaved; compare their latency.",
+    ),
+    LazyCommand(
+        "stress",
+        "codearena.experiments.cli:stress_command",
+        "Ramp concurrent calls across models; report throughput, latency, errors, threshold.",
+    ),
     LazyCommand("serve", "codearena.cli.serve:serve", "Start the web platform."),
     LazyCommand(
         "models",
@@ -91,6 +101,16 @@ COMMANDS: tuple[LazyCommand, ...] = (
         "analyze",
         "codearena.analysis.cli:analyze_command",
         "Mixed models of the study's ratings, pass/fail by model (GEE) and pairwise tests.",
+    ),
+    LazyCommand(
+        "plan",
+        "codearena.analysis.cli:plan_command",
+        "Votes needed for a target leaderboard interval width, by simulation.",
+    ),
+    LazyCommand(
+        "judge",
+        "codearena.judging.cli:judge_command",
+        "An LLM judges the study's battles in both orders; agreement with the human votes.",
     ),
     LazyCommand("coding", "codearena.coding.cli:coding_app", "Open coding of free-text answers."),
     LazyCommand(

@@ -58,7 +58,9 @@ def info(as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = 
         shown(f"config file:  {data['config_file'] or '(none; using defaults and environment)'}")
     )
     out().print(shown(f"database:     {data['database_url']}"))
-    table = Table("provider", "base URL", "status")
+    table = Table("provider")
+    table.add_column("base URL", overflow="fold")  # Gemini's is long; the status stays whole
+    table.add_column("status", no_wrap=True)
     for p in providers:
         table.add_row(shown(p["name"]), shown(p["base_url"]), shown(p["status"]))
     out().print(table)

@@ -20,8 +20,11 @@ from codearena.exports.tables import (
     CODING_CATEGORIES,
     CODING_CODES,
     CODING_CONCEPTS,
+    DESIGN_ASSIGNMENTS,
+    DESIGN_TASKS,
     EXECUTIONS,
     FINDINGS,
+    FIXES,
     GENERATIONS,
     IMPORTED_RATINGS,
     IMPORTED_VOTES,
@@ -112,6 +115,9 @@ def collect(session: Session, study: Study) -> Rows:
         (CODING_CONCEPTS, study_rows.coding_concepts(sid)),
         (CODING_CODES, study_rows.coding_codes(sid)),
         (CODE_ASSIGNMENTS, study_rows.code_assignments(sid)),
+        (FIXES, study_rows.fixes(sid)),
+        (DESIGN_TASKS, study_rows.design_tasks(sid)),
+        (DESIGN_ASSIGNMENTS, study_rows.design_assignments(sid)),
     )
     for spec, query in selections:
         rows[spec.name] = [_row(item, spec) for item in session.scalars(query)]

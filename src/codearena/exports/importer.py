@@ -18,10 +18,13 @@ from codearena.errors import CodearenaError
 from codearena.exports.collect import STUDY_EXECUTION_COLUMNS, TASK_COLUMNS, Row, Rows
 from codearena.exports.export import EXPORT_VERSION, ExportError, Manifest
 from codearena.exports.formats import FormatError, read_table
-from codearena.exports.tables import TABLES
+from codearena.exports.tables import ADDED_COLUMNS, ADDED_TABLES, TABLES, without_added
 from codearena.store.db import Store
 from codearena.store.models import CodeMetrics, Execution, Finding, Generation, Task
 from codearena.store.platform_models import (
+    DesignAssignment,
+    DesignTask,
+    Fix,
     Participant,
     Rating,
     Study,
@@ -39,9 +42,6 @@ from codearena.store.research_models import (
     ImportedVote,
 )
 from codearena.store.vocabulary import vote_value
-
-ADDED_TABLES = frozenset({"imported_ratings"})
-"""Tables added within export layout 2: an export written before them has none, read as empty."""
 
 
 class ImportFailure(CodearenaError):
@@ -68,7 +68,7 @@ def _check_manifest(manifest: Manifest, fmt: str | None) -> str:
                 continue
             raise ImportFailure(f"the export has no {spec.name} table") from None
         columns = [(c["name"], c["type"]) for c in info.columns]
-        if columns != list(spec.columns):
+        if columns not in (list(spec.columns), list(without_added(spec).columns)):
             raise ImportFailure(
                 f"the {spec.name} table's columns differ from this codearena's "
                 f"(schema revision {manifest.schema_revision}): import it with codearena "
@@ -94,8 +94,14 @@ def read_export(directory: Path | str, fmt: str | None = None) -> tuple[Manifest
         path = directory / info.file
         if not path.is_file():
             raise ImportFailure(f"{path} is missing")
+        written = [c["name"] for c in info.columns]
+        older = without_added(spec)
         try:
-            rows[spec.name] = read_table(path, spec, fmt)
+            if written == older.column_names and older.columns != spec.columns:
+                defaults = dict(ADDED_COLUMNS[spec.name])
+                rows[spec.name] = [row | defaults for row in read_table(path, older, fmt)]
+            else:
+                rows[spec.name] = read_table(path, spec, fmt)
         except FormatError as exc:
             raise ImportFailure(str(exc)) from exc
         if len(rows[spec.name]) != info.rows:
@@ -184,6 +190,9 @@ def import_rows(session: Session, rows: Rows) -> str:
         (CodingConcept, "coding_concepts"),
         (CodingCode, "coding_codes"),
         (CodeAssignment, "code_assignments"),
+        (Fix, "fixes"),
+        (DesignTask, "design_tasks"),
+        (DesignAssignment, "design_assignments"),
     ):
         _insert(session, model, spelled.get(table, rows[table]))
     return study_id

@@ -63,7 +63,8 @@ STUDY = TableSpec(
     _cols(
         "id:string name:string description:string consent_text:string models:json mode:string "
         "prompt_options:json survey_name:string survey:json budget_tasks:integer "
-        "budget_usd:float status:string created_at:timestamp"
+        "budget_usd:float status:string created_at:timestamp pairing:string design:string "
+        "design_seed:integer tasks_per_participant:integer"
     ),
     ("id",),
 )
@@ -83,7 +84,7 @@ TASKS = TableSpec(
         "status:string revealed:boolean created_at:timestamp task_id:string "
         "task_created_at:timestamp task_prompt:string task_mode:string task_prompt_style:string requirement:string "
         "tone:string output_language:string temperature:float messages:json "
-        "task_source:string category:string task_tests:json"
+        "task_source:string category:string task_tests:json design_item:string"
     ),
     ("created_at", "id"),
     ("participant_id",),
@@ -96,7 +97,8 @@ GENERATIONS = TableSpec(
         "finish_reason:string error:string error_kind:string ttft_ms:float latency_ms:float "
         "prompt_tokens:integer completion_tokens:integer tokens_estimated:boolean "
         "cost_usd:float cost_source:string attempts:integer created_at:timestamp "
-        "finished_at:timestamp turn:integer parent_id:string kind:string prompt:string"
+        "finished_at:timestamp turn:integer parent_id:string kind:string prompt:string "
+        "tool_calls:json"
     ),
     ("task_id", "position", "turn", "id"),
 )
@@ -176,6 +178,32 @@ SURVEY_ANSWERS = TableSpec(
     ("participant_id", "question_id", "id"),
     ("participant_id",),
 )
+FIXES = TableSpec(
+    "fixes",
+    _cols(
+        "id:string generation_id:string participant:string started_at:timestamp "
+        "ended_at:timestamp active_seconds:float runs:integer verdict:string outcome:string "
+        "lines_added:integer lines_removed:integer final_code:string"
+    ),
+    ("started_at", "id"),
+    ("participant",),
+)
+DESIGN_TASKS = TableSpec(
+    "design_tasks",
+    _cols(
+        "id:string study_id:string key:string position:integer prompt:string category:string "
+        "language:string tests:json"
+    ),
+    ("position", "id"),
+)
+DESIGN_ASSIGNMENTS = TableSpec(
+    "design_assignments",
+    _cols(
+        "participant_id:string study_id:string slot:integer condition:json items:json created_at:timestamp"
+    ),
+    ("slot",),
+    ("participant_id",),
+)
 CODING_CATEGORIES = TableSpec(
     "coding_categories", _cols("id:string study_id:string name:string"), ("name", "id")
 )
@@ -215,5 +243,30 @@ TABLES: tuple[TableSpec, ...] = (
     CODING_CONCEPTS,
     CODING_CODES,
     CODE_ASSIGNMENTS,
+    FIXES,
+    DESIGN_TASKS,
+    DESIGN_ASSIGNMENTS,
 )
 BY_NAME = {spec.name: spec for spec in TABLES}
+
+ADDED_TABLES = frozenset({"imported_ratings", "fixes", "design_tasks", "design_assignments"})
+"""Tables added within export layout 2: an export written before them has none, read as empty."""
+ADDED_COLUMNS: dict[str, tuple[tuple[str, object], ...]] = {
+    "study": (
+        ("pairing", "uniform"),
+        ("design", "open"),
+        ("design_seed", None),
+        ("tasks_per_participant", None),
+    ),
+    "tasks": (("design_item", None),),
+    "generations": (("tool_calls", None),),
+}
+"""Columns added at the end of a table within export layout 2, with the value a row of an
+export written before them gets."""
+
+
+def without_added(spec: TableSpec) -> TableSpec:
+    """The table as an export written before its added columns has it."""
+    added = {name for name, _ in ADDED_COLUMNS.get(spec.name, ())}
+    columns = tuple((n, t) for n, t in spec.columns if n not in added)
+    return TableSpec(spec.name, columns, spec.sort_key, spec.participant_columns)

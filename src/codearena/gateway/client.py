@@ -21,9 +21,17 @@ import httpx
 
 from codearena.catalog import Catalog, Route, UnknownModel
 from codearena.config import ConfigError, Settings
-from codearena.gateway.errors import UpstreamError, from_body, from_status, parse_retry_after
+from codearena.gateway.errors import (
+    UpstreamError,
+    error_in,
+    from_body,
+    from_status,
+    parse_retry_after,
+    redact,
+)
 from codearena.gateway.sse import iter_sse_data
 from codearena.gateway.types import CallResult, ChatRequest, GatewayEvent, Listener
+from codearena.gateway.usage import ask_for_usage, read_usage, usage_in
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -38,10 +46,38 @@ class _Stream:
     upstream_id: str | None = None
     served_model: str | None = None
     usage: dict[str, Any] | None = None
+    tool_calls: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def text(self) -> str:
         return "".join(self.parts)
+
+    def add_tool_deltas(self, deltas: list[Any]) -> tuple[dict[str, Any], ...]:
+        """Merge streamed ``tool_calls`` deltas (by ``index``: the id, type and name arrive
+        once, the arguments in pieces); returns the well-formed ones, to relay as they came."""
+        kept = []
+        for delta in deltas:
+            if not isinstance(delta, dict):
+                continue
+            index = delta.get("index", len(self.tool_calls))
+            if not isinstance(index, int) or not 0 <= index <= len(self.tool_calls):
+                continue
+            if index == len(self.tool_calls):
+                self.tool_calls.append({"id": None, "type": "function", "function": {}})
+            call = self.tool_calls[index]
+            for key in ("id", "type"):
+                if isinstance(delta.get(key), str):
+                    call[key] = delta[key]
+            function = delta.get("function")
+            if isinstance(function, dict):
+                if isinstance(function.get("name"), str):
+                    call["function"]["name"] = function["name"]
+                if isinstance(function.get("arguments"), str):
+                    call["function"]["arguments"] = (
+                        call["function"].get("arguments", "") + function["arguments"]
+                    )
+            kept.append({**delta, "index": index})
+        return tuple(kept)
 
 
 def estimate_tokens(text: str) -> int:
@@ -175,10 +211,7 @@ class Gateway:
             body["temperature"] = request.temperature
         if request.max_tokens is not None:
             body["max_tokens"] = request.max_tokens
-        if provider.name == "openrouter":
-            body["usage"] = {"include": True}
-        else:
-            body["stream_options"] = {"include_usage": True}
+        ask_for_usage(body, provider.name)
         gw = self.settings.gateway
         url = f"{provider.base_url}/chat/completions"
         attempt = 0
@@ -203,9 +236,16 @@ class Gateway:
                     )
                     error: UpstreamError | None = None
                 except UpstreamError as exc:
+                    exc.message = redact(exc.message, key)
                     error = exc
             result.attempts = attempt
-            if error is None or stream.parts or not error.retryable or attempt > gw.max_retries:
+            if (
+                error is None
+                or stream.parts
+                or stream.tool_calls  # relayed already: a retry would send them twice
+                or not error.retryable
+                or attempt > gw.max_retries
+            ):
                 return self._finish(result, route, request, stream, start, error, attempt)
             delay = self._backoff(attempt, error.retry_after)
             if time.perf_counter() + delay >= total_deadline:
@@ -258,13 +298,23 @@ class Gateway:
                         except ValueError:
                             continue
                         if not isinstance(chunk, dict):
+                            failure = error_in(
+                                chunk, provider=provider.name, key_env=provider.key_env
+                            )
+                            if failure is not None:
+                                raise failure
                             continue
                         first = stream.first_token_at is None
-                        piece = self._read_chunk(chunk, stream, provider.name, provider.key_env)
-                        if piece:
+                        piece, tools = self._read_chunk(
+                            chunk, stream, provider.name, provider.key_env
+                        )
+                        if piece or tools:
                             if first:  # from now on only the total timeout applies
                                 timer.reschedule(total_deadline + to_loop)
-                            _emit(listener, GatewayEvent(index, model, "delta", text=piece))
+                            _emit(
+                                listener,
+                                GatewayEvent(index, model, "delta", text=piece, tool_calls=tools),
+                            )
         except TimeoutError:
             if stream.first_token_at is None and first_token_deadline < total_deadline:
                 raise UpstreamError(
@@ -300,16 +350,18 @@ class Gateway:
     @staticmethod
     def _read_chunk(
         chunk: dict[str, Any], stream: _Stream, provider: str, key_env: str | None
-    ) -> str:
-        """Record one streamed chunk; returns the answer text it added."""
+    ) -> tuple[str, tuple[dict[str, Any], ...]]:
+        """Record one streamed chunk; returns the answer text and the tool-call deltas it
+        added."""
         added = ""
+        tools: tuple[dict[str, Any], ...] = ()
         stream.upstream_id = stream.upstream_id or chunk.get("id")
         if isinstance(chunk.get("model"), str):
             stream.served_model = chunk["model"]
-        if isinstance(chunk.get("usage"), dict):
-            stream.usage = chunk["usage"]
-        if chunk.get("error"):
-            raise from_body(chunk, provider=provider, key_env=key_env)
+        stream.usage = usage_in(chunk) or stream.usage
+        failure = error_in(chunk, provider=provider, key_env=key_env)
+        if failure is not None:
+            raise failure
         for choice in chunk.get("choices") or ():
             delta = choice.get("delta") or {}
             content = delta.get("content")
@@ -318,6 +370,10 @@ class Gateway:
                     stream.first_token_at = time.perf_counter()
                 stream.parts.append(content)
                 added += content
+            if isinstance(delta.get("tool_calls"), list):
+                tools += stream.add_tool_deltas(delta["tool_calls"])
+                if tools and stream.first_token_at is None:
+                    stream.first_token_at = time.perf_counter()
             reason = choice.get("finish_reason")
             if reason:
                 stream.finish_reason = reason
@@ -327,22 +383,29 @@ class Gateway:
                         "the generation ended with an error (finish_reason 'error')",
                         retryable=True,
                     )
-        return added
+        return added, tools
 
     @staticmethod
     def _read_whole(payload: Any, stream: _Stream, provider: str, key_env: str | None) -> None:
         if not isinstance(payload, dict) or payload.get("error") or not payload.get("choices"):
-            raise from_body(
-                payload if isinstance(payload, dict) else {}, provider=provider, key_env=key_env
-            )
+            raise from_body(payload, provider=provider, key_env=key_env)
         choice = payload["choices"][0]
-        content = (choice.get("message") or {}).get("content") or ""
+        message = choice.get("message") or {}
+        content = message.get("content") or ""
         stream.first_token_at = time.perf_counter()
         stream.parts.append(content)
+        if isinstance(message.get("tool_calls"), list):
+            stream.add_tool_deltas(
+                [
+                    {**c, "index": i}
+                    for i, c in enumerate(message["tool_calls"])
+                    if isinstance(c, dict)
+                ]
+            )
         stream.finish_reason = choice.get("finish_reason") or "stop"
         stream.upstream_id = payload.get("id")
         stream.served_model = payload.get("model")
-        stream.usage = payload.get("usage") if isinstance(payload.get("usage"), dict) else None
+        stream.usage = usage_in(payload)
 
     @staticmethod
     def _finish(
@@ -365,6 +428,7 @@ class Gateway:
         )
         result.upstream_id = stream.upstream_id
         result.finish_reason = stream.finish_reason
+        result.tool_calls = [dict(c) for c in stream.tool_calls] or None
         result.attempts = attempts
         if error is None:
             result.status = "ok"
@@ -374,15 +438,19 @@ class Gateway:
                 error.message if attempts <= 1 else f"{error.message} (after {attempts} attempts)"
             )
             result.error_kind = error.kind
-        usage = stream.usage or {}
-        prompt, completion = usage.get("prompt_tokens"), usage.get("completion_tokens")
-        if isinstance(prompt, int) and isinstance(completion, int):
-            result.prompt_tokens, result.completion_tokens = prompt, completion
-            cost = usage.get("cost")
-            if isinstance(cost, int | float) and not isinstance(cost, bool):
-                result.cost_usd, result.cost_source = float(cost), "upstream"
-            else:
-                computed = route.model.cost_usd(prompt, completion)
+        usage = read_usage(stream.usage)
+        if usage is not None:
+            result.prompt_tokens, result.completion_tokens = (
+                usage.prompt_tokens,
+                usage.completion_tokens,
+            )
+            result.cached_prompt_tokens = usage.cached_tokens
+            if usage.cost_usd is not None:
+                result.cost_usd, result.cost_source = usage.cost_usd, "upstream"
+            else:  # the catalog's prices, or unknown (None): never a made-up 0
+                computed = route.model.cost_usd(
+                    usage.prompt_tokens, usage.completion_tokens, usage.cached_tokens
+                )
                 if computed is not None:
                     result.cost_usd, result.cost_source = round(computed, 10), "catalog"
         elif stream.first_token_at is not None or error is None:

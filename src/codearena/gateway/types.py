@@ -41,10 +41,14 @@ class CallResult:
     latency_ms: float | None = None
     prompt_tokens: int | None = None
     completion_tokens: int | None = None
+    cached_prompt_tokens: int | None = None  # of prompt_tokens, served from the provider's cache
     tokens_estimated: bool = False
     cost_usd: float | None = None
     cost_source: str | None = None
     attempts: int = 0
+    tool_calls: list[dict[str, Any]] | None = None
+    """The tool calls of the answer (OpenAI's ``message.tool_calls`` shape, streamed deltas
+    merged by ``index``), or None when it made none."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,13 +56,15 @@ class CallResult:
 
 @dataclass(frozen=True)
 class GatewayEvent:
-    """A step of a call: ``start``, ``delta`` (new text), ``retry`` (with a reason) or ``done``."""
+    """A step of a call: ``start``, ``delta`` (new text, or tool-call deltas as the upstream
+    sent them), ``retry`` (with a reason) or ``done``."""
 
     index: int
     model: str
     kind: EventKind
     text: str = ""
     result: CallResult | None = field(default=None)
+    tool_calls: tuple[dict[str, Any], ...] = ()
 
 
 Listener = Callable[[GatewayEvent], None]

@@ -145,7 +145,7 @@ async def _chat(service: ApiService, request: Request) -> Response:
     call = _Streamed(service, caller, stored, gateway, chat)
     first = await call.first()
     result = first.result
-    if result is not None and result.status != "ok" and not result.text:
+    if result is not None and result.status != "ok" and not result.text and not result.tool_calls:
         await call.save(result)
         raise from_result(result)
     return EventStream(call.frames(first, writer), headers)
@@ -248,7 +248,10 @@ class _Streamed:
             event = first
             while True:
                 if event.kind == "delta":
-                    out.append(writer.delta(event.text))
+                    if event.text:
+                        out.append(writer.delta(event.text))
+                    if event.tool_calls:
+                        out.append(writer.tool_calls(event.tool_calls))
                 elif event.kind == "done":
                     break
                 if self.queue.empty():  # send what is there; several deltas go as one write

@@ -84,6 +84,16 @@ def usage_of(result: CallResult) -> dict[str, Any] | None:
     return usage
 
 
+def message_of(result: CallResult) -> dict[str, Any]:
+    """The answer as OpenAI's assistant message: ``content`` is null when the answer is only
+    tool calls, as OpenAI sends it."""
+    message: dict[str, Any] = {"role": "assistant", "content": result.text, "refusal": None}
+    if result.tool_calls:
+        message["tool_calls"] = result.tool_calls
+        message["content"] = result.text or None
+    return message
+
+
 def completion(completion_id: str, created: int, model: str, result: CallResult) -> bytes:
     """The body of a non-streamed answer."""
     body: dict[str, Any] = {
@@ -94,7 +104,7 @@ def completion(completion_id: str, created: int, model: str, result: CallResult)
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": result.text, "refusal": None},
+                "message": message_of(result),
                 "logprobs": None,
                 "finish_reason": result.finish_reason or "stop",
             }
@@ -127,6 +137,14 @@ class ChunkWriter:
         return self._frame(
             '[{"index": 0, "delta": {"content": '
             + json.dumps(text)
+            + '}, "logprobs": null, "finish_reason": null}]'
+        )
+
+    def tool_calls(self, deltas: tuple[dict[str, Any], ...]) -> bytes:
+        """Tool-call deltas relayed as the upstream sent them (merged by ``index`` at the end)."""
+        return self._frame(
+            '[{"index": 0, "delta": {"tool_calls": '
+            + json.dumps(list(deltas))
             + '}, "logprobs": null, "finish_reason": null}]'
         )
 

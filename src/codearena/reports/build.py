@@ -1,6 +1,6 @@
 """``codearena report``: a study's tables and figures as a self-contained HTML (or Markdown) report.
 
-The numbers come from ``analysis.analyse_study``, ``survey.summary.summarize_survey`` and
+The numbers come from ``analysis.analyse_data`` (and ``analysis.style`` with ``control``), ``survey.summary.summarize_survey`` and
 ``coding.codebook``: the report computes nothing of its own, so the dashboard, the JSON API and
 the report always agree.
 """
@@ -16,10 +16,12 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from codearena import __version__, stats
-from codearena.analysis import analyse_study, display
+from codearena.analysis import analyse_data, display, load_study
+from codearena.analysis.style import Control, controlled_board
 from codearena.coding import codebook
 from codearena.reports import figures
 from codearena.reports.figures import FigureFile
+from codearena.stats.resampling import Bootstrap
 from codearena.store import Store
 from codearena.survey.summary import summarize_survey
 
@@ -148,7 +150,9 @@ def _coding_rows(store: Store, study_id: str) -> list[dict[str, Any]]:
     return rows
 
 
-def _methods(analysis: dict[str, Any], survey: dict[str, Any]) -> str:
+def _methods(
+    analysis: dict[str, Any], survey: dict[str, Any], style: dict[str, Any] | None = None
+) -> str:
     study, options = analysis["study"], analysis.get("options", {})
     models = ", ".join(study.get("models") or []) or "none"
     prompt = ", ".join(study.get("prompt_options") or []) or "none"
@@ -175,7 +179,8 @@ def _methods(analysis: dict[str, Any], survey: dict[str, Any]) -> str:
         f"Pairwise votes were fitted with a Bradley-Terry model by maximum likelihood (ties and "
         f"both-bad votes counted as half a win, both-bad {both_bad}; votes on answers that named "
         f"their own model {flagged}{imported}); 95% intervals come from a seeded bootstrap of "
-        f"{options.get('rounds', 1000)} rounds (seed {options.get('seed', 0)}), and a model's rank "
+        f"{options.get('rounds', 1000)} rounds (seed {options.get('seed', 0)}) that resampled "
+        f"{_resampled(options.get('bootstrap', 'votes'))}, and a model's rank "
         f"is 1 plus the number of models whose lower bound is above its upper bound. Where the "
         f"votes set no limit on a rating (a model that won or lost every battle, models that "
         f"beat all the others as a group, groups of models that never met) the leaderboard says "
@@ -187,8 +192,99 @@ def _methods(analysis: dict[str, Any], survey: dict[str, Any]) -> str:
         f'("n too small"). Human ratings are compared with objective figures by Spearman\'s rho '
         f"with bootstrap intervals, and inter-rater agreement is Krippendorff's alpha (ordinal). "
         f"The survey had {survey['respondents']} respondents; answers matching no option were "
-        f"counted as Other."
+        f"counted as Other.{_style_methods(style)}{_design_methods(study)}"
     )
+
+
+def _design_methods(study: dict[str, Any]) -> str:
+    """The sentence on the study's design: how tasks and models were given to participants."""
+    design = study.get("design", "open")
+    if design == "open":
+        if study.get("mode") == "blind" and study.get("pairing") == "adaptive":
+            return (
+                " Blind pairs were drawn adaptively: the pair whose next vote was expected to "
+                "shrink the total variance of the ratings most, with one draw in ten uniform "
+                "over all pairs."
+            )
+        return ""
+    tasks, per = study.get("design_tasks", 0), study.get("tasks_per_participant")
+    doing = f"{per} of the {tasks}" if per and per < tasks else f"all {tasks}"
+    if design == "crossover":
+        given = (
+            "each task was answered by an ordered pair of different models (which model is A), "
+            "the pair cycling over participants so that over every full cycle each pair answered "
+            "each task once"
+            if study.get("mode") == "blind"
+            else "each task was answered by every model, the order of the answers rotating over "
+            "participants so that each model was shown in each position equally often"
+        )
+        if per and per < tasks:
+            given += (
+                " among the participants who did all of them (with a subset of tasks each, as "
+                "here, that balance per task holds only approximately)"
+            )
+        how = f"a crossover design: every participant did {doing} tasks of its task file; {given}"
+    else:
+        unit = (
+            "pair of models (sides alternating by task)"
+            if study.get("mode") == "blind"
+            else "model"
+        )
+        how = (
+            f"a between-participants design: each participant did {doing} tasks of its task file, "
+            f"all answered by one {unit} assigned in randomised balanced blocks"
+        )
+    return (
+        f" The study used {how}. Task order followed the rows of a Williams design (each task "
+        f"in each position, and after each other task, equally often). "
+        f"{study.get('assigned_participants', 0)} participants were assigned, by join order, "
+        f"with seed {study.get('design_seed')}; each one's full schedule is stored and exported "
+        f"(design_assignments)."
+    )
+
+
+def _resampled(bootstrap: str) -> str:
+    if bootstrap == "participants":
+        return (
+            "participants, each with all of their votes (an imported vote's rater is its "
+            "participant; a vote imported without one counts as a participant of its own)"
+        )
+    return "single votes"
+
+
+def _style_methods(style: dict[str, Any] | None) -> str:
+    """The sentence on style control, when it was fitted."""
+    if style is None:
+        return ""
+    left = style["left_out"]
+    left_out = (
+        f"; {left['imported']} imported votes (no stored answers) and "
+        f"{left['without_answers']} battles without both answers stored were left out of it"
+        if left["imported"] or left["without_answers"]
+        else ""
+    )
+    return (
+        f" Ratings were also fitted with style control ({style['control']}): Bradley-Terry with "
+        f"the differences of the two answers' {', '.join(style['features'])} as covariates "
+        f"(counts as relative differences (a - b) / (a + b + 1), each divided by its root mean "
+        f"square), on {style['votes']} battles with the same bootstrap{left_out}."
+    )
+
+
+def _style(board: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The style-control section: its rows, and each coefficient with its interval."""
+    if board is None:
+        return None
+    coefficients = [
+        {
+            "name": name,
+            "value": _num(c["value"], 3),
+            "interval": _interval(c["ci_low"], c["ci_high"], 3, note=c.get("note")),
+            "rms": _num(c["rms"], 3),
+        }
+        for name, c in board["coefficients"].items()
+    ]
+    return {**board, "coefficient_rows": coefficients}
 
 
 def _figures(
@@ -232,13 +328,29 @@ def _figures(
 
 
 def build_report(
-    store: Store, study_id: str, out: Path, fmt: str = "html", *, rounds: int = 1000, seed: int = 0
+    store: Store,
+    study_id: str,
+    out: Path,
+    fmt: str = "html",
+    *,
+    rounds: int = 1000,
+    seed: int = 0,
+    bootstrap: Bootstrap = "participants",
+    control: Control | None = None,
 ) -> Report:
-    """Write the report (and its figures as PNG and SVG) into ``out``."""
+    """Write the report (and its figures as PNG and SVG) into ``out``. ``bootstrap`` is what
+    the leaderboards' intervals resample; ``control`` adds the style-controlled leaderboard and
+    its coefficients (``analysis.style``)."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown format {fmt!r}; use html or md")
     out.mkdir(parents=True, exist_ok=True)
-    analysis = analyse_study(store, study_id, rounds=rounds, seed=seed).to_dict()
+    data = load_study(store, study_id)
+    analysis = analyse_data(data, rounds=rounds, seed=seed, bootstrap=bootstrap).to_dict()
+    style = (
+        None
+        if control is None
+        else controlled_board(data, control, rounds=rounds, seed=seed, bootstrap=bootstrap)
+    )
     survey = summarize_survey(store, study_id).to_dict()
     main_figures, survey_figures = _figures(analysis, survey, out)
     all_figures = main_figures + list(survey_figures.values())
@@ -282,7 +394,9 @@ def build_report(
         "survey": survey,
         "survey_questions": questions,
         "coding": _coding_rows(store, study_id),
-        "methods": _methods(analysis, survey),
+        "methods": _methods(analysis, survey, style),
+        "bootstrap": bootstrap,
+        "style": _style(style),
         "figures": main_figures,
     }
     env = Environment(

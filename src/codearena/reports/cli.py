@@ -1,4 +1,5 @@
-"""``codearena report --study S --out DIR [--format html|md]``."""
+"""``codearena report --study S --out DIR [--format html|md] [--bootstrap participants|votes]
+[--control style|style+objective]``."""
 
 from __future__ import annotations
 
@@ -20,6 +21,16 @@ def report_command(
     fmt: Annotated[str, typer.Option("--format", help="html (self-contained) or md.")] = "html",
     rounds: Annotated[int, typer.Option("--rounds", min=10, help="Bootstrap rounds.")] = 1000,
     seed: Annotated[int, typer.Option("--seed", help="Bootstrap seed.")] = 0,
+    bootstrap: Annotated[
+        str,
+        typer.Option("--bootstrap", help="Resample participants (default) or votes."),
+    ] = "participants",
+    control: Annotated[
+        str | None,
+        typer.Option(
+            "--control", help="Add the style-controlled leaderboard: style or style+objective."
+        ),
+    ] = None,
 ) -> None:
     """Write a study's report: tables, figures (PNG and SVG) and a methods paragraph."""
     from codearena.analysis import StudyNotFound, find_study
@@ -29,6 +40,16 @@ def report_command(
     if fmt not in FORMATS:
         sys.stderr.write(f"error: unknown format {fmt!r}; use html or md\n")
         raise typer.Exit(2)
+    if bootstrap not in ("participants", "votes"):
+        sys.stderr.write(
+            printable(f"error: --bootstrap must be participants or votes, not {bootstrap!r}") + "\n"
+        )
+        raise typer.Exit(2)
+    if control not in (None, "style", "style+objective"):
+        sys.stderr.write(
+            printable(f"error: --control must be style or style+objective, not {control!r}") + "\n"
+        )
+        raise typer.Exit(2)
     store = Store(load_settings().database_url)
     try:
         study_id = find_study(store, study).id
@@ -36,11 +57,25 @@ def report_command(
         sys.stderr.write(printable(f"error: {exc}") + "\n")
         raise typer.Exit(2) from exc
     try:
-        report = build_report(store, study_id, out, fmt, rounds=rounds, seed=seed)
+        report = build_report(
+            store,
+            study_id,
+            out,
+            fmt,
+            rounds=rounds,
+            seed=seed,
+            bootstrap="votes" if bootstrap == "votes" else "participants",
+            control=None
+            if control is None
+            else ("style" if control == "style" else "style+objective"),
+        )
     except OSError as exc:
         sys.stderr.write(
             printable(f"error: cannot write the report to {out}: {exc.strerror}") + "\n"
         )
         raise typer.Exit(2) from exc
-    shown = printable(f"{report.path} ({len(report.figures)} figures as PNG and SVG beside it)")
+    used = f"intervals resample {bootstrap}" + (f", style control {control}" if control else "")
+    shown = printable(
+        f"{report.path} ({len(report.figures)} figures as PNG and SVG beside it; {used})"
+    )
     sys.stdout.write(shown + "\n")

@@ -1,5 +1,6 @@
 """Statistics over plain Python and numpy data: arena leaderboards (Bradley-Terry with bootstrap
-intervals, separation and disconnection warnings), rating summaries, objective figures,
+intervals of votes or of participants, separation and disconnection warnings, style control
+with covariates, the votes a target interval width needs), rating summaries, objective figures,
 breakdowns, correlations, agreement, pass@k, and inference (mixed models of ratings, GEE of
 pass/fail, Holm, Cliff's delta, win probabilities; statsmodels imported when a model is fitted).
 
@@ -7,9 +8,9 @@ This package never imports ``codearena.store`` or ``codearena.web``; the callers
 
 Importing the package loads numpy but not scipy (which takes a second): the modules that use
 scipy are imported on a name's first use, so a command that needs pass@k alone (``codearena
-bench``) does not wait for it. ``bradley_terry``, ``breakdown`` and ``leaderboard`` are imported
-at once because each shares its name with its module: importing that module later would put the
-module object where the function is.
+bench``) does not wait for it. ``bradley_terry``, ``breakdown``, ``leaderboard`` and
+``style_control`` are imported at once because each shares its name with its module: importing
+that module later would put the module object where the function is.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .leaderboard import (
     ranks_from_intervals,
     win_rate_matrix,
 )
+from .style_control import Coefficient, StyleControlFit, style_control
 
 if TYPE_CHECKING:
     from .agreement import krippendorff_alpha
@@ -46,6 +48,7 @@ if TYPE_CHECKING:
     from .objective import ObjectiveSummary, TaskResult, objective_summary, objective_table
     from .pairwise import cliffs_delta, compare_votes, holm
     from .passk import pass_at_k, pass_at_k_table
+    from .planning import Plan, PlanPoint, plan_votes, simulated_width
     from .ratings import Rating, RatingSummary, rating_summary, rating_table
     from .separation import BoardStructure, board_structure
 
@@ -68,6 +71,7 @@ _MODULE_OF = {
     "objective": ("ObjectiveSummary", "TaskResult", "objective_summary", "objective_table"),
     "pairwise": ("cliffs_delta", "compare_votes", "holm"),
     "passk": ("pass_at_k", "pass_at_k_table"),
+    "planning": ("Plan", "PlanPoint", "plan_votes", "simulated_width"),
     "ratings": ("Rating", "RatingSummary", "rating_summary", "rating_table"),
     "separation": ("BoardStructure", "board_structure"),
 }
@@ -88,15 +92,19 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "MIN_INTERVAL_N",
     "BoardStructure",
+    "Coefficient",
     "Correlation",
     "LeaderboardRow",
     "MixedFit",
     "ObjectiveSummary",
     "PassFailFit",
+    "Plan",
+    "PlanPoint",
     "Rating",
     "RatingSummary",
     "Run",
     "Score",
+    "StyleControlFit",
     "TaskResult",
     "Vote",
     "bca_interval",
@@ -121,10 +129,13 @@ __all__ = [
     "pass_at_k",
     "pass_at_k_table",
     "percentile_interval",
+    "plan_votes",
     "ranks_from_intervals",
     "rating_summary",
     "rating_table",
+    "simulated_width",
     "spearman_with_ci",
+    "style_control",
     "t_interval",
     "too_few",
     "wilson_interval",

@@ -17,7 +17,7 @@ rating point.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
@@ -39,12 +39,15 @@ _WINNERS: tuple[str, ...] = get_args(Winner)
 @dataclass(frozen=True)
 class Vote:
     """One pairwise judgement. ``flagged`` marks a vote to leave out by default (for example a
-    blind answer that revealed its own model's name)."""
+    blind answer that revealed its own model's name). ``participant`` is who cast it: the
+    participant bootstrap (``leaderboard(..., bootstrap="participants")``) resamples a
+    participant's votes together; a vote without one is a participant of its own."""
 
     model_a: str
     model_b: str
     winner: Winner
     flagged: bool = False
+    participant: str | None = None
 
     def __post_init__(self) -> None:
         if self.winner not in _WINNERS:
@@ -90,19 +93,32 @@ class PairCounts:
         return wins.reshape(batch, k, k)
 
 
-def aggregate(
+def counted(
     votes: Iterable[Vote], *, both_bad: BothBad = "tie", include_flagged: bool = False
-) -> PairCounts:
-    """Count the votes per (pair, outcome) cell, leaving out flagged votes unless asked and
-    "both bad" votes when ``both_bad="drop"``."""
+) -> list[Vote]:
+    """The votes a fit counts: flagged votes only if asked, "both bad" votes unless
+    ``both_bad="drop"``."""
     if both_bad not in ("tie", "drop"):
         raise ValueError(f"both_bad must be 'tie' or 'drop', not {both_bad!r}")
-    kept = [
+    return [
         v
         for v in votes
         if (include_flagged or not v.flagged)
         and not (v.winner == "both_bad" and both_bad == "drop")
     ]
+
+
+def aggregate(
+    votes: Iterable[Vote], *, both_bad: BothBad = "tie", include_flagged: bool = False
+) -> PairCounts:
+    """Count the votes per (pair, outcome) cell, leaving out flagged votes unless asked and
+    "both bad" votes when ``both_bad="drop"``."""
+    return aggregate_cells(counted(votes, both_bad=both_bad, include_flagged=include_flagged))[0]
+
+
+def aggregate_cells(kept: Sequence[Vote]) -> tuple[PairCounts, IntArray]:
+    """The cells of ``kept`` (every vote counted) and the cell of each vote (an index into
+    the cells), which the participant bootstrap groups by participant."""
     models = tuple(sorted({v.model_a for v in kept} | {v.model_b for v in kept}))
     index = {m: i for i, m in enumerate(models)}
     k = len(models)
@@ -118,13 +134,15 @@ def aggregate(
     cells = np.bincount((first * k + second) * 3 + outcome, minlength=k * k * 3)
     present = np.flatnonzero(cells).astype(np.int64)
     pair, outcome_of_cell = np.divmod(present, 3)
-    return PairCounts(
+    counts = PairCounts(
         models=models,
         first=pair // k,
         second=pair % k,
         outcome=outcome_of_cell,
         counts=cells[present].astype(np.int64),
     )
+    cell_of_vote = np.searchsorted(present, (first * k + second) * 3 + outcome).astype(np.int64)
+    return counts, cell_of_vote
 
 
 def fit_log_strengths(

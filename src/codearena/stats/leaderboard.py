@@ -1,8 +1,12 @@
 """The arena leaderboard: Bradley-Terry ratings with seeded bootstrap intervals (FastChat style).
 
-The bootstrap resamples the counted votes with replacement. Resampling N votes is the same as
-drawing multinomial counts over the distinct (pair, outcome) cells with the observed
-frequencies, so each round costs O(cells) and all rounds are fitted as one batch.
+The bootstrap resamples the counted votes with replacement (``bootstrap="votes"``), or the
+participants who cast them, each with all of its votes (``bootstrap="participants"``, the
+cluster bootstrap of ``resampling``). Resampling N votes is the same as drawing multinomial
+counts over the distinct (pair, outcome) cells with the observed frequencies, and resampling
+participants the same as drawing multinomial counts over their distinct count vectors, so each
+round costs O(cells) (O(patterns x cells) for participants) and all rounds are fitted as one
+batch.
 
 Where the votes cannot give finite ratings (``separation``: groups of models that never met, a
 model that won or lost every battle, blocks of models that beat all the others), the board says
@@ -39,9 +43,12 @@ from .bradley_terry import (
     PairCounts,
     Vote,
     aggregate,
+    aggregate_cells,
+    counted,
     fit_log_strengths,
     to_rating,
 )
+from .resampling import Bootstrap, check_bootstrap, resample_cells
 from .separation import BoardStructure, board_structure
 
 
@@ -52,7 +59,8 @@ class LeaderboardRow:
 
     ``ci_low`` / ``ci_high`` are None where the votes set no limit (``ci_note`` says which side,
     ``warnings`` why); ``group`` numbers the groups of models that met (1 = the largest), and the
-    rank counts only models of the same group."""
+    rank counts only models of the same group. ``bootstrap`` says what the interval resampled:
+    single ``votes`` or whole ``participants``."""
 
     model: str
     rating: float
@@ -66,6 +74,7 @@ class LeaderboardRow:
     warnings: tuple[str, ...] = ()
     ci_note: str | None = None
     group: int = 1
+    bootstrap: Bootstrap = "votes"
 
     def to_dict(self) -> dict[str, str | float | int | list[str] | None]:
         return {
@@ -81,6 +90,7 @@ class LeaderboardRow:
             "warnings": list(self.warnings),
             "ci_note": self.ci_note,
             "group": self.group,
+            "bootstrap": self.bootstrap,
         }
 
 
@@ -239,17 +249,24 @@ def leaderboard(
     scale: float = 400.0,
     base: float = 1000.0,
     confidence: float = 0.95,
+    bootstrap: Bootstrap = "votes",
 ) -> list[LeaderboardRow]:
     """Ratings, percentile bootstrap intervals (``rounds`` resamples, seeded), ranks, counts and
     warnings, sorted by rating (highest first, then by name; group by group when some models
     never met). Flagged votes are left out unless ``include_flagged``. Where the votes give no
     finite estimate (see the module doc) an interval end is None and the row's ``warnings`` say
-    why, from the counts and the names."""
+    why, from the counts and the names.
+
+    ``bootstrap="votes"`` resamples single votes; ``"participants"`` resamples the votes'
+    ``participant``s, each with all of its votes (``resampling``; a vote without a participant
+    is one of its own), so that votes of one person count as one unit of evidence."""
     if rounds < 1:
         raise ValueError("rounds must be at least 1 (the intervals come from the bootstrap)")
     if not 0.0 < confidence < 1.0:
         raise ValueError("confidence must be between 0 and 1")
-    counts = aggregate(votes, both_bad=both_bad, include_flagged=include_flagged)
+    bootstrap = check_bootstrap(bootstrap)
+    kept = counted(votes, both_bad=both_bad, include_flagged=include_flagged)
+    counts, cells = aggregate_cells(kept)
     if not counts.models:
         return []
     win_mass = counts.win_matrices(counts.counts[None, :], tie_weight)
@@ -257,7 +274,8 @@ def leaderboard(
     structure = board_structure(counts.models, decisive, tied, tie_weight=tie_weight)
     ratings = to_rating(_centre(fit_log_strengths(win_mass), structure), scale=scale, base=base)[0]
     rng = np.random.default_rng(seed)
-    resampled = rng.multinomial(counts.total, counts.counts / counts.total, size=rounds)
+    clusters = None if bootstrap == "votes" else [v.participant for v in kept]
+    resampled = resample_cells(counts.counts, cells, clusters, rounds, rng)
     boot = to_rating(
         _centre(fit_log_strengths(counts.win_matrices(resampled, tie_weight)), structure),
         scale=scale,
@@ -289,6 +307,7 @@ def leaderboard(
             warnings=structure.warnings[i],
             ci_note=_note(lows[i], highs[i]),
             group=structure.group[i],
+            bootstrap=bootstrap,
         )
         for i, m in enumerate(counts.models)
     ]

@@ -101,6 +101,7 @@ class Generation(Base):
         String(16), default="answer", server_default="answer"
     )
     prompt: Mapped[str | None] = mapped_column(Text)
+    tool_calls: Mapped[list[Any] | None] = mapped_column(JSON)  # OpenAI's message.tool_calls
 
     task: Mapped[Task] = relationship(back_populates="generations")
 

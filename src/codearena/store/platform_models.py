@@ -24,7 +24,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from codearena.store.models import Base, new_id, utcnow
-from codearena.store.vocabulary import StudyStatus, StudyTaskStatus, VoteValue
+from codearena.store.vocabulary import (
+    FixOutcome,
+    Pairing,
+    StudyDesign,
+    StudyStatus,
+    StudyTaskStatus,
+    VoteValue,
+)
 
 
 def participant_id() -> str:
@@ -62,6 +69,14 @@ class Study(Base):
     status: Mapped[StudyStatus] = mapped_column(String(16), default="open")
     owner_id: Mapped[str | None] = mapped_column(ForeignKey("web_users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # blind battles: "uniform" (fewest battles first) or "adaptive" (stats.pairing)
+    pairing: Mapped[Pairing] = mapped_column(
+        String(16), default="uniform", server_default="uniform"
+    )
+    # "open" (participants write their tasks), "crossover" or "between" (studies.designs)
+    design: Mapped[StudyDesign] = mapped_column(String(16), default="open", server_default="open")
+    design_seed: Mapped[int | None] = mapped_column(Integer)
+    tasks_per_participant: Mapped[int | None] = mapped_column(Integer)
 
 
 class Participant(Base):
@@ -129,6 +144,7 @@ class StudyTask(Base):
     created_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, index=True
     )
+    design_item: Mapped[str | None] = mapped_column(String(200))  # the task file's id
 
 
 class Rating(Base):
@@ -214,6 +230,44 @@ class StudyExecution(Base):
     position: Mapped[int] = mapped_column(Integer)
 
 
+class Fix(Base):
+    """A participant's attempt at fixing one answer's code by hand (the task page's fix editor).
+
+    One attempt per participant and answer (``generation_id``); ``outcome`` is null while it is
+    open, then ``done`` or ``abandoned``. ``active_seconds`` adds up the gaps between the
+    attempt's activity events (opening, input pings, runs, the end) that are at most
+    ``studies.fixes.IDLE_GAP_S`` (60 s); a longer gap counts nothing. ``lines_added`` and
+    ``lines_removed`` compare ``final_code`` with the generated block (``block_index`` of
+    ``generations.code``). Keystrokes are not stored. ``study_task_id``, ``block_index`` and
+    ``last_activity_at`` are internal (not exported; an imported attempt has them null or 0).
+    """
+
+    __tablename__ = "fixes"
+    __table_args__ = (UniqueConstraint("generation_id", "participant"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    generation_id: Mapped[str] = mapped_column(
+        ForeignKey("generations.id", ondelete="CASCADE"), index=True
+    )
+    participant: Mapped[str] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), index=True
+    )
+    study_task_id: Mapped[str | None] = mapped_column(
+        ForeignKey("study_tasks.id", ondelete="SET NULL"), index=True
+    )
+    block_index: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_activity_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    active_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    runs: Mapped[int] = mapped_column(Integer, default=0)
+    verdict: Mapped[str | None] = mapped_column(String(16))  # of the last run
+    outcome: Mapped[FixOutcome | None] = mapped_column(String(16))
+    lines_added: Mapped[int | None] = mapped_column(Integer)
+    lines_removed: Mapped[int | None] = mapped_column(Integer)
+    final_code: Mapped[str | None] = mapped_column(Text)
+
+
 class PlatformSecret(Base):
     """Secrets the platform generates for itself (the invite-signing key), never API keys."""
 
@@ -221,3 +275,39 @@ class PlatformSecret(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+class DesignTask(Base):
+    """A task of a controlled study's task file (``study create --tasks``), in the file's order;
+    ``tests`` in the stored form of ``testspecs``."""
+
+    __tablename__ = "design_tasks"
+    __table_args__ = (UniqueConstraint("study_id", "key"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    study_id: Mapped[str] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer)
+    prompt: Mapped[str] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(64))
+    language: Mapped[str | None] = mapped_column(String(32))
+    tests: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class DesignAssignment(Base):
+    """A participant's schedule in a controlled study (``studies.designs.assign`` of the study's
+    design and seed for the participant's slot, stored whole when they join): ``items`` is a
+    list of ``[task key, [model, ...]]`` in order; ``condition`` the ``between`` design's model or
+    pair."""
+
+    __tablename__ = "design_assignments"
+    __table_args__ = (UniqueConstraint("study_id", "slot"),)
+
+    participant_id: Mapped[str] = mapped_column(
+        ForeignKey("participants.id", ondelete="CASCADE"), primary_key=True
+    )
+    study_id: Mapped[str] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
+    slot: Mapped[int] = mapped_column(Integer)
+    condition: Mapped[list[Any] | None] = mapped_column(JSON)
+    items: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

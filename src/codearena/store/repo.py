@@ -57,6 +57,34 @@ def create_generation(
     return generation
 
 
+RESULT_FIELDS = (
+    "provider",
+    "status",
+    "text",
+    "served_model",
+    "upstream_id",
+    "finish_reason",
+    "error",
+    "error_kind",
+    "ttft_ms",
+    "latency_ms",
+    "prompt_tokens",
+    "completion_tokens",
+    "tokens_estimated",
+    "cost_usd",
+    "cost_source",
+    "attempts",
+    "tool_calls",
+)
+"""The fields of a ``CallResult`` a generation stores, by the same names."""
+
+
+def set_result(generation: Generation, result: CallResult) -> None:
+    """Copy a finished call's figures onto its generation row."""
+    for name in RESULT_FIELDS:
+        setattr(generation, name, getattr(result, name))
+
+
 def finish_generation(
     store: Store, generation_id: str, result: CallResult, code: list[dict[str, Any]]
 ) -> None:
@@ -65,25 +93,7 @@ def finish_generation(
         generation = session.get(Generation, generation_id)
         if generation is None:
             raise LookupError(f"generation {generation_id} does not exist")
-        for name in (
-            "provider",
-            "status",
-            "text",
-            "served_model",
-            "upstream_id",
-            "finish_reason",
-            "error",
-            "error_kind",
-            "ttft_ms",
-            "latency_ms",
-            "prompt_tokens",
-            "completion_tokens",
-            "tokens_estimated",
-            "cost_usd",
-            "cost_source",
-            "attempts",
-        ):
-            setattr(generation, name, getattr(result, name))
+        set_result(generation, result)
         generation.code = code
         generation.finished_at = datetime.now(UTC)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from codearena.store.models import Base, new_id, utcnow
-from codearena.store.vocabulary import VoteValue
+from codearena.store.vocabulary import SideOrder, VoteValue
 
 
 class ImportedVote(Base):
@@ -100,3 +100,23 @@ class ImportedRating(Base):
     language: Mapped[str | None] = mapped_column(String(64))
     category: Mapped[str | None] = mapped_column(String(64))
     imported_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class JudgeVerdict(Base):
+    """An LLM judge's verdict on one stored battle (``codearena judge``), in one order of the two
+    sides and with or without their execution results; ``verdict`` is in the vote's own A/B
+    (already un-swapped for order ``ba``), None when the judge's reply had no verdict line. The
+    call itself is the generation (text, tokens, cost)."""
+
+    __tablename__ = "judge_verdicts"
+    __table_args__ = (UniqueConstraint("vote_id", "judge", "side_order", "with_execution"),)
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    study_id: Mapped[str] = mapped_column(ForeignKey("studies.id", ondelete="CASCADE"), index=True)
+    vote_id: Mapped[str] = mapped_column(ForeignKey("votes.id", ondelete="CASCADE"), index=True)
+    judge: Mapped[str] = mapped_column(String(200))
+    side_order: Mapped[SideOrder] = mapped_column(String(2))
+    with_execution: Mapped[bool] = mapped_column(Boolean)
+    generation_id: Mapped[str] = mapped_column(ForeignKey("generations.id", ondelete="CASCADE"))
+    verdict: Mapped[VoteValue | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

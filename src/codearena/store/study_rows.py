@@ -15,11 +15,14 @@ The rules, each following the row's foreign key to the study:
 * study tasks: their ``study_id``; pipeline tasks: the ``task_id`` of a study task;
 * generations: of a pipeline task of the study (every status: ``ok``, ``error``, ``pending``);
 * executions: of one of those generations, whoever ran them (the pipeline or a participant;
-  an execution of another study's generation is not the study's even if linked to it);
+  an execution of another study's generation is not the study's even if linked to it), except
+  the runs of a participant's edited code (``source = "fix"``, the fix editor): they measure the
+  participant's code, not the model's, and are summed up in ``fixes``;
 * study-execution links: from a study task of the study to one of its executions;
 * code metrics and findings: of one of the study's generations;
 * ratings and votes: on a study task of the study (a vote's own ``study_id`` column is a copy
   of its study task's and is not what decides);
+* fixes (fix-it-yourself attempts): on one of the study's generations;
 * code assignments: of one of the study's codes.
 
 Every statement is a subquery-based ``Select`` (no id lists, which a large study would push past
@@ -28,10 +31,13 @@ the drivers' parameter limits), ordered oldest first with the id as tie-break.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 
 from codearena.store.models import CodeMetrics, Execution, Finding, Generation, Task
 from codearena.store.platform_models import (
+    DesignAssignment,
+    DesignTask,
+    Fix,
     Participant,
     Rating,
     StudyExecution,
@@ -47,6 +53,7 @@ from codearena.store.research_models import (
     ImportedRating,
     ImportedVote,
 )
+from codearena.store.vocabulary import FIX_RUN_SOURCE
 
 
 def participants(study_id: str) -> Select[Participant]:
@@ -91,19 +98,25 @@ def generations(study_id: str) -> Select[Generation]:
     )
 
 
+def _answer_runs(study_id: str) -> list[ColumnElement[bool]]:
+    """The conditions of the study's executions: of its generations, not a fix run."""
+    return [
+        Execution.generation_id.in_(generation_ids(study_id)),
+        Execution.source != FIX_RUN_SOURCE,
+    ]
+
+
 def executions(study_id: str) -> Select[Execution]:
     return (
         select(Execution)
-        .where(Execution.generation_id.in_(generation_ids(study_id)))
+        .where(*_answer_runs(study_id))
         .order_by(Execution.created_at, Execution.id)
     )
 
 
 def execution_links(study_id: str) -> Select[StudyExecution]:
     """Who ran which of the study's executions, from which of its study tasks."""
-    execution_ids = select(Execution.id).where(
-        Execution.generation_id.in_(generation_ids(study_id))
-    )
+    execution_ids = select(Execution.id).where(*_answer_runs(study_id))
     return select(StudyExecution).where(
         StudyExecution.study_task_id.in_(study_task_ids(study_id)),
         StudyExecution.execution_id.in_(execution_ids),
@@ -139,6 +152,33 @@ def votes(study_id: str) -> Select[Vote]:
         select(Vote)
         .where(Vote.study_task_id.in_(study_task_ids(study_id)))
         .order_by(Vote.created_at, Vote.id)
+    )
+
+
+def fixes(study_id: str) -> Select[Fix]:
+    """The fix-it-yourself attempts on the study's answers."""
+    return (
+        select(Fix)
+        .where(Fix.generation_id.in_(generation_ids(study_id)))
+        .order_by(Fix.started_at, Fix.id)
+    )
+
+
+def design_tasks(study_id: str) -> Select[DesignTask]:
+    """A controlled study's task file, in its order."""
+    return (
+        select(DesignTask)
+        .where(DesignTask.study_id == study_id)
+        .order_by(DesignTask.position, DesignTask.id)
+    )
+
+
+def design_assignments(study_id: str) -> Select[DesignAssignment]:
+    """Each participant's stored schedule, by join slot."""
+    return (
+        select(DesignAssignment)
+        .where(DesignAssignment.study_id == study_id)
+        .order_by(DesignAssignment.slot)
     )
 
 
@@ -189,9 +229,12 @@ __all__ = [
     "coding_categories",
     "coding_codes",
     "coding_concepts",
+    "design_assignments",
+    "design_tasks",
     "execution_links",
     "executions",
     "findings",
+    "fixes",
     "generation_ids",
     "generations",
     "imported_ratings",

@@ -47,3 +47,21 @@ StudyStatus = Literal["open", "closed"]
 BenchRunStatus = Literal["running", "done"]
 """``bench_runs.status``: ``running`` until every item is done (an interrupted run stays
 ``running`` and can be resumed)."""
+FixOutcome = Literal["done", "abandoned"]
+"""``fixes.outcome``: how a participant's fix attempt ended (null while it is open)."""
+FIX_OUTCOMES: tuple[FixOutcome, ...] = get_args(FixOutcome)
+FIX_RUN_SOURCE = "fix"
+"""``executions.source`` of a run of a participant's edited code (the fix editor): it measures
+the participant's code, not the model's, so it is no execution of the study's answers
+(``store.study_rows``) and never a repair round's failure."""
+SideOrder = Literal["ab", "ba"]
+"""``judge_verdicts.side_order``: a battle shown to a judge in the vote's order (``ab``) or with
+its sides swapped (``ba``)."""
+Pairing = Literal["uniform", "adaptive"]
+"""``studies.pairing``: how a blind study draws the pair of the next battle (``stats.pairing``)."""
+PAIRINGS: tuple[Pairing, ...] = get_args(Pairing)
+StudyDesign = Literal["open", "crossover", "between"]
+"""``studies.design``: participants write their own tasks (``open``), or work through the task
+file with counterbalanced models (``crossover``) or one model or pair each (``between``); see
+``studies.designs``."""
+STUDY_DESIGNS: tuple[StudyDesign, ...] = get_args(StudyDesign)

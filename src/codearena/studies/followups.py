@@ -21,7 +21,7 @@ from codearena.sandbox import ExecResult
 from codearena.store import Store, repo
 from codearena.store.models import Execution, Generation
 from codearena.store.platform_models import StudyTask
-from codearena.store.vocabulary import GenerationKind
+from codearena.store.vocabulary import FIX_RUN_SOURCE, GenerationKind
 from codearena.studies.access import generation_at
 from codearena.studies.errors import Conflict, NotAllowed, StudyError
 from codearena.studies.study import get_study
@@ -123,11 +123,12 @@ def plan_follow_up(context: Context, row: StudyTask, data: FollowUpInput) -> Fol
 
 
 def last_run(store: Store, generation_id: str) -> ExecResult | None:
-    """The latest stored run of an answer, as the sandbox gave it."""
+    """The latest stored run of an answer, as the sandbox gave it (a fix run is not one)."""
     with store.session() as session:
         ex = session.scalars(
             select(Execution)
             .where(Execution.generation_id == generation_id)
+            .where(Execution.source != FIX_RUN_SOURCE)  # a fix run is the participant's code
             .order_by(Execution.created_at.desc())
         ).first()
     return stored_result(ex) if ex is not None else None

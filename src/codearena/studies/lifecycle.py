@@ -10,13 +10,14 @@ from sqlalchemy import select
 
 from codearena.store import Store
 from codearena.store.models import Task
-from codearena.store.platform_models import StudyTask
+from codearena.store.platform_models import DesignTask, StudyTask
 from codearena.store.vocabulary import StudyTaskStatus
 
 
 def attach(store: Store, study_task_id: str, task_id: str, tests: dict[str, Any] | None) -> None:
-    """Link the stored pipeline task (and give it the participant's tests): each answer can be
-    run and rated as soon as it arrives, before the slowest model has finished."""
+    """Link the stored pipeline task (and give it the participant's tests, and a controlled
+    study's task its category from the task file): each answer can be run and rated as soon as
+    it arrives, before the slowest model has finished."""
     with store.session() as session:
         stored = session.get(StudyTask, study_task_id)
         if stored is not None:
@@ -24,6 +25,12 @@ def attach(store: Store, study_task_id: str, task_id: str, tests: dict[str, Any]
         task = session.get(Task, task_id)
         if task is not None and tests:
             task.tests = tests
+        if task is not None and stored is not None and stored.design_item is not None:
+            task.category = session.scalar(
+                select(DesignTask.category).where(
+                    DesignTask.study_id == stored.study_id, DesignTask.key == stored.design_item
+                )
+            )
 
 
 def finish(

@@ -7,13 +7,16 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
 
 from codearena.store import Store
 from codearena.store.platform_models import Participant, Study, StudyInvite, participant_id
-from codearena.studies.errors import NotAllowed, StudyError, UnknownItem
+from codearena.studies.errors import Busy, NotAllowed, StudyError, UnknownItem
 from codearena.studies.invites import USED, Invite
+from codearena.studies.schedule import add_assignment
 
 MAX_PSEUDONYM = 100
+JOIN_ATTEMPTS = 5
 
 
 class JoinInput(BaseModel):
@@ -45,7 +48,8 @@ def check_free(invite: Invite) -> None:
 
 def join(store: Store, study: Study, data: JoinInput, invite: Invite | None = None) -> Participant:
     """A new participant of ``study``; through a single-use ``invite`` the join claims the
-    invite atomically, so two browsers racing for one link give one participant."""
+    invite atomically, so two browsers racing for one link give one participant. In a
+    controlled study the participant gets the next slot's schedule in the same transaction."""
     if invite is not None:
         check_free(invite)
     pseudonym = data.pseudonym.strip()
@@ -54,6 +58,18 @@ def join(store: Store, study: Study, data: JoinInput, invite: Invite | None = No
     email = (data.email or "").strip() or None
     if email is not None and ("@" not in email or len(email) > 320):
         raise StudyError("the e-mail address is not valid (it is optional: leave it empty)")
+    for attempt in range(JOIN_ATTEMPTS):
+        try:
+            return _add(store, study, pseudonym, email, invite)
+        except IntegrityError:  # another join took the same design slot: take the next one
+            if attempt == JOIN_ATTEMPTS - 1:
+                raise Busy("many people are joining at once: try again in a moment") from None
+    raise AssertionError("unreachable")
+
+
+def _add(
+    store: Store, study: Study, pseudonym: str, email: str | None, invite: Invite | None
+) -> Participant:
     with store.session() as session:
         participant = Participant(
             id=participant_id(), study_id=study.id, pseudonym=pseudonym, email=email
@@ -68,6 +84,9 @@ def join(store: Store, study: Study, data: JoinInput, invite: Invite | None = No
             )
             if getattr(claimed, "rowcount", 0) != 1:  # another browser was first: roll back
                 raise NotAllowed(USED)
+        if study.design != "open":
+            session.flush()
+            add_assignment(session, study, participant.id)
     return participant
 
 

@@ -3,16 +3,18 @@ create`` share it), listing, lookup by owner, opening and closing, and the progr
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from sqlalchemy import Select, func, select
 
 from codearena.catalog import Catalog, UnknownModel
 from codearena.store import Store, study_rows
 from codearena.store.models import Generation
-from codearena.store.platform_models import Participant, Study, StudyTask
+from codearena.store.platform_models import DesignTask, Participant, Study, StudyTask
+from codearena.store.vocabulary import PAIRINGS, STUDY_DESIGNS
 from codearena.studies.errors import StudyError, UnknownItem
 from codearena.survey import InstrumentError, get_instrument
 from codearena.survey.instruments import BUILTIN
@@ -34,6 +36,17 @@ def _blank_is_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
+class TaskFileItem(BaseModel):
+    """One task of a controlled study's task file (``studies.task_file.load_task_file``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    key: str
+    prompt: str
+    category: str | None = None
+    language: str | None = None
+    tests: dict[str, Any] | None = None
+
+
 class StudySpec(BaseModel):
     """A new study's settings, the one input of :func:`create_study` for every front door.
 
@@ -53,6 +66,17 @@ class StudySpec(BaseModel):
     spend_cap_usd: float | None = Field(
         default=None, description="the whole study's generation cost in USD (None: no cap)"
     )
+    pairing: str = Field(
+        default="uniform", description="blind studies: uniform or adaptive (stats.pairing)"
+    )
+    design: str = Field(default="open", description="open, crossover or between")
+    design_tasks: list[TaskFileItem] = Field(
+        default_factory=list, description="controlled designs: the task file's tasks, in order"
+    )
+    tasks_per_participant: int | None = None
+    seed: int | None = Field(
+        default=None, description="the design's seed (None: drawn at random, then stored)"
+    )
 
     @field_validator("models", mode="before")
     @classmethod
@@ -61,10 +85,25 @@ class StudySpec(BaseModel):
             return value.replace(",", "\n").splitlines()
         return value
 
-    @field_validator("survey", "budget_tasks", "budget_usd", "spend_cap_usd", mode="before")
+    @field_validator(
+        "survey",
+        "budget_tasks",
+        "budget_usd",
+        "spend_cap_usd",
+        "tasks_per_participant",
+        "seed",
+        mode="before",
+    )
     @classmethod
     def _blank(cls, value: Any) -> Any:
         return _blank_is_none(value)
+
+    @field_validator("pairing", "design", mode="before")
+    @classmethod
+    def _blank_is_default(cls, value: Any, info: ValidationInfo) -> Any:
+        if _blank_is_none(value) is None:
+            return "uniform" if info.field_name == "pairing" else "open"
+        return value
 
 
 def _models(catalog: Catalog, given: Sequence[str]) -> list[str]:
@@ -121,6 +160,7 @@ def create_study(
         instrument = get_instrument(spec.survey)
     except InstrumentError as exc:
         raise StudyError(str(exc)) from exc
+    seed = _check_design(spec, spec.mode)
     with store.session() as session:
         study = Study(
             name=name,
@@ -136,9 +176,60 @@ def create_study(
             spend_cap_usd=spec.spend_cap_usd,
             status="open",
             owner_id=owner_id,
+            pairing=spec.pairing,
+            design=spec.design,
+            design_seed=seed,
+            tasks_per_participant=spec.tasks_per_participant,
         )
         session.add(study)
+        session.flush()
+        for position, task in enumerate(spec.design_tasks):
+            session.add(
+                DesignTask(
+                    study_id=study.id,
+                    key=task.key,
+                    position=position,
+                    prompt=task.prompt,
+                    category=task.category,
+                    language=task.language,
+                    tests=task.tests,
+                )
+            )
     return study
+
+
+def _check_design(spec: StudySpec, mode: str) -> int | None:
+    """The design's settings checked; returns the seed to store (drawn when none is given)."""
+    if spec.pairing not in PAIRINGS:
+        raise StudyError(f"invalid pairing {spec.pairing!r}; use {' or '.join(PAIRINGS)}")
+    if spec.pairing == "adaptive" and (mode != "blind" or spec.design != "open"):
+        raise StudyError(
+            "adaptive pairing draws the pairs of an open blind study; a controlled design "
+            "assigns them itself, and a named study has no pairs"
+        )
+    if spec.design not in STUDY_DESIGNS:
+        raise StudyError(f"invalid design {spec.design!r}; use {', '.join(STUDY_DESIGNS)}")
+    if spec.design == "open":
+        if spec.design_tasks or spec.tasks_per_participant is not None:
+            raise StudyError(
+                "a task file and --tasks-per-participant belong to a controlled design: "
+                "add --design crossover or --design between"
+            )
+        return None
+    if not spec.design_tasks:
+        raise StudyError(
+            f"a {spec.design} study needs its task file: --tasks FILE.jsonl (one task per line)"
+        )
+    keys = [task.key for task in spec.design_tasks]
+    if len(set(keys)) != len(keys):
+        raise StudyError("the task file's ids must be unique")
+    count = len(spec.design_tasks)
+    per = spec.tasks_per_participant
+    if per is not None and not 1 <= per <= count:
+        raise StudyError(f"--tasks-per-participant must be between 1 and {count} (the tasks)")
+    if spec.seed is not None and not 0 <= spec.seed < 2**31:
+        raise StudyError("--seed must be between 0 and 2147483647")
+    return spec.seed if spec.seed is not None else secrets.randbelow(2**31)
 
 
 def list_studies(store: Store, owner_id: str | None = None) -> list[Study]:

@@ -11,15 +11,19 @@ from dataclasses import dataclass
 from itertools import combinations
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import func, select
 
 from codearena.pipeline import InputError, validate_task
 from codearena.prompting import PromptOptions
+from codearena.stats.bradley_terry import Vote as BattleVote
+from codearena.stats.pairing import choose_pair
 from codearena.store import Store
 from codearena.store.models import Generation
-from codearena.store.platform_models import Study, StudyTask
+from codearena.store.platform_models import Study, StudyTask, Vote
 from codearena.studies.errors import Busy, NotAllowed, StudyError
+from codearena.studies.schedule import schedule_of
 from codearena.studies.study import MAX_MODELS, MIN_MODELS, get_study, spend_cap_reason
 from codearena.testspecs import examples_from_text
 
@@ -47,7 +51,15 @@ class TaskInput(BaseModel):
     """A new task, as the task form and ``POST /api/tasks`` both give it."""
 
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(description="the task, in natural language (at most 100,000 characters)")
+    text: str = Field(
+        default="",
+        description="the task, in natural language (at most 100,000 characters); controlled "
+        "studies give it: send `item` instead",
+    )
+    item: str | None = Field(
+        default=None,
+        description="controlled studies: the id of the participant's next task in the task file",
+    )
     models: list[str] | None = Field(
         default=None, description="named studies: 2 to 8 of the study's models"
     )
@@ -56,7 +68,7 @@ class TaskInput(BaseModel):
     language: str | None = None
     tests: TestsInput | None = None
 
-    @field_validator("models", "requirement", "tone", "language", mode="before")
+    @field_validator("models", "requirement", "tone", "language", "item", mode="before")
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         """An empty choice (a form's blank select, no model ticked) is no choice."""
@@ -73,6 +85,7 @@ class TaskPlan:
     models: list[str]
     options: PromptOptions
     tests: dict[str, Any] | None
+    design_item: str | None = None
 
 
 def _options(study: Study, data: TaskInput) -> PromptOptions:
@@ -105,14 +118,30 @@ def _tests(tests: TestsInput | None, max_chars: int) -> dict[str, Any] | None:
 
 
 def blind_pair(store: Store, study: Study) -> list[str]:
-    """The pair of models with the fewest battles so far (ties drawn at random), random sides."""
+    """The next battle's pair, in random sides. ``uniform`` pairing: the pair with the fewest
+    battles so far (ties drawn at random); ``adaptive``: the pair whose next vote shrinks the
+    intervals most, from the votes cast so far (``stats.pairing``)."""
+    if study.pairing == "adaptive":
+        with store.session() as session:
+            rows = session.execute(
+                select(Vote.model_a, Vote.model_b, Vote.choice).where(
+                    Vote.study_id == study.id, Vote.kind == "battle"
+                )
+            ).all()
+        votes = [
+            BattleVote(a, b, choice)
+            for a, b, choice in rows
+            if a and b and a != b and choice in ("a", "b", "tie", "both_bad")
+        ]
+        generator = np.random.default_rng(_rng.getrandbits(64))
+        return choose_pair(study.models, votes, generator, "adaptive")
     with store.session() as session:
-        rows = session.scalars(
+        rows_models = session.scalars(
             select(StudyTask.models).where(
                 StudyTask.study_id == study.id, StudyTask.mode == "blind"
             )
         ).all()
-    counts = Counter(tuple(sorted(models)) for models in rows)
+    counts = Counter(tuple(sorted(models)) for models in rows_models)
     pairs = [tuple(sorted(p)) for p in combinations(study.models, 2)]
     fewest = min(counts[p] for p in pairs)
     pair = list(_rng.choice([p for p in pairs if counts[p] == fewest]))
@@ -200,6 +229,10 @@ def plan_task(
     study = get_study(store, study_id)
     if study.status != "open":
         raise NotAllowed("this study is closed")
+    if study.design != "open":
+        return _planned_item(store, study, participant_id, data, running_limit)
+    if data.item is not None:
+        raise StudyError("this study has no task file: describe your own task")
     try:
         validate_task(data.text)
     except InputError as exc:
@@ -216,6 +249,54 @@ def plan_task(
     return TaskPlan(study, participant_id, data.text, models, options, tests)
 
 
+def _planned_item(
+    store: Store, study: Study, participant_id: str, data: TaskInput, running_limit: int
+) -> TaskPlan:
+    """A controlled study's task: the participant's next scheduled item, as the design gives
+    it (its text, models, language and tests); nothing of it is the participant's choice."""
+    chosen = [
+        name
+        for name, value in (
+            ("a task text", data.text.strip()),
+            ("models", data.models),
+            ("the requirement", data.requirement),
+            ("the tone", data.tone),
+            ("the language", data.language),
+            ("tests", data.tests and (data.tests.code.strip() or data.tests.examples)),
+        )
+        if value
+    ]
+    if chosen:
+        raise StudyError(
+            f"this study gives you its tasks ({study.design} design): {chosen[0]} cannot be "
+            "chosen; start your next task from your list"
+        )
+    schedule = schedule_of(store, participant_id)
+    if schedule is None:
+        raise NotAllowed("you have no task list in this study: join it through its invite")
+    upcoming = schedule.next_item()
+    if upcoming is None:
+        raise NotAllowed("you have done every task of this study: thank you")
+    if data.item is None or data.item != upcoming.key:
+        raise StudyError(
+            f"your next task is number {upcoming.number} ({upcoming.key!r}): the tasks are "
+            "done in the order given"
+        )
+    if upcoming.status == "running":
+        raise Busy("this task is still running: wait for its answers")
+    _check_budget(store, study, participant_id, running_limit)
+    options = PromptOptions(language=upcoming.language)
+    return TaskPlan(
+        study,
+        participant_id,
+        upcoming.prompt,
+        upcoming.models,
+        options,
+        upcoming.tests,
+        upcoming.key,
+    )
+
+
 def open_task(store: Store, plan: TaskPlan) -> StudyTask:
     """Store the planned task as ``running``; its answers are linked as they are stored."""
     with store.session() as session:
@@ -227,6 +308,7 @@ def open_task(store: Store, plan: TaskPlan) -> StudyTask:
             prompt=plan.prompt,
             tests=plan.tests,
             status="running",
+            design_item=plan.design_item,
         )
         session.add(row)
     return row

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -65,12 +66,16 @@ def _tests_of(item: dict[str, Any], where: str) -> TestSpec:
         raise SuiteError(str(exc)) from exc
 
 
-def load_jsonl(path: Path) -> list[Problem]:
+def read_items(path: Path, what: str = "suite") -> Iterator[tuple[str, dict[str, Any]]]:
+    """The JSON objects of a JSONL file of tasks (a suite, a study's task file), each with
+    where it is (``file, line N``); ``id`` and ``prompt`` checked (non-empty strings, ids
+    unique). Blank lines are skipped."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
-        raise SuiteError(f"{path}: cannot read the suite: {exc.strerror}") from exc
-    problems: list[Problem] = []
+        raise SuiteError(f"{path}: cannot read the {what}: {exc.strerror}") from exc
+    except UnicodeDecodeError:
+        raise SuiteError(f"{path}: the {what} is not UTF-8 text") from None
     seen: set[str] = set()
     for number, line in enumerate(lines, start=1):
         where = f"{path}, line {number}"
@@ -88,10 +93,25 @@ def load_jsonl(path: Path) -> list[Problem]:
         if item["id"] in seen:
             raise SuiteError(f"{where}: duplicate id {item['id']!r}")
         seen.add(item["id"])
-        try:
-            language = normalize_language(str(item.get("language", "python")))
-        except UnsupportedLanguage as exc:
-            raise SuiteError(f"{where}: {exc}") from exc
+        yield where, item
+
+
+def item_language(item: dict[str, Any], where: str, default: str | None = "python") -> str | None:
+    """An item's ``language`` in the sandbox's spelling (``default`` when it has none)."""
+    given = item.get("language", default)
+    if given is None:
+        return None
+    try:
+        return normalize_language(str(given))
+    except UnsupportedLanguage as exc:
+        raise SuiteError(f"{where}: {exc}") from exc
+
+
+def load_jsonl(path: Path) -> list[Problem]:
+    problems: list[Problem] = []
+    for where, item in read_items(path):
+        language = item_language(item, where)
+        assert language is not None
         reference = item.get("reference")
         problems.append(
             Problem(

@@ -35,6 +35,9 @@ glued to letters/digits, e.g. ``fake/error-401``, ``fake/slow-0.05-no-cost``):
     no-usage           no usage chunk / no usage in the body
     no-cost            usage without "cost"
     length             final finish_reason "length"
+    tool-call          when the request has ``tools``: a call of the first tool's function with
+                       arguments ``{"a": 1, "b": 2}`` (streamed: the id and name, then the
+                       arguments in two pieces) and finish_reason "tool_calls"
     wrong-N            a wrong ``add`` (it subtracts) while the conversation holds fewer than N
                        earlier answers (assistant messages), then the default reply: a model
                        that gets it right after its failure is sent back N times
@@ -126,6 +129,8 @@ RE_ERROR_IN_200, RE_STREAM_ERROR = _kw("error-in-200"), _kw("stream-error")
 RE_FINISH_ERROR, RE_CUT, RE_HANG = _kw("finish-error"), _kw("cut"), _kw("hang")
 RE_NO_USAGE, RE_NO_COST, RE_LENGTH = _kw("no-usage"), _kw("no-cost"), _kw("length")
 RE_WRONG = _kw(r"wrong-(\d+)")
+RE_TOOL_CALL = _kw("tool-call")
+TOOL_ARGUMENTS = ('{"a": 1', ', "b": 2}')
 WRONG_REPLY = "Here is a solution.\n\n```python\ndef add(a, b):\n    return a - b\n```\n"
 _NET_ERRORS = (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError)
 Body = dict[str, Any]
@@ -330,7 +335,11 @@ class FakeUpstream:
 
     @staticmethod
     def _head(status: int, headers: dict[str, str], close: bool) -> bytes:
-        lines = [f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", "Server: fake-upstream"]
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:  # a provider's own status: Anthropic's 529, Groq's 498
+            phrase = {498: "Flex Tier Capacity Exceeded", 529: "Overloaded"}.get(status, "Error")
+        lines = [f"HTTP/1.1 {status} {phrase}", "Server: fake-upstream"]
         lines += [f"{k}: {v}" for k, v in headers.items()]
         lines.append(f"Connection: {'close' if close else 'keep-alive'}")
         return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
@@ -465,6 +474,16 @@ class FakeUpstream:
             return "error"
         return "length" if RE_LENGTH.search(served) else "stop"
 
+    @staticmethod
+    def _tool_name(body: Body, served: str) -> str | None:
+        """The function a ``tool-call`` model calls (None: answer with text)."""
+        tools = body.get("tools")
+        if not RE_TOOL_CALL.search(served) or not isinstance(tools, list) or not tools:
+            return None
+        function = tools[0].get("function") if isinstance(tools[0], dict) else None
+        name = function.get("name") if isinstance(function, dict) else None
+        return name if isinstance(name, str) else "tool"
+
     async def _complete(self, body: Body, served: str, w: Writer, close: bool, cut: bool) -> bool:
         if m := RE_SLOW_FIRST.search(served):
             await asyncio.sleep(float(m.group(1)))
@@ -486,6 +505,12 @@ class FakeUpstream:
         }
         if RE_STREAM_ERROR.search(served):
             out["error"] = {"code": "server_error", "message": "Provider disconnected unexpectedly"}
+        if (tool := self._tool_name(body, served)) is not None:
+            call = {"id": "call_fake1", "type": "function",
+                    "function": {"name": tool, "arguments": "".join(TOOL_ARGUMENTS)}}  # fmt: skip
+            choice = out["choices"][0]
+            choice["message"].update(content=None, tool_calls=[call])
+            choice["finish_reason"] = choice["native_finish_reason"] = "tool_calls"
         if (usage := self._usage(body, served, text)) is not None:
             out["usage"] = usage
         if not cut:
@@ -529,6 +554,21 @@ class FakeUpstream:
         broken = cut or bool(RE_STREAM_ERROR.search(served) or RE_FINISH_ERROR.search(served))
         if broken:
             pieces = pieces[:3]
+        if (tool := self._tool_name(body, served)) is not None:
+            head = {"index": 0, "id": "call_fake1", "type": "function",
+                    "function": {"name": tool, "arguments": ""}}  # fmt: skip
+            deltas = [head] + [{"index": 0, "function": {"arguments": a}} for a in TOOL_ARGUMENTS]
+            for delta in deltas:
+                choice = {"index": 0, "delta": {"tool_calls": [delta]}, "finish_reason": None}
+                await send(chunk("", None, choices=[choice]))
+            done = {"index": 0, "delta": {}, "finish_reason": "tool_calls"}
+            await send(chunk("", None, choices=[done]))
+            if (usage := self._usage(body, served, "")) is not None:
+                await send(chunk("", None, choices=[], usage=usage))
+            await send(b"data: [DONE]\n\n")
+            w.write(b"0\r\n\r\n")
+            await w.drain()
+            return True
         loop = asyncio.get_running_loop()
         paced_from = loop.time()
         for i, piece in enumerate(pieces):

@@ -8,14 +8,17 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict
 
-from codearena.studies import judgements, participants, survey
+from codearena.store.vocabulary import FixOutcome
+from codearena.studies import fixes, judgements, participants, survey
 from codearena.studies import study as studies
 from codearena.studies.access import own_task
+from codearena.studies.fixes import FixActivity, FixCode, FixStart
 from codearena.studies.followups import FollowUpInput, RepairInput
 from codearena.studies.invites import resolve_invite
 from codearena.studies.judgements import RatingInput, VoteInput
 from codearena.studies.participants import JoinInput
 from codearena.studies.runs import RunInput
+from codearena.studies.schedule import design_progress, schedule_of
 from codearena.studies.study import StudySpec
 from codearena.studies.survey import AnswerInput
 from codearena.studies.tasks import TaskInput, budget_reason, tasks_used
@@ -32,7 +35,7 @@ from codearena.web.deps import (
 )
 from codearena.web.deps import check_csrf as _check_csrf
 from codearena.web.errors import ApiError
-from codearena.web.execution import run_block
+from codearena.web.execution import run_block, run_fix
 from codearena.web.followups import follow_up, repair
 from codearena.web.limits import JOINS_LIMITED
 from codearena.web.present import study_dict
@@ -124,6 +127,8 @@ def get_study(study_id: str, request: Request, platform: PlatformDep, who: Staff
     data = study_dict(study, platform.secret, platform.public_base(request))
     data["stats"] = studies.study_stats(platform.context.store, study.id)
     data.update(studies.spend_view(platform.context.store, study))
+    if study.design != "open":  # completion per cell of the design
+        data["design_progress"] = design_progress(platform.context.store, study)
     return data
 
 
@@ -194,6 +199,9 @@ def my_study(platform: PlatformDep, who: Joined) -> dict[str, Any]:
         ),
         "budget_tasks": study.budget_tasks,
         "budget_usd": study.budget_usd,
+        "design": study.design,
+        # controlled studies: the participant's tasks in order, with their state
+        "schedule": _schedule_json(platform, who.participant_id, study.mode),
         "tasks_used": tasks_used(platform.context.store, who.participant_id),
         # why Generate is disabled (study closed, tasks or USD budget used), else None
         "generate_disabled_reason": (
@@ -202,6 +210,27 @@ def my_study(platform: PlatformDep, who: Joined) -> dict[str, Any]:
             else budget_reason(platform.context.store, study, who.participant_id)
         ),
     }
+
+
+def _schedule_json(
+    platform: PlatformDep, participant_id: str, mode: str
+) -> list[dict[str, Any]] | None:
+    schedule = schedule_of(platform.context.store, participant_id)
+    if schedule is None:
+        return None
+    return [
+        {
+            "number": item.number,
+            "item": item.key,
+            "prompt": item.prompt,
+            "category": item.category,
+            "language": item.language,
+            "status": item.status,
+            "task_id": item.study_task_id,
+            "models": item.models if mode == "named" else None,  # blind stays blind
+        }
+        for item in schedule.items
+    ]
 
 
 @router.post("/tasks", summary="Create a task; answers stream from /api/tasks/{id}/events")
@@ -283,6 +312,97 @@ async def run_code(
     assert who.participant_id
     row = own_task(platform.context.store, who.participant_id, task_id)
     return await run_block(platform, who, row, position, data.block_index, turn)
+
+
+@router.post(
+    "/tasks/{task_id}/answers/{position}/fix",
+    summary="Fix it yourself: start (201) or resume (200) your attempt on an answer's code",
+    status_code=201,
+)
+def start_fix(
+    task_id: str,
+    position: int,
+    platform: PlatformDep,
+    who: Participant,
+    response: Response,
+    data: FixStart | None = None,
+    turn: int = Query(default=1, ge=1, description="the answer's turn (default 1, the answer)"),
+) -> dict[str, Any]:
+    assert who.participant_id
+    store = platform.context.store
+    row = own_task(store, who.participant_id, task_id)
+    view = fixes.start_fix(store, row, position, data or FixStart(), turn, now=platform.clock())
+    if view.resumed:
+        response.status_code = 200
+    return views.fix_dict(view)
+
+
+@router.get("/tasks/{task_id}/fixes", summary="Your fix attempts on this task's answers")
+def list_fixes(task_id: str, platform: PlatformDep, who: Participant) -> list[dict[str, Any]]:
+    assert who.participant_id
+    row = own_task(platform.context.store, who.participant_id, task_id)
+    return [views.fix_dict(view) for view in fixes.task_fixes(platform.context.store, row)]
+
+
+@router.get("/tasks/{task_id}/fixes/{fix_id}", summary="One of your fix attempts")
+def get_fix(task_id: str, fix_id: str, platform: PlatformDep, who: Participant) -> dict[str, Any]:
+    assert who.participant_id
+    row = own_task(platform.context.store, who.participant_id, task_id)
+    return views.fix_dict(fixes.get_fix(platform.context.store, row, fix_id))
+
+
+@router.post(
+    "/tasks/{task_id}/fixes/{fix_id}/activity",
+    summary="An input ping of the fix editor (how many inputs, never what was typed)",
+)
+def fix_activity(
+    task_id: str, fix_id: str, data: FixActivity, platform: PlatformDep, who: Participant
+) -> dict[str, Any]:
+    assert who.participant_id
+    store = platform.context.store
+    row = own_task(store, who.participant_id, task_id)
+    return views.fix_dict(fixes.record_activity(store, row, fix_id, data, now=platform.clock()))
+
+
+@router.post(
+    "/tasks/{task_id}/fixes/{fix_id}/run",
+    summary="Run the edited code against the task's tests (the Run button's execution step)",
+)
+async def fix_run(
+    task_id: str, fix_id: str, data: FixCode, platform: PlatformDep, who: Participant
+) -> dict[str, Any]:
+    assert who.participant_id
+    row = own_task(platform.context.store, who.participant_id, task_id)
+    return await run_fix(platform, who, row, fix_id, data)
+
+
+@router.post("/tasks/{task_id}/fixes/{fix_id}/done", summary="End the fix attempt: done")
+def fix_done(
+    task_id: str, fix_id: str, data: FixCode, platform: PlatformDep, who: Participant
+) -> dict[str, Any]:
+    return _end_fix(platform, who, task_id, fix_id, "done", data)
+
+
+@router.post("/tasks/{task_id}/fixes/{fix_id}/abandon", summary="End the fix attempt: give up")
+def fix_abandon(
+    task_id: str, fix_id: str, data: FixCode, platform: PlatformDep, who: Participant
+) -> dict[str, Any]:
+    return _end_fix(platform, who, task_id, fix_id, "abandoned", data)
+
+
+def _end_fix(
+    platform: PlatformDep,
+    who: Participant,
+    task_id: str,
+    fix_id: str,
+    outcome: FixOutcome,
+    data: FixCode,
+) -> dict[str, Any]:
+    assert who.participant_id
+    store = platform.context.store
+    row = own_task(store, who.participant_id, task_id)
+    view = fixes.end_fix(store, row, fix_id, outcome, data, now=platform.clock())
+    return views.fix_dict(view)
 
 
 def _round_view(platform: PlatformDep, task_id: str, who: Participant) -> JSONResponse:

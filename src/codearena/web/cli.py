@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -90,6 +91,29 @@ def study_create(
     consent: Annotated[
         str, typer.Option("--consent", help="consent text (default: built in)")
     ] = "",
+    design: Annotated[
+        str,
+        typer.Option(
+            "--design",
+            help="open (participants write their tasks), crossover or between (the task file's "
+            "tasks, models counterbalanced; see docs/designs.md)",
+        ),
+    ] = "open",
+    tasks: Annotated[
+        Path | None,
+        typer.Option("--tasks", help="the task file of a controlled design (JSONL, suite format)"),
+    ] = None,
+    tasks_per_participant: Annotated[
+        int | None,
+        typer.Option("--tasks-per-participant", help="tasks each participant does (default all)"),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="the design's seed (default: drawn and stored)")
+    ] = None,
+    pairing: Annotated[
+        str,
+        typer.Option("--pairing", help="blind open studies: uniform (default) or adaptive"),
+    ] = "uniform",
     base_url: Annotated[str | None, typer.Option("--base-url", help=BASE_URL_HELP)] = None,
     owner: Annotated[
         str | None,
@@ -102,8 +126,14 @@ def study_create(
     from codearena.studies.errors import StudyError
     from codearena.studies.invites import platform_secret
     from codearena.studies.study import StudySpec, create_study
+    from codearena.studies.task_file import load_task_file
     from codearena.web.present import study_dict
 
+    try:
+        design_tasks = load_task_file(tasks) if tasks else []
+    except StudyError as exc:
+        _fail(str(exc))
+        return
     context = Context.open(load_settings())
     owner_id = _owner_id(context, owner)
     spec = StudySpec(
@@ -116,6 +146,11 @@ def study_create(
         budget_tasks=max_tasks,
         budget_usd=budget_usd,
         spend_cap_usd=spend_cap_usd,
+        pairing=pairing,
+        design=design,
+        design_tasks=design_tasks,
+        tasks_per_participant=tasks_per_participant,
+        seed=seed,
     )
     try:
         study = create_study(context.store, context.catalog, spec, owner_id, survey_files=True)
@@ -127,7 +162,12 @@ def study_create(
     if as_json:
         typer.echo(escape_json(json.dumps(data, indent=2, ensure_ascii=False)))
         return
-    _say(f"study {study.id} ({study.mode}, {len(study.models)} models)")
+    described = f"{study.mode}, {len(study.models)} models"
+    if study.design != "open":
+        described += (
+            f", {study.design} design over {len(design_tasks)} tasks, seed {study.design_seed}"
+        )
+    _say(f"study {study.id} ({described})")
     _say(f"invite: {data['invite_url']}")
 
 

@@ -19,6 +19,7 @@ from codearena.analysis import StudyAnalysis, analyse_data, load_study, tag_task
 from codearena.analysis.display import board_interval, board_rating, chart_span
 from codearena.analysis.load import StudyData
 from codearena.stats import MIN_INTERVAL_N
+from codearena.studies.fixes import fix_summary
 from codearena.studies.study import owned_study
 from codearena.web.auth import Principal, owner_filter
 from codearena.web.deps import PlatformDep, Staff, check_csrf
@@ -194,6 +195,7 @@ def dashboard(
         label_width=LABEL_WIDTH,
         tasks=task_rows(data),
         include_flagged=include_flagged,
+        fixes=[m.to_dict() for m in fix_summary(platform.context.store, data.study.id)],
     )
 
 
@@ -230,5 +232,6 @@ def analysis_json(
     seed: Seed = 0,
     include_flagged: Flagged = False,
 ) -> JSONResponse:
-    _, analysis = _analyse(platform, who, study_id, rounds, seed, include_flagged)
-    return JSONResponse(analysis.to_dict())
+    data, analysis = _analyse(platform, who, study_id, rounds, seed, include_flagged)
+    fixes = [m.to_dict() for m in fix_summary(platform.context.store, data.study.id)]
+    return JSONResponse({**analysis.to_dict(), "fixes": fixes})

@@ -1,15 +1,19 @@
 """The Run button's handler: the domain plans and executes the run (``codearena.studies.runs``),
-this module applies the per-participant rate limit and shapes the JSON answer."""
+this module applies the per-participant rate limit and shapes the JSON answer. The fix editor's
+run (``codearena.studies.fixes``: the edited code through the same execution step) shares the
+limit and the answer's shape."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from codearena.store.platform_models import StudyTask
+from codearena.studies.fixes import FixCode, execute_fix_run, plan_fix_run
 from codearena.studies.runs import RunOutcome, execute_run, plan_run
 from codearena.web.auth import Principal
 from codearena.web.errors import ApiError
 from codearena.web.state import Platform
+from codearena.web.views import fix_dict
 
 OUTPUT_CHARS = 20_000
 
@@ -24,14 +28,38 @@ async def run_block(
 ) -> dict[str, Any]:
     store = platform.context.store
     plan = plan_run(store, row, position, block_index, turn)
-    if not platform.limiter.allow(
-        f"run:{principal.participant_id}", platform.limits.runs_per_minute
-    ):
-        raise ApiError(429, "too many runs in a minute: wait a little and try again")
+    _limit(platform, principal)
     outcome = await execute_run(
         store, platform.sandbox_factory(), plan, timeout_s=platform.limits.run_timeout_s
     )
     return run_dict(outcome)
+
+
+def _limit(platform: Platform, principal: Principal) -> None:
+    if not platform.limiter.allow(
+        f"run:{principal.participant_id}", platform.limits.runs_per_minute
+    ):
+        raise ApiError(429, "too many runs in a minute: wait a little and try again")
+
+
+async def run_fix(
+    platform: Platform, principal: Principal, row: StudyTask, fix_id: str, data: FixCode
+) -> dict[str, Any]:
+    """The fix editor's Run: the edited code against the task's tests (``run``, shaped like
+    the Run button's answer) and the attempt after it (``fix``)."""
+    now = platform.clock()  # the click is the activity event, not the end of the run
+    store = platform.context.store
+    plan = plan_fix_run(store, row, fix_id, data)
+    _limit(platform, principal)
+    outcome = await execute_fix_run(
+        store,
+        platform.sandbox_factory(),
+        plan,
+        timeout_s=platform.limits.run_timeout_s,
+        now=now,
+    )
+    run = run_dict(RunOutcome(outcome.execution_id, outcome.language, outcome.result))
+    return {"run": run, "fix": fix_dict(outcome.view)}
 
 
 def run_dict(outcome: RunOutcome) -> dict[str, Any]:

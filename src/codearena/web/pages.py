@@ -20,6 +20,7 @@ from codearena.studies.errors import StudyError
 from codearena.studies.followups import FollowUpInput, RepairInput
 from codearena.studies.invites import Invite, invite_url, resolve_invite
 from codearena.studies.participants import JoinInput
+from codearena.studies.schedule import design_progress, schedule_of
 from codearena.studies.study import StudySpec
 from codearena.studies.tasks import TaskInput, budget_reason, tasks_used
 from codearena.survey.instruments import BUILTIN
@@ -146,7 +147,7 @@ def _fields(form: FormData, *names: str) -> dict[str, str]:
 @router.post("/researcher/studies")
 async def create_study(request: Request, platform: PlatformDep, who: Staff) -> Response:
     form = await request.form()
-    given = ("name", "models", "mode", "description", "consent_text", "survey")
+    given = ("name", "models", "mode", "description", "consent_text", "survey", "pairing")
     numbers = ("budget_tasks", "budget_usd", "spend_cap_usd")
     picks = [str(v) for v in form.getlist("model_picks") if str(v).strip()]
     fields: dict[str, object] = {
@@ -185,6 +186,7 @@ def study_admin(study_id: str, request: Request, platform: PlatformDep, who: Sta
         invite=invite_url(platform.secret, study.id, platform.public_base(request)),
         stats=studies.study_stats(platform.context.store, study.id),
         spend=studies.spend_view(platform.context.store, study),
+        design=design_progress(platform.context.store, study) if study.design != "open" else None,
     )
 
 
@@ -284,12 +286,16 @@ def _study_page(request: Request, who: Any, status: int = 200, **extra: Any) -> 
         if study.status != "open"
         else budget_reason(platform.context.store, study, who.participant_id)
     )
+    schedule = schedule_of(platform.context.store, who.participant_id)
     return render(
         request,
         "study.html",
         status,
         study=study,
         models=models,
+        schedule=schedule,
+        upcoming=schedule.next_item() if schedule is not None else None,
+        label=lambda model: views.model_label(platform.context.catalog, model),
         used=used,
         blocked=blocked,
         requirements=REQUIREMENTS,
@@ -313,6 +319,8 @@ def task_fields(form: FormData) -> dict[str, object]:
         "text": "",
         **_fields(form, "text", "requirement", "tone", "language"),
     }
+    if form.get("item"):
+        return {"item": str(form.get("item"))}  # a controlled study's next task: nothing else
     models = [str(v) for v in form.getlist("models")]
     if models:
         fields["models"] = models

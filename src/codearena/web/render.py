@@ -1,7 +1,8 @@
 """Model replies as safe HTML: Markdown with raw HTML disabled, code highlighted by Pygments.
 
 Every code block gets Copy and Download buttons; a block the pipeline extracted as runnable
-code also gets a Run button carrying the index of that block in ``generations.code``.
+code also gets a Run button and a Fix button (the fix-it-yourself editor) carrying the index of
+that block in ``generations.code``.
 """
 
 from __future__ import annotations
@@ -42,6 +43,8 @@ def code_block_html(source: str, language: str | None, run_index: int | None) ->
     run = (
         f'<button type="button" class="btn run" data-action="run" data-testid="run" '
         f'data-block="{run_index}" disabled>Run</button>'
+        f'<button type="button" class="btn" data-action="fix-open" data-testid="fix-open" '
+        f'data-block="{run_index}" disabled>Fix it yourself</button>'
         if run_index is not None
         else ""
     )
@@ -52,7 +55,8 @@ def code_block_html(source: str, language: str | None, run_index: int | None) ->
         f'<button type="button" class="btn" data-action="download" '
         f'data-filename="{escape(filename)}">Download</button>{run}</div>'
         f'<pre class="highlight"><code>{body}</code></pre>'
-        '<div class="run-result" data-testid="run-result" hidden></div></div>'
+        '<div class="run-result" data-testid="run-result" hidden></div>'
+        '<div class="fix-panel" data-role="fix-panel" hidden></div></div>'
     )
 
 

@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,8 @@ class Platform:
     hub: TaskHub = field(default_factory=TaskHub)
     limiter: RateLimiter = field(default_factory=RateLimiter)
     background: set[asyncio.Task[None]] = field(default_factory=set)
+    # the server's clock for measured times (a fix attempt's activity); tests replace it
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def public_base(self, request: Request) -> str:
         """The address for links people open elsewhere (invites): ``[web] public_url`` /

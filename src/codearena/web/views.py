@@ -14,6 +14,7 @@ from codearena.catalog import Catalog, UnknownModel
 from codearena.store import Store, repo
 from codearena.store.models import Generation
 from codearena.store.platform_models import Participant, Rating, Study, StudyTask, Vote
+from codearena.studies.fixes import FixView, task_fixes
 from codearena.studies.selfident import self_identifies
 from codearena.studies.survey import instrument_of, own_answers
 from codearena.web.render import render_answer
@@ -233,6 +234,36 @@ def task_view(
         "self_identified": any(a.get("self_identified") for a in shown),
         "upvoted": sorted(v.position for v in votes if v.kind == "upvote"),
         "ratings": {str(r.position): rating_dict(r) for r in ratings},
+        # the participant's fix-it-yourself attempts on this task's answers (by position, turn)
+        "fixes": [fix_dict(view) for view in task_fixes(store, row)],
+    }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).isoformat()
+
+
+def fix_dict(view: FixView) -> dict[str, Any]:
+    """A fix attempt for its participant: the answer by position and turn (never the model),
+    the code the editor holds, and the measured figures."""
+    fix = view.fix
+    return {
+        "id": fix.id,
+        "position": view.position,
+        "turn": view.turn,
+        "block_index": fix.block_index,
+        "code": view.code,
+        "resumed": view.resumed,
+        "started_at": _iso(fix.started_at),
+        "ended_at": _iso(fix.ended_at),
+        "active_seconds": round(fix.active_seconds or 0.0, 1),
+        "runs": fix.runs,
+        "verdict": fix.verdict,
+        "outcome": fix.outcome,
+        "lines_added": fix.lines_added,
+        "lines_removed": fix.lines_removed,
     }
 
 

@@ -171,7 +171,11 @@ function taskPage() {
   }
 
   function enableRuns(scope) {
-    scope.querySelectorAll('[data-action="run"]').forEach((b) => { b.disabled = false; });
+    scope.querySelectorAll('[data-action="run"], [data-action="fix-open"]').forEach((b) => {
+      // an answer is fixed by hand once: an ended attempt keeps its Fix button disabled
+      const fixed = b.dataset.action === "fix-open" && fixStatus(b.closest(".answer")).dataset.outcome;
+      if (!fixed) b.disabled = false;
+    });
   }
 
   // An answer that has arrived can be run, rated and upvoted while the others still stream;
@@ -235,6 +239,19 @@ function taskPage() {
     };
   }
 
+  // a run's verdict, tests and output (text nodes only) in ``out``
+  function showRun(out, r, testid) {
+    const tests = r.tests_total !== null && r.tests_total !== undefined
+      ? ` · tests passed ${r.tests_passed}/${r.tests_total}`
+      : r.verdict === "ran" ? " · exit 0, no tests to check it" : "";
+    const head = el("div", {});
+    head.append(el("span", { class: `verdict-${r.verdict}`, "data-testid": testid }, r.verdict),
+      el("span", {}, `${tests} · ${Math.round(r.duration_ms)} ms`));
+    out.replaceChildren(head);
+    if (r.stdout) out.append(el("pre", {}, r.stdout));
+    if (r.stderr) out.append(el("pre", { class: "error" }, r.stderr));
+  }
+
   async function run(button) {
     const col = button.closest(".answer");
     const out = button.closest(".code-block").querySelector(".run-result");
@@ -246,18 +263,140 @@ function taskPage() {
       // a run that did not pass can go back to its model as the next turn
       const sendError = part(col, "send-error");
       if (sendError) sendError.hidden = r.verdict === "passed" || r.verdict === "ran";
-      const tests = r.tests_total !== null && r.tests_total !== undefined
-        ? ` · tests passed ${r.tests_passed}/${r.tests_total}`
-        : r.verdict === "ran" ? " · exit 0, no tests to check it" : "";
-      const head = el("div", {});
-      head.append(el("span", { class: `verdict-${r.verdict}`, "data-testid": "verdict" }, r.verdict),
-        el("span", {}, `${tests} · ${Math.round(r.duration_ms)} ms`));
-      out.replaceChildren(head);
-      if (r.stdout) out.append(el("pre", {}, r.stdout));
-      if (r.stderr) out.append(el("pre", { class: "error" }, r.stderr));
+      showRun(out, r, "verdict");
     } catch (error) {
       out.replaceChildren(el("span", { class: "error" }, error.message));
     } finally { button.disabled = false; }
+  }
+
+  // ------------------------------------------------------------------- fix it yourself
+  // The editor (CodeMirror 5, vendored under /static/vendor) holds the answer's code. The
+  // server times the attempt from its activity events: opening it, input pings (at most one
+  // every 10 s while the participant types or clicks in the editor, carrying only how many
+  // inputs; never what was typed), each run and the end. The browser's clock measures nothing.
+  const PING_MS = 10000;
+  const openFixes = new Map();
+  const MODES = {
+    python: "python", py: "python", javascript: "javascript", js: "javascript", node: "javascript",
+    typescript: "text/typescript", ts: "text/typescript", c: "text/x-csrc", cpp: "text/x-c++src",
+    "c++": "text/x-c++src", java: "text/x-java", csharp: "text/x-csharp", cs: "text/x-csharp",
+    "c#": "text/x-csharp", kotlin: "text/x-kotlin", scala: "text/x-scala", go: "go", golang: "go",
+    bash: "shell", sh: "shell", shell: "shell", ruby: "ruby", rb: "ruby", rust: "rust", rs: "rust",
+    php: "text/x-php", matlab: "octave", octave: "octave",
+  };
+
+  function fixStatus(col) { return part(col, "fix-status"); }
+
+  function showFixStatus(col, f) {
+    const status = fixStatus(col);
+    status.hidden = false;
+    status.dataset.fix = f.id; status.dataset.outcome = f.outcome || "";
+    const head = f.outcome ? `Fixed by hand: ${f.outcome === "done" ? "done" : "abandoned"}` : "Your fix is open";
+    const verdict = f.verdict ? ` · last run ${f.verdict}` : "";
+    const lines = f.lines_added !== null && f.lines_added !== undefined ? ` · +${f.lines_added} −${f.lines_removed} lines` : "";
+    const runs = ` · ${f.runs} run${f.runs === 1 ? "" : "s"}`;
+    status.textContent = `${head}${verdict}${runs}${lines} · ${Math.round(f.active_seconds)} s active`;
+  }
+
+  // a plain text area when CodeMirror could not load (the same three calls)
+  function makeEditor(box, code, language) {
+    if (window.CodeMirror) {
+      return window.CodeMirror(box, {
+        value: code, mode: MODES[language] || null, lineNumbers: true, indentUnit: 4,
+        viewportMargin: Infinity,
+      });
+    }
+    const area = el("textarea", { rows: "12", spellcheck: "false" }); area.value = code; box.append(area);
+    return {
+      getValue: () => area.value,
+      setOption: (name, value) => { if (name === "readOnly") area.readOnly = value; },
+      focus: () => area.focus(),
+      on: (name, handler) => area.addEventListener({ change: "input", keydown: "keydown", mousedown: "mousedown" }[name], handler),
+    };
+  }
+
+  function ping(state) {
+    state.timer = null;
+    if (!state.inputs || state.ended) return;
+    const inputs = state.inputs; state.inputs = 0; state.lastPing = Date.now();
+    api("POST", `/api/tasks/${taskId}/fixes/${state.id}/activity`, { inputs })
+      .then((f) => showFixStatus(state.col, f), () => {});
+  }
+
+  function input(state) {
+    state.inputs += 1;
+    if (state.timer === null && !state.ended) {
+      state.timer = setTimeout(() => ping(state), Math.max(0, state.lastPing + PING_MS - Date.now()));
+    }
+  }
+
+  function settle(state) {  // a run or the end is an activity event itself
+    if (state.timer !== null) clearTimeout(state.timer);
+    state.timer = null; state.inputs = 0; state.lastPing = Date.now();
+  }
+
+  function showFix(col, opener, f) {
+    if (openFixes.has(f.id)) { openFixes.get(f.id).editor.focus(); return; }
+    const chosen = col.querySelector(`[data-action="fix-open"][data-block="${f.block_index}"]`) || opener;
+    const block = chosen.closest(".code-block");
+    const panel = block.querySelector('[data-role="fix-panel"]');
+    const box = el("div", { class: "fix-editor", "data-testid": "fix-editor" });
+    const runButton = el("button", { type: "button", class: "btn", "data-testid": "fix-run" }, "Run my fix");
+    const done = el("button", { type: "button", class: "btn primary", "data-testid": "fix-done" }, "Done: it works");
+    const abandon = el("button", { type: "button", class: "btn", "data-testid": "fix-abandon" }, "Give up");
+    const tools = el("div", { class: "fix-tools" });
+    tools.append(runButton, done, abandon);
+    const result = el("div", { class: "run-result", "data-testid": "fix-result" });
+    result.hidden = true;
+    panel.replaceChildren(el("p", { class: "small" }, "Fix it yourself: edit the code, run it against the task's tests, then say whether it works."), box, tools, result);
+    panel.hidden = false;
+    const editor = makeEditor(box, f.code, block.dataset.language);
+    const state = { id: f.id, col, editor, inputs: 0, lastPing: 0, timer: null, ended: false };
+    openFixes.set(f.id, state);
+    for (const name of ["change", "keydown", "mousedown"]) editor.on(name, () => input(state));
+    const buttons = [runButton, done, abandon];
+    const busy = (on) => buttons.forEach((b) => { b.disabled = on || state.ended; });
+
+    runButton.addEventListener("click", async () => {
+      settle(state); busy(true);
+      result.hidden = false; result.replaceChildren(el("span", {}, "Running…"));
+      try {
+        const r = await api("POST", `/api/tasks/${taskId}/fixes/${f.id}/run`, { code: editor.getValue() });
+        showRun(result, r.run, "fix-verdict");
+        showFixStatus(col, r.fix);
+      } catch (error) {
+        result.replaceChildren(el("span", { class: "error" }, error.message));
+      } finally { busy(false); }
+    });
+
+    const end = async (outcome) => {
+      settle(state); busy(true);
+      try {
+        const r = await api("POST", `/api/tasks/${taskId}/fixes/${f.id}/${outcome}`, { code: editor.getValue() });
+        state.ended = true;
+        editor.setOption("readOnly", true);
+        showFixStatus(col, r);
+        col.querySelectorAll('[data-action="fix-open"]').forEach((b) => { b.disabled = true; });
+      } catch (error) {
+        result.hidden = false; result.replaceChildren(el("span", { class: "error" }, error.message));
+      } finally { busy(false); }
+    };
+    done.addEventListener("click", () => end("done"));
+    abandon.addEventListener("click", () => end("abandon"));
+    showFixStatus(col, f);
+    editor.focus();
+  }
+
+  async function openFix(button) {
+    const col = button.closest(".answer");
+    button.disabled = true;
+    try {
+      const f = await api("POST", `/api/tasks/${taskId}/answers/${col.dataset.position}/fix?turn=${col.dataset.turn || 1}`,
+        { block_index: Number(button.dataset.block) });
+      showFix(col, button, f);
+    } catch (error) {
+      const status = fixStatus(col); status.hidden = false; status.textContent = error.message;
+    } finally { button.disabled = fixStatus(col).dataset.outcome ? true : false; }
   }
 
   async function vote(choice) {
@@ -281,6 +420,7 @@ function taskPage() {
     const button = event.target.closest("button");
     if (!button || button.disabled) return;
     if (button.dataset.action === "run") run(button);
+    else if (button.dataset.action === "fix-open") openFix(button);
     else if (button.dataset.vote) vote(button.dataset.vote);
     else if (button.dataset.action === "upvote") {
       const col = button.closest(".answer");

@@ -1,0 +1,1 @@
+"""LLM judges beside human judges: ``codearena judge`` (see docs/judging.md)."""
