@@ -6,10 +6,14 @@ declare -A wanted=(
   [bwrap]=bubblewrap [prlimit]=util-linux [setpriv]=util-linux [gcc]=gcc [g++]=g++
   [node]=nodejs [javac]=openjdk-17-jdk-headless [go]=golang-go [psql]=postgresql-client
   [redis-cli]=redis-tools [chromium]=chromium [chromedriver]=chromium-driver [runsc]=runsc
+  [php]=php-cli [mcs]=mono-mcs [mono]=mono-runtime [octave-cli]=octave [tsc]=node-typescript
+  [rustc]=rustc [ruby]=ruby
 )
 missing=()
+# Looked up on the sandbox's PATH (a rustup rustc in ~/.cargo/bin is not visible inside it).
 for command in "${!wanted[@]}"; do
-  command -v "$command" >/dev/null 2>&1 || missing+=("${wanted[$command]}")
+  PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin command -v "$command" \
+    >/dev/null 2>&1 || missing+=("${wanted[$command]}")
 done
 # libseccomp's Python binding: the sandbox compiles its syscall filter with it
 compgen -G "/usr/lib/python3/dist-packages/seccomp*.so" >/dev/null || missing+=(python3-seccomp)

@@ -20,11 +20,23 @@ from codearena.answers import (
     [
         ("```js\nconsole.log(1)\n```", "Python", None, ("python", None)),  # task language first
         ("```js\nconsole.log(1)\n```", None, "python", ("python", None)),  # then Python tests
-        ("```js\nconsole.log(1)\n```", "Rust", None, ("javascript", 0)),  # unknown: the answer
+        ("```js\nconsole.log(1)\n```", "Kotlin", None, ("javascript", 0)),  # unknown: the answer
+        ("```js\nconsole.log(1)\n```", "Rust", None, ("rust", None)),  # known: no block fits
         ("```golang\npackage main\n```", None, None, ("go", 0)),  # the tag, canonical
         ("```\nconsole.log(1);\n```", None, None, ("javascript", 0)),  # the guess
         ("```\nx = 1\n```\n```cpp\nint x;\n```", None, None, ("cpp", 0)),  # the answer's
-        ("```rust\nfn main() {}\n```", None, None, ("python", None)),  # nothing runnable
+        ("```kotlin\nfun main() {}\n```", None, None, ("python", None)),  # nothing runnable
+        ("```rust\nfn main() {}\n```", None, None, ("rust", 0)),
+        ("```c#\nclass P {}\n```", None, None, ("csharp", 0)),
+        ("```cs\nclass P {}\n```", None, None, ("csharp", 0)),
+        ("```ts\nlet x: number = 1;\n```", None, None, ("typescript", 0)),
+        ("```rb\nputs 1\n```", None, None, ("ruby", 0)),
+        ("```octave\ndisp(1)\n```", None, None, ("matlab", 0)),
+        ("```m\ndisp(1)\n```", None, None, ("matlab", 0)),
+        ("```php\n<?php echo 1;\n```", None, None, ("php", 0)),
+        ("```\nx = 1\n```\n```rs\nfn main() {}\n```", None, None, ("rust", 0)),
+        ("```py\nprint(1)\n```\n```ruby\nputs 1\n```", "Matlab", None, ("matlab", None)),
+        ("```py\nprint(1)\n```\n```ruby\nputs 1\n```", "Ruby", None, ("ruby", 1)),
         ("no code here", None, None, ("python", None)),
     ],
 )
@@ -82,10 +94,50 @@ def test_stored_blocks_round_trip_and_are_not_re_extracted() -> None:
         ("sh", "sh"),
         ("java", "java"),
         ("typescript", "ts"),
+        ("ts", "ts"),
         ("rust", "rs"),
+        ("rs", "rs"),
+        ("c#", "cs"),
+        ("csharp", "cs"),
+        ("php", "php"),
+        ("ruby", "rb"),
+        ("matlab", "m"),
+        ("octave", "m"),
+        ("kotlin", "kt"),
+        ("sql", "sql"),
         (None, "txt"),
         ("brainfuck", "txt"),
     ],
 )
 def test_file_extension_from_the_language_table(language: str | None, extension: str) -> None:
     assert file_extension(language) == extension
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("<?php\n$n = (int)fgets(STDIN);\necho $n * 2;\n", "php"),
+        ("using System;\nclass P { static void Main() { Console.WriteLine(1); } }", "csharp"),
+        (
+            'use std::io;\nfn main() {\n    let mut s = String::new();\n    println!("{}", s);\n}',
+            "rust",
+        ),
+        ("n = gets.to_i\nputs n * 2\n[1, 2].each do |x|\n  puts x\nend", "ruby"),
+        ("% read\nn = str2num(fgetl(stdin));\ndisp(n * 2);", "matlab"),
+        (
+            'const n: number = parseInt(require("fs").readFileSync(0, "utf8"));\nconsole.log(n);',
+            "typescript",
+        ),
+        (
+            'const n = parseInt(require("fs").readFileSync(0, "utf8"));\nconsole.log(n);',
+            "javascript",
+        ),
+        ("def f(x):\n    return x\nprint(f(2))", "python"),
+        ('#include <stdio.h>\nint main(void) { printf("%d", 1); }', "c"),
+    ],
+)
+def test_untagged_blocks_of_every_language_are_guessed(source: str, expected: str) -> None:
+    blocks = [CodeBlock(None, source)]
+    assert answer_language(blocks) == expected
+    program = select_program(blocks)
+    assert program is not None and program.language == expected

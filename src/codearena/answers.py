@@ -188,6 +188,24 @@ _SIGNALS: tuple[tuple[str, str], ...] = (
     ("java", r"\bpublic\s+(final\s+)?class\b|public static void main|System\.out\.print"),
     ("cpp", r"#include\s*<(iostream|vector|string|map|algorithm)>|std::|\bcout\b|\bnamespace\b"),
     ("c", r"#include\s*<\w+\.h>|\bprintf\s*\(|\bmalloc\s*\("),
+    ("php", r"<\?php|^\s*echo\b.*;\s*$|^\s*\$\w+\s*=.*;\s*$"),
+    (
+        "csharp",
+        r"^\s*using System\b|\bConsole\.(Write|WriteLine|ReadLine)\(|\bstatic (void|int) Main\(",
+    ),
+    ("rust", r"^\s*fn \w+|\blet mut\b|\bprintln!\(|^\s*use std::|^\s*impl\b"),
+    ("ruby", r"^\s*puts\b|\.each\s+do\b|\bdo\s*\|\w+|^\s*require ['\"]|^\s*def \w+[^:]*$"),
+    (
+        "matlab",
+        r"\b(disp|fprintf|fgetl|str2num|str2double|num2str|mat2str|numel|zeros|isempty)\(|"
+        r"^\s*function\s+(\[[\w, ]*\]|\w+)\s*=|^\s*%",
+    ),
+)
+# An answer that the signals take for JavaScript but that carries type annotations is TypeScript.
+_TYPESCRIPT = re.compile(
+    r":\s*(number|string|boolean|void|any|unknown)\b(\[\])?\s*[,)=;{]|^\s*(interface|type) \w+|"
+    r"\bas (number|string|const)\b|<(number|string)>",
+    re.MULTILINE,
 )
 
 
@@ -204,7 +222,10 @@ def guess_language(block: CodeBlock, fallback: str | None) -> str | None:
             scores[language] = scores.get(language, 0) + hits
     if not scores:
         return None
-    return max(scores, key=lambda language: scores[language])
+    best = max(scores, key=lambda language: scores[language])
+    if best == "javascript" and _TYPESCRIPT.search(block.source):
+        return "typescript"
+    return best
 
 
 # --- stored blocks ------------------------------------------------------------------------
@@ -356,16 +377,11 @@ def code_for_checks(blocks: Sequence[CodeBlock], language: str | None) -> tuple[
 
 # Download names for languages the sandbox cannot run (its table covers the rest).
 _OTHER_EXTENSIONS = {
-    "typescript": "ts",
-    "ts": "ts",
-    "rust": "rs",
-    "rs": "rs",
     "sql": "sql",
     "html": "html",
-    "csharp": "cs",
-    "c#": "cs",
-    "cs": "cs",
-    "php": "php",
+    "kotlin": "kt",
+    "kt": "kt",
+    "swift": "swift",
 }
 
 

@@ -933,14 +933,75 @@ sed -n 's/.* \\([0-9][0-9]*\\) -> \\(.*\\)$/FD \\1 \\2/p' own.txt
 echo CHILD
 ls -l /proc/self/fd | sed -n 's/.* \\([0-9][0-9]*\\) -> \\(.*\\)$/FD \\1 \\2/p'
 """,
+    "php": """<?php
+foreach (scandir("/proc/self/fd") as $n) {
+  if ($n[0] == ".") continue;
+  $t = @readlink("/proc/self/fd/$n");
+  echo "FD $n " . ($t === false ? "gone" : $t) . "\\n";
+}
+""",
+    "ruby": """
+Dir.children("/proc/self/fd").each do |n|
+  t = (File.readlink("/proc/self/fd/#{n}") rescue "gone")
+  puts "FD #{n} #{t}"
+end
+""",
+    "csharp": """
+using System; using System.IO; using System.Runtime.InteropServices;
+class P {
+    [DllImport("libc")] static extern long readlink(string path, byte[] buf, long len);
+    static void Main() {
+        foreach (var p in Directory.GetFileSystemEntries("/proc/self/fd")) {
+            var b = new byte[4096];
+            long k = readlink(p, b, b.Length);
+            string t = k < 0 ? "gone" : System.Text.Encoding.UTF8.GetString(b, 0, (int)k);
+            Console.WriteLine("FD " + Path.GetFileName(p) + " " + t);
+        }
+    }
+}
+""",
+    "rust": """
+fn main() {
+    for e in std::fs::read_dir("/proc/self/fd").unwrap() {
+        let e = e.unwrap();
+        let n = e.file_name().into_string().unwrap();
+        let t = std::fs::read_link(e.path()).map(|p| p.display().to_string());
+        println!("FD {} {}", n, t.unwrap_or("gone".into()));
+    }
+}
+""",
+    "typescript": """
+const fs = require("fs");
+for (const n of fs.readdirSync("/proc/self/fd")) {
+  let t = "gone";
+  try { t = fs.readlinkSync("/proc/self/fd/" + n); } catch (e) {}
+  console.log(`FD ${n} ${t}`);
+}
+""",
+    "matlab": """
+d = dir("/proc/self/fd");
+for i = 1:numel(d)
+  n = d(i).name;
+  if n(1) == "."
+    continue;
+  end
+  [t, err] = readlink(["/proc/self/fd/" n]);
+  if err
+    t = "gone";
+  end
+  printf("FD %s %s\\n", n, t);
+end
+""",
 }
 FD_LANGUAGES = ["python", "bash", "c", "cpp", "javascript", "java"] + (
     ["go"] if shutil.which("go") else []
 )
+FD_LANGUAGES += ["php", "ruby", "csharp", "rust", "typescript", "matlab"]
 _LISTING = re.compile(r"^(gone|/proc/(self|\d+)/fd)$")
 _STDIO = re.compile(r"^(pipe:\[\d+\]|socket:\[\d+\]|/dev/null)$")
 # What a runtime opens for itself after exec (node/libuv: epoll, eventfds and wake-up pipes; the
-# JVM: its module image; Go: netpoll; bash: the script, kept open as fd 255).
+# JVM: its module image; Go: netpoll; bash: the script, kept open as fd 255; PHP: its script;
+# Ruby: its timer thread's eventfds).
 _RUNTIME_OWN = {
     "javascript": re.compile(
         r"^(anon_inode:\[(eventpoll|eventfd|signalfd|timerfd)\]|pipe:\[\d+\]|/dev/null)$"
@@ -948,6 +1009,12 @@ _RUNTIME_OWN = {
     "java": re.compile(r"^/usr/lib/jvm/\S+$"),
     "go": re.compile(r"^(anon_inode:\[(eventpoll|eventfd)\]|pipe:\[\d+\])$"),
     "bash": re.compile(r"^/tmp/main\.sh$"),
+    # PHP keeps its script open; Ruby's timer thread: eventfds; TypeScript runs on node
+    "php": re.compile(r"^/tmp/main\.php$"),
+    "ruby": re.compile(r"^anon_inode:\[eventfd\]$"),
+    "typescript": re.compile(
+        r"^(anon_inode:\[(eventpoll|eventfd|signalfd|timerfd)\]|pipe:\[\d+\]|/dev/null)$"
+    ),
 }
 
 

@@ -15,13 +15,12 @@ from . import _cgroup, _forkserver, _pyboot, _seccomp, _uids
 from ._harness import remote_source
 from ._process import RawOutcome, close_all, in_cgroup, memfd, run_process
 from .execution import Plan, classify, plan_program
-from .languages import Language, get_language, python_executable
+from .languages import SANDBOX_PATH, Language, get_language, python_executable
 from .types import MIB, AsyncRunMixin, ExecResult, Limits, SandboxError, SandboxUnavailable
 
 DEFAULT_BWRAP = "/usr/bin/bwrap"
 WORKDIR = "/tmp"
 PYTHONPATH_DIR = "/opt/codearena/pythonpath"
-SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
 ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "alternatives", "localtime")
 PYTHON_ETC_FILES = ("ld.so.cache", "localtime")
 _ROOT_NS_ARGS = (

@@ -20,7 +20,12 @@ MEMORY_MARKERS = (
     "Cannot allocate memory",
     "runtime: out of memory",
     "memory allocation of",
+    "System.OutOfMemoryException",
+    "(NoMemoryError)",
+    "out of memory or dimension too large for Octave",
 )
+CPU_LIMIT_MARKERS = ("ignoring signal: CPU time limit exceeded",)
+"""Octave ignores SIGXCPU (saying so on stderr) and dies by the hard limit's SIGKILL."""
 _SIGNALS = {int(s) for s in signal.Signals}
 
 
@@ -46,7 +51,8 @@ def plan_program(
     all_files = dict(files or {})
     for name in all_files:
         check_file_name(name)
-    all_files[src] = program
+    all_files.update(lang.support_files)
+    all_files[src] = lang.prepare(program) if lang.prepare else program
     values = {"src": src, "main": main_class, "mem": str(limits.memory_mb), "python": python}
     run = [part.format(**values) for part in lang.run]
     if lang.compile is None:
@@ -111,6 +117,8 @@ def classify(
         verdict = "passed"
     elif sig == signal.SIGXCPU:
         verdict = "timeout"  # the CPU-time limit (its soft limit signals SIGXCPU)
+    elif sig == signal.SIGKILL and any(marker in stderr for marker in CPU_LIMIT_MARKERS):
+        verdict = "timeout"  # the CPU limit's soft signal was ignored; the hard limit killed it
     elif any(marker in stderr for marker in MEMORY_MARKERS):
         verdict = "memory"
     else:

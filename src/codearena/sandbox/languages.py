@@ -7,10 +7,14 @@ import os
 import re
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .types import UnsupportedLanguage
+
+SANDBOX_PATH = "/usr/local/bin:/usr/bin:/bin"
+"""PATH inside the sandbox; a toolchain elsewhere (``~/.cargo/bin``) is not visible there."""
 
 
 @dataclass(frozen=True)
@@ -19,8 +23,13 @@ class Language:
 
     ``compile`` and ``run`` are argv templates; placeholders: ``{src}`` (source file name),
     ``{main}`` (Java class name), ``{mem}`` (memory limit in MiB), ``{python}`` (interpreter).
-    ``address_space_extra_mb`` is added to ``Limits.memory_mb`` for RLIMIT_AS: runtimes such as
-    the JVM and V8 reserve far more virtual memory than they use.
+    ``address_space_extra_mb`` is added to ``Limits.memory_mb`` for RLIMIT_AS (and the memory
+    cgroup): runtimes such as the JVM and V8 reserve far more virtual memory than they use, and
+    compilers (rustc, tsc, mcs) need room beside the program's own limit. ``executables`` are
+    looked up on the sandbox's PATH (``SANDBOX_PATH``), ``packages`` are the Debian packages that
+    provide them (named in the error when one is missing), ``support_files`` are written into the
+    working directory beside the program (trusted files of the toolchain's, such as a declaration
+    file), and ``binds`` are host directories outside ``/usr`` made visible read-only.
     """
 
     name: str
@@ -34,13 +43,21 @@ class Language:
     min_processes: int = 1
     env: tuple[tuple[str, str], ...] = ()
     binds: tuple[str, ...] = field(default_factory=tuple)
+    packages: tuple[str, ...] = ()
+    support_files: tuple[tuple[str, str], ...] = ()
+    prepare: Callable[[str], str] | None = field(default=None, compare=False)
+    """Rewrites the program's text before it is written (Matlab scripts for Octave)."""
 
     @property
     def compiled(self) -> bool:
         return self.compile is not None
 
+    def missing(self) -> list[str]:
+        """The executables not found on the sandbox's PATH (what a run inside it would see)."""
+        return [exe for exe in self.executables if shutil.which(exe, path=SANDBOX_PATH) is None]
+
     def available(self) -> bool:
-        return all(shutil.which(exe) for exe in self.executables)
+        return not self.missing()
 
 
 def python_executable() -> str:
@@ -54,6 +71,62 @@ def python_executable() -> str:
 
 def _java_conf_dirs() -> tuple[str, ...]:
     return tuple(sorted(glob.glob("/etc/java-*")))
+
+
+def _existing(*paths: str) -> tuple[str, ...]:
+    return tuple(p for p in paths if os.path.isdir(p))
+
+
+NODE_DECLARATIONS_FILE = "codearena-node.d.ts"
+NODE_DECLARATIONS = """\
+// codearena: Node's globals and modules, loosely typed (Debian has no @types/node).
+declare var require: any;
+declare var module: any;
+declare var exports: any;
+declare var process: any;
+declare var Buffer: any;
+type Buffer = any;
+declare var global: any;
+declare var __dirname: string;
+declare var __filename: string;
+declare namespace NodeJS {
+  type Process = any;
+  type ReadStream = any;
+  type WriteStream = any;
+  type ReadableStream = any;
+  type WritableStream = any;
+  type Timeout = any;
+  type ErrnoException = any;
+}
+declare module "*";
+"""
+"""TypeScript programs are type-checked by tsc without Node's type definitions: this file, put
+beside the program, declares Node's globals (``process``, ``require``, ``Buffer`` ...) and every
+module as ``any``, so ``readline`` or ``fs`` programs compile; a type error in the program's own
+code is still a compile error."""
+
+
+_MATLAB_FUNCTION = re.compile(r"^[ \t]*function\b", re.M)
+_MATLAB_NOT_CODE = re.compile(r"^[ \t]*(?:[%#].*)?$")
+
+
+def matlab_script(program: str) -> str:
+    """A Matlab script with local functions at its end, in the order Octave runs it.
+
+    Matlab allows a script's local functions only at the end of the file; Octave 7 defines a
+    function of a script only when execution reaches it. So the functions are moved in front
+    of the script's code, after a ``1;`` that keeps the file a script (a file that begins with
+    ``function`` is a function file in both). A file that begins with its functions (a function
+    file, or a script that defines them first) is left as written.
+    """
+    match = _MATLAB_FUNCTION.search(program)
+    if match is None:
+        return program
+    head = program[: match.start()]
+    if all(_MATLAB_NOT_CODE.match(line) for line in head.splitlines()):
+        return program
+    tail = program[match.start() :]
+    return f"1;\n{tail.rstrip()}\n\n{head}"
 
 
 def _go_root() -> tuple[str, ...]:
@@ -83,6 +156,7 @@ LANGUAGES: dict[str, Language] = {
             executables=("node",),
             address_space_extra_mb=1536,
             min_processes=16,
+            packages=("nodejs",),
         ),
         Language(
             name="bash",
@@ -91,6 +165,7 @@ LANGUAGES: dict[str, Language] = {
             source_name="main.sh",
             run=("bash", "{src}"),
             executables=("bash",),
+            packages=("bash",),
         ),
         Language(
             name="c",
@@ -101,6 +176,7 @@ LANGUAGES: dict[str, Language] = {
             run=("./main",),
             executables=("gcc",),
             min_processes=8,
+            packages=("gcc",),
         ),
         Language(
             name="cpp",
@@ -111,6 +187,7 @@ LANGUAGES: dict[str, Language] = {
             run=("./main",),
             executables=("g++",),
             min_processes=8,
+            packages=("g++",),
         ),
         Language(
             name="java",
@@ -123,6 +200,7 @@ LANGUAGES: dict[str, Language] = {
             address_space_extra_mb=3072,
             min_processes=64,
             binds=_java_conf_dirs(),
+            packages=("openjdk-17-jdk-headless",),
         ),
         Language(
             name="go",
@@ -136,6 +214,109 @@ LANGUAGES: dict[str, Language] = {
             min_processes=64,
             env=(("GOCACHE", "/tmp/.gocache"), ("GOPATH", "/tmp/go"), ("GO111MODULE", "off")),
             binds=_go_root(),
+            packages=("golang-go",),
+        ),
+        Language(
+            name="php",
+            aliases=("php",),
+            extensions=(".php",),
+            source_name="main.php",
+            run=("php", "{src}"),
+            executables=("php",),
+            address_space_extra_mb=256,
+            packages=("php-cli",),
+            binds=_existing("/etc/php"),  # php.ini and conf.d (which extensions load)
+        ),
+        Language(
+            name="csharp",
+            aliases=("csharp", "cs", "c#"),
+            extensions=(".cs",),
+            source_name="main.cs",
+            compile=("mcs", "-optimize+", "-out:main.exe", "{src}"),
+            # the heap's limit makes allocation past it an OutOfMemoryException (at the
+            # address-space limit alone, Mono's GC spins until the clock runs out)
+            run=("env", "MONO_GC_PARAMS=max-heap-size={mem}m", "mono", "main.exe"),
+            executables=("mcs", "mono"),
+            address_space_extra_mb=1024,
+            min_processes=32,
+            binds=_existing("/etc/mono"),  # Mono's config (machine.config, the dll map)
+            # a crashing Mono runs gdb for a backtrace (ptrace is denied: it only wastes time)
+            env=(("MONO_DEBUG", "no-gdb-backtrace"),),
+            packages=("mono-mcs", "mono-runtime"),
+        ),
+        Language(
+            name="matlab",
+            aliases=("matlab", "octave", "m"),
+            extensions=(".m",),
+            source_name="main.m",
+            run=(
+                "octave-cli",
+                "--no-gui",
+                "--no-window-system",
+                "--norc",
+                "--no-history",
+                "--no-line-editing",
+                "--quiet",
+                "{src}",
+            ),
+            executables=("octave-cli",),
+            address_space_extra_mb=2048,
+            min_processes=32,
+            prepare=matlab_script,
+            env=(
+                ("OCTAVE_HISTFILE", "/dev/null"),
+                ("OPENBLAS_NUM_THREADS", "1"),
+                ("OMP_NUM_THREADS", "1"),
+            ),
+            packages=("octave",),
+        ),
+        Language(
+            name="typescript",
+            aliases=("typescript", "ts"),
+            extensions=(".ts", ".mts", ".cts"),
+            source_name="main.ts",
+            compile=(
+                "tsc",
+                "--target",
+                "ES2022",
+                "--module",
+                "commonjs",
+                "--pretty",
+                "false",
+                "--noEmitOnError",
+                "--skipLibCheck",  # the standard library's declarations and ours: half the time
+                NODE_DECLARATIONS_FILE,
+                "{src}",
+            ),
+            run=("node", "--max-old-space-size={mem}", "main.js"),
+            executables=("tsc", "node"),
+            address_space_extra_mb=2048,
+            min_processes=32,
+            packages=("node-typescript", "nodejs"),
+            support_files=((NODE_DECLARATIONS_FILE, NODE_DECLARATIONS),),
+        ),
+        Language(
+            name="rust",
+            aliases=("rust", "rs"),
+            extensions=(".rs",),
+            source_name="main.rs",
+            compile=("rustc", "--edition", "2021", "-O", "-o", "main", "{src}"),
+            run=("./main",),
+            executables=("rustc",),
+            address_space_extra_mb=2048,
+            min_processes=64,
+            packages=("rustc",),
+        ),
+        Language(
+            name="ruby",
+            aliases=("ruby", "rb"),
+            extensions=(".rb",),
+            source_name="main.rb",
+            run=("ruby", "{src}"),
+            executables=("ruby",),
+            address_space_extra_mb=512,
+            min_processes=8,
+            packages=("ruby",),
         ),
     )
 }
@@ -152,7 +333,7 @@ def normalize_language(tag: str) -> str:
         return _ALIASES[key]
     raise UnsupportedLanguage(
         f"unknown language {tag!r}; known: {', '.join(sorted(LANGUAGES))}"
-        " (aliases such as py, js, sh, c++, golang are accepted)"
+        " (aliases such as py, js, sh, c++, golang, cs, ts, rs, rb are accepted)"
     )
 
 
@@ -169,10 +350,12 @@ def language_for_path(path: str | os.PathLike[str]) -> str:
 def get_language(tag: str) -> Language:
     """The table entry for ``tag``; raises UnsupportedLanguage if its toolchain is missing."""
     lang = LANGUAGES[normalize_language(tag)]
-    if not lang.available():
-        missing = [exe for exe in lang.executables if shutil.which(exe) is None]
+    missing = lang.missing()
+    if missing:
+        fix = f"; install it: apt-get install {' '.join(lang.packages)}" if lang.packages else ""
         raise UnsupportedLanguage(
-            f"{lang.name}: toolchain not installed (missing {', '.join(missing)} on PATH)"
+            f"{lang.name}: toolchain not installed (missing {', '.join(missing)} on the "
+            f"sandbox's PATH {SANDBOX_PATH}){fix}"
         )
     return lang
 
