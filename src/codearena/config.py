@@ -12,7 +12,7 @@ import re
 import stat
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -141,6 +141,9 @@ class WebSettings:
 
     public_url: str | None = None
     joins_per_minute: int | None = None  # None: the platform's default (web.limits)
+    # calls in flight at once per provider through the OpenAI-compatible endpoint (its clients
+    # bring their own concurrency; a provider's lower `concurrency` is for batch fan-outs)
+    api_concurrency: int = 256
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,21 @@ class Settings:
     models: tuple[ExtraModel, ...] = ()
     sandbox: SandboxSettings = SandboxSettings()
     web: WebSettings = WebSettings()
+
+
+def with_concurrency(settings: Settings, minimum: Mapping[str, int] | int) -> Settings:
+    """``settings`` with each provider's concurrency limit raised to ``minimum`` (one number for
+    every provider, or one per provider name) where that is higher."""
+    providers = {
+        name: replace(
+            p,
+            concurrency=max(
+                p.concurrency, minimum if isinstance(minimum, int) else minimum.get(name, 0)
+            ),
+        )
+        for name, p in settings.providers.items()
+    }
+    return replace(settings, providers=providers)
 
 
 def mask_url(url: str) -> str:
@@ -397,19 +415,24 @@ def public_url_of(value: str, source: str) -> str:
 def _web_from(reader: _Reader, raw: Any) -> WebSettings:
     if not isinstance(raw, dict):
         raise reader.error("web", "", "expected a table")
-    reader.check_keys("web", raw, {"public_url", "joins_per_minute"})
+    reader.check_keys("web", raw, {"public_url", "joins_per_minute", "api_concurrency"})
     joins: int | None = None
     if "joins_per_minute" in raw:
         joins = reader.typed("web", "joins_per_minute", raw["joins_per_minute"], int)
         if isinstance(joins, bool) or joins < 1:
             raise reader.error("web", "joins_per_minute", "must be a whole number of at least 1")
+    api = WebSettings.api_concurrency
+    if "api_concurrency" in raw:
+        api = reader.typed("web", "api_concurrency", raw["api_concurrency"], int)
+        if isinstance(api, bool) or api < 1:
+            raise reader.error("web", "api_concurrency", "must be a whole number of at least 1")
     if "public_url" not in raw:
-        return WebSettings(joins_per_minute=joins)
+        return WebSettings(joins_per_minute=joins, api_concurrency=api)
     value = reader.typed("web", "public_url", raw["public_url"], str)
     url = _public_url(value)
     if url is None:
         raise reader.error("web", "public_url", f"{value!r} {_PUBLIC_URL_PROBLEM}")
-    return WebSettings(url, joins)
+    return WebSettings(url, joins, api)
 
 
 def default_home(env: Mapping[str, str]) -> Path:
@@ -455,6 +478,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         web = WebSettings(
             public_url_of(env["CODEARENA_PUBLIC_URL"], "CODEARENA_PUBLIC_URL"),
             web.joins_per_minute,
+            web.api_concurrency,
         )
     for provider in providers.values():
         provider.api_key()  # a key file with loose permissions fails here, before any call

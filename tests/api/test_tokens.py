@@ -107,3 +107,33 @@ def test_the_token_is_not_in_the_access_log(
     response = httpx.get(f"{server.v1}/models", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
     assert token not in caplog.text
+
+
+def test_a_study_token_counts_in_the_study_spend_and_stops_at_its_cap(server: Server) -> None:
+    from codearena.store.platform_models import Study
+    from codearena.studies.study import StudySpec, create_study, set_status, spend_view
+
+    spec = StudySpec(name="api study", models=[unique("ok"), unique("ok")], spend_cap_usd=1.0)
+    study = create_study(server.context.store, server.context.catalog, spec)
+    token, _ = server.token(study=study.id)
+    client = server.sdk(token)
+    client.chat.completions.create(model=unique("ok"), messages=[{"role": "user", "content": "hi"}])
+    view = spend_view(server.context.store, study)
+    assert view["api_spent_usd"] is not None and view["api_spent_usd"] > 0
+    assert view["spent_usd"] == view["api_spent_usd"]  # the study has no task of its own yet
+    with server.context.store.session() as session:
+        row = session.get(Study, study.id)
+        assert row is not None
+        row.spend_cap_usd = view["spent_usd"]  # reached
+    with pytest.raises(openai.APIStatusError) as refused:
+        client.chat.completions.create(
+            model=unique("ok"), messages=[{"role": "user", "content": "x"}]
+        )
+    assert refused.value.status_code == 402
+    assert refused.value.body["code"] == "study_spend_cap"  # type: ignore[index]
+    set_status(server.context.store, study.id, "closed")
+    with pytest.raises(openai.PermissionDeniedError) as closed:
+        client.models.list()
+    assert closed.value.body["code"] == "study_closed"  # type: ignore[index]
+    other, _ = server.token()  # a token without a study is not affected
+    assert server.sdk(other).models.list().data

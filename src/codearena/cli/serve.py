@@ -27,14 +27,16 @@ def serve(
     import uvicorn
 
     from codearena import __version__
-    from codearena.config import WebSettings, load_settings, mask_url, public_url_of
+    from codearena.config import load_settings, mask_url, public_url_of
     from codearena.pipeline import Context
     from codearena.web.app import create_app
     from codearena.web.auth import redact_invites_in_access_log
 
     settings = load_settings()
     if public_url is not None:
-        web = WebSettings(public_url_of(public_url, "--public-url"), settings.web.joins_per_minute)
+        web = dataclasses.replace(
+            settings.web, public_url=public_url_of(public_url, "--public-url")
+        )
         settings = dataclasses.replace(settings, web=web)
     context = Context.open(settings)
     if not any(p.has_key for p in context.settings.providers.values() if p.needs_key):

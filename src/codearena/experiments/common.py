@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from codearena.catalog import Catalog, Route, UnknownModel, probe_reachability, provider_status
-from codearena.config import Settings
+from codearena.config import Settings, with_concurrency
 from codearena.gateway import CallResult
 from codearena.pipeline import InputError
 from codearena.store import Generation, Store, repo
@@ -51,11 +51,7 @@ def experiment_settings(
     gateway = (
         settings.gateway if retries is None else replace(settings.gateway, max_retries=retries)
     )
-    providers = {
-        name: replace(p, concurrency=max(p.concurrency, concurrency.get(name, 0)))
-        for name, p in settings.providers.items()
-    }
-    return replace(settings, gateway=gateway, providers=providers)
+    return with_concurrency(replace(settings, gateway=gateway), concurrency)
 
 
 def resolve_routes(catalog: Catalog, ids: Sequence[str], what: str = "route") -> list[Route]:

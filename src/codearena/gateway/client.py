@@ -122,8 +122,9 @@ class Gateway:
 
     def _semaphore(self, route: Route) -> asyncio.Semaphore:
         name = route.provider.name
-        if name not in self._limits:
-            self._limits[name] = asyncio.Semaphore(route.provider.concurrency)
+        if name not in self._limits:  # this gateway's settings decide (they may raise it)
+            provider = self.settings.providers.get(name, route.provider)
+            self._limits[name] = asyncio.Semaphore(provider.concurrency)
         return self._limits[name]
 
     async def fan_out(

@@ -153,7 +153,8 @@ def bearer(authorization: str | None) -> str:
 
 
 def authenticate(store: Store, token: str) -> Caller:
-    """The caller of a token, or 401 (unknown, expired, revoked) or 402 (budget spent)."""
+    """The caller of a token, or 401 (unknown, expired, revoked), 402 (its budget, or its study's
+    spend cap, is spent) or 403 (its study is closed)."""
     with store.session() as session:
         row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest(token))).first()
         if row is None:
@@ -168,7 +169,33 @@ def authenticate(store: Store, token: str) -> Caller:
                 "insufficient_quota",
                 "budget_exhausted",
             )
-        return Caller(row.id, row.user_id, row.study_id, row.rpm)
+        caller = Caller(row.id, row.user_id, row.study_id, row.rpm)
+    if caller.study_id is not None:
+        _check_study(store, caller.study_id)
+    return caller
+
+
+def _check_study(store: Store, study_id: str) -> None:
+    """A token of a study calls only while the study is open and under its spend cap (the
+    token's calls count in the study's spend)."""
+    from codearena.studies.study import get_study, spend_cap_reason
+
+    study = get_study(store, study_id)
+    if study.status != "open":
+        raise ApiError(
+            403,
+            f"the study {study.name!r} of this API token is closed; ask its researcher",
+            "permission_error",
+            "study_closed",
+        )
+    if spend_cap_reason(store, study) is not None:
+        raise ApiError(
+            402,
+            f"the study {study.name!r} of this API token has reached its spending limit "
+            f"(${study.spend_cap_usd:g})",
+            "insufficient_quota",
+            "study_spend_cap",
+        )
 
 
 class RateLimiter:

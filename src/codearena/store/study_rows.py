@@ -23,6 +23,8 @@ The rules, each following the row's foreign key to the study:
 * ratings and votes: on a study task of the study (a vote's own ``study_id`` column is a copy
   of its study task's and is not what decides);
 * fixes (fix-it-yourself attempts): on one of the study's generations;
+* API calls (``api_task_ids``): the tasks of calls made with one of the study's API tokens; they
+  count in the study's spend and its cap, and are not among its tasks or generations;
 * code assignments: of one of the study's codes.
 
 Every statement is a subquery-based ``Select`` (no id lists, which a large study would push past
@@ -33,6 +35,7 @@ from __future__ import annotations
 
 from sqlalchemy import ColumnElement, Select, select
 
+from codearena.store.api_models import ApiCall, ApiToken
 from codearena.store.models import CodeMetrics, Execution, Finding, Generation, Task
 from codearena.store.platform_models import (
     DesignAssignment,
@@ -84,6 +87,16 @@ def task_ids(study_id: str) -> Select[str | None]:
 
 def tasks(study_id: str) -> Select[Task]:
     return select(Task).where(Task.id.in_(task_ids(study_id))).order_by(Task.created_at, Task.id)
+
+
+def api_task_ids(study_id: str) -> Select[str]:
+    """The tasks of calls made through the OpenAI-compatible endpoint with one of the study's
+    API tokens: counted in the study's spend (and its cap), not among its tasks."""
+    return (
+        select(ApiCall.task_id)
+        .join(ApiToken, ApiToken.id == ApiCall.token_id)
+        .where(ApiToken.study_id == study_id)
+    )
 
 
 def generation_ids(study_id: str) -> Select[str]:
@@ -224,6 +237,7 @@ def code_assignments(study_id: str) -> Select[CodeAssignment]:
 
 
 __all__ = [
+    "api_task_ids",
     "code_assignments",
     "code_metrics",
     "coding_categories",

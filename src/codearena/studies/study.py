@@ -13,7 +13,7 @@ from sqlalchemy import Select, func, select
 from codearena.catalog import Catalog, UnknownModel
 from codearena.store import Store, study_rows
 from codearena.store.models import Generation
-from codearena.store.platform_models import DesignTask, Participant, Study, StudyTask
+from codearena.store.platform_models import DesignTask, Participant, Study
 from codearena.store.vocabulary import PAIRINGS, STUDY_DESIGNS
 from codearena.studies.errors import StudyError, UnknownItem
 from codearena.survey import InstrumentError, get_instrument
@@ -293,14 +293,25 @@ def study_stats(store: Store, study_id: str) -> dict[str, int]:
 
 
 def study_spend(store: Store, study_id: str) -> float:
-    """The cost in USD of every generation of the study's tasks so far (unknown costs: 0)."""
+    """The cost in USD of every generation of the study so far: its tasks' and the calls made
+    through the OpenAI-compatible endpoint with one of its API tokens (unknown costs: 0)."""
+    return sum(_spend(store, study_id))
+
+
+def _spend(store: Store, study_id: str) -> tuple[float, float]:
+    """(the study tasks' generation cost, the study's API calls' cost), in USD."""
     with store.session() as session:
-        spent = session.scalar(
-            select(func.coalesce(func.sum(Generation.cost_usd), 0.0))
-            .join(StudyTask, StudyTask.task_id == Generation.task_id)
-            .where(StudyTask.study_id == study_id)
+        tasks = session.scalar(
+            select(func.coalesce(func.sum(Generation.cost_usd), 0.0)).where(
+                Generation.task_id.in_(study_rows.task_ids(study_id))
+            )
         )
-    return float(spent or 0.0)
+        api = session.scalar(
+            select(func.coalesce(func.sum(Generation.cost_usd), 0.0)).where(
+                Generation.task_id.in_(study_rows.api_task_ids(study_id))
+            )
+        )
+    return float(tasks or 0.0), float(api or 0.0)
 
 
 SPEND_CAP_REACHED = (
@@ -317,8 +328,11 @@ def spend_cap_reason(store: Store, study: Study) -> str | None:
 
 
 def spend_view(store: Store, study: Study) -> dict[str, float | None]:
-    """The study's spend and cap for the researcher (``spent_usd``, ``spend_cap_usd``)."""
+    """The study's spend and cap for the researcher (``spent_usd``, ``spend_cap_usd``; of the
+    spend, ``api_spent_usd`` came from calls with the study's API tokens)."""
+    tasks, api = _spend(store, study.id)
     return {
-        "spent_usd": round(study_spend(store, study.id), 6),
+        "spent_usd": round(tasks + api, 6),
+        "api_spent_usd": round(api, 6),
         "spend_cap_usd": study.spend_cap_usd,
     }

@@ -16,6 +16,7 @@ from sqlalchemy import text
 import codearena.store.platform_models  # noqa: F401  (the platform's tables)
 from codearena import __version__
 from codearena.analysis import display
+from codearena.config import with_concurrency
 from codearena.gateway import Gateway
 from codearena.openai_api import router as openai_api
 from codearena.pipeline import Context
@@ -55,9 +56,18 @@ def create_app(
         templates=templates(),
     )
 
+    api_gateways: list[Gateway] = []  # the endpoint's, while the app runs
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         platform.gateway = Gateway(context.settings, context.catalog)
+        # the endpoint's own gateway: its clients bring their own concurrency (and their
+        # tokens' rates); the providers' batch limits would queue them ([web] api_concurrency)
+        api_gateway = Gateway(
+            with_concurrency(context.settings, context.settings.web.api_concurrency),
+            context.catalog,
+        )
+        api_gateways.append(api_gateway)
         mark_interrupted(platform)
         try:
             yield
@@ -70,6 +80,8 @@ def create_app(
                 await asyncio.gather(*unfinished, return_exceptions=True)
             await platform.gateway.aclose()
             platform.gateway = None
+            await api_gateway.aclose()
+            api_gateways.clear()
             shared.close()
 
     app = FastAPI(
@@ -93,7 +105,9 @@ def create_app(
     app.include_router(dashboard.router)
     app.include_router(coding.router)
     # the OpenAI-compatible endpoint (/v1): its own tokens and error format
-    app.state.openai_api = openai_api.ApiService(context, lambda: platform.gateway)
+    app.state.openai_api = openai_api.ApiService(
+        context, lambda: api_gateways[0] if api_gateways else None
+    )
     app.include_router(openai_api.router)
 
     @app.get("/healthz", tags=["health"])
