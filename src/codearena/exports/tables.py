@@ -136,9 +136,10 @@ RATINGS = TableSpec(
     _cols(
         "id:string study_task_id:string position:integer generation_id:string "
         "participant_id:string model:string correctness:integer quality:integer "
-        "usefulness:integer minutes_to_usable:float comment:string updated_at:timestamp"
+        "usefulness:integer minutes_to_usable:float comment:string updated_at:timestamp "
+        "turn:integer"
     ),
-    ("study_task_id", "position", "id"),
+    ("study_task_id", "position", "turn", "id"),
     ("participant_id",),
 )
 VOTES = TableSpec(
@@ -146,7 +147,7 @@ VOTES = TableSpec(
     _cols(
         "id:string study_task_id:string study_id:string participant_id:string kind:string "
         "position:integer choice:string model_a:string model_b:string model:string "
-        "self_identified:boolean created_at:timestamp"
+        "self_identified:boolean created_at:timestamp turn:integer turns_seen:integer"
     ),
     ("created_at", "id"),
     ("participant_id",),
@@ -260,6 +261,8 @@ ADDED_COLUMNS: dict[str, tuple[tuple[str, object], ...]] = {
     ),
     "tasks": (("design_item", None),),
     "generations": (("tool_calls", None),),
+    "ratings": (("turn", 1),),
+    "votes": (("turn", 1), ("turns_seen", None)),
 }
 """Columns added at the end of a table within export layout 2, with the value a row of an
 export written before them gets."""

@@ -148,10 +148,14 @@ class StudyTask(Base):
 
 
 class Rating(Base):
-    """A participant's ratings of one answer (1-5 per dimension, minutes to make it usable)."""
+    """A participant's ratings of one answer (1-5 per dimension, minutes to make it usable):
+    the answer at ``position`` and ``turn`` of its conversation (1 = the first answer; 2, ...
+    a follow-up or repair round), whose generation is ``generation_id``."""
 
     __tablename__ = "ratings"
-    __table_args__ = (UniqueConstraint("study_task_id", "position"),)
+    __table_args__ = (
+        UniqueConstraint("study_task_id", "position", "turn", name="uq_ratings_answer_turn"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     study_task_id: Mapped[str] = mapped_column(
@@ -163,6 +167,7 @@ class Rating(Base):
     )
     participant_id: Mapped[str] = mapped_column(String(16), index=True)
     model: Mapped[str] = mapped_column(String(200))
+    turn: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     correctness: Mapped[int | None] = mapped_column(Integer)
     quality: Mapped[int | None] = mapped_column(Integer)
     usefulness: Mapped[int | None] = mapped_column(Integer)
@@ -176,11 +181,15 @@ class Vote(Base):
     named-mode upvote.
 
     ``self_identified`` is set when an answer the vote concerns names its own model, so that
-    analysis can exclude the vote.
+    analysis can exclude the vote. ``turn``: an upvote's answer is at ``position`` and ``turn``
+    of its conversation; a battle is always 1 (it is about the whole conversation, once per
+    task; ``turns_seen`` says how far it had gone).
     """
 
     __tablename__ = "votes"
-    __table_args__ = (UniqueConstraint("study_task_id", "kind", "position"),)
+    __table_args__ = (
+        UniqueConstraint("study_task_id", "kind", "position", "turn", name="uq_votes_answer_turn"),
+    )
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
     study_task_id: Mapped[str] = mapped_column(
@@ -197,6 +206,7 @@ class Vote(Base):
     self_identified: Mapped[bool] = mapped_column(Boolean, default=False)
     # a battle: how many turns of the conversation the participant had seen (1 = the answer)
     turns_seen: Mapped[int | None] = mapped_column(Integer)
+    turn: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

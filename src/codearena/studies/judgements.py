@@ -1,5 +1,9 @@
 """Ratings (with their comment), blind votes and named upvotes, each validated and committed
-before the caller answers; and a participant's own numbers for the thank-you page."""
+before the caller answers; and a participant's own numbers for the thank-you page.
+
+A rating and an upvote are of one answer: a position at a turn of its conversation (1 = the
+first answer; 2, ... a follow-up or repair round), each turn's answer on its own (its own
+generation, its own row). A blind vote is about the whole conversation, once per task."""
 
 from __future__ import annotations
 
@@ -44,18 +48,22 @@ class VoteInput(BaseModel):
         return vote_value(value) or value
 
 
-def rate(store: Store, row: StudyTask, position: int, data: RatingInput) -> Rating:
-    """Create or change the participant's rating of one answer (a blank comment is none)."""
+def rate(store: Store, row: StudyTask, position: int, data: RatingInput, turn: int = 1) -> Rating:
+    """Create or change the participant's rating of one answer, the one at ``position`` and
+    ``turn`` (a blank comment is none)."""
     values = data.model_dump()
     if all(v is None or v == "" for v in values.values()):
         raise StudyError("give at least one rating")
-    generation = generation_at(store, row, position)
+    generation = generation_at(store, row, position, turn)
     with store.session() as session:
         rating = session.scalars(
-            select(Rating).where(Rating.study_task_id == row.id, Rating.position == position)
+            select(Rating).where(
+                Rating.study_task_id == row.id, Rating.position == position, Rating.turn == turn
+            )
         ).first() or Rating(
             study_task_id=row.id,
             position=position,
+            turn=turn,
             participant_id=row.participant_id,
             model=row.models[position],
             generation_id=generation.id,
@@ -91,6 +99,7 @@ def vote(store: Store, catalog: Catalog, row: StudyTask, choice: str) -> Vote:
                     model_b=row.models[1],
                     self_identified=flagged,
                     turns_seen=max((g.turn for g in generations), default=1),
+                    turn=1,  # the whole conversation: one battle per task
                 )
             )
             stored = session.get(StudyTask, row.id)
@@ -106,11 +115,11 @@ def vote(store: Store, catalog: Catalog, row: StudyTask, choice: str) -> Vote:
     )
 
 
-def upvote(store: Store, catalog: Catalog, row: StudyTask, position: int) -> Vote:
-    """A named task's upvote of one answer, once per answer."""
+def upvote(store: Store, catalog: Catalog, row: StudyTask, position: int, turn: int = 1) -> Vote:
+    """A named task's upvote of one answer (``position`` at ``turn``), once per answer."""
     if row.mode != "named":
         raise StudyError("upvotes are for named tasks; blind tasks use votes")
-    generation = generation_at(store, row, position)
+    generation = generation_at(store, row, position, turn)
     flagged = self_identifies(catalog, generation.text)
     try:
         with store.session() as session:
@@ -121,13 +130,14 @@ def upvote(store: Store, catalog: Catalog, row: StudyTask, position: int) -> Vot
                     participant_id=row.participant_id,
                     kind="upvote",
                     position=position,
+                    turn=turn,
                     model=row.models[position],
                     self_identified=flagged,
                 )
             )
     except IntegrityError:
         raise Conflict("you have already upvoted this answer") from None
-    return Vote(model=row.models[position], self_identified=flagged)
+    return Vote(model=row.models[position], self_identified=flagged, position=position, turn=turn)
 
 
 def summary(store: Store, participant_id: str) -> dict[str, Any]:

@@ -443,17 +443,21 @@ async def send_error(
     return _round_view(platform, task_id, who)
 
 
-@router.post("/tasks/{task_id}/answers/{position}/rating", summary="Rate one answer")
+@router.post(
+    "/tasks/{task_id}/answers/{position}/rating",
+    summary="Rate one answer (?turn=N: the answer of a later turn; default 1)",
+)
 def rate(
     task_id: str,
     position: int,
     data: RatingInput,
     platform: PlatformDep,
     who: Participant,
+    turn: int = Query(default=1, ge=1, description="the answer's turn (default 1, the answer)"),
 ) -> dict[str, Any]:
     assert who.participant_id
     row = own_task(platform.context.store, who.participant_id, task_id)
-    rating = judgements.rate(platform.context.store, row, position, data)
+    rating = judgements.rate(platform.context.store, row, position, data, turn)
     return views.rating_dict(rating)
 
 
@@ -472,13 +476,22 @@ def vote(task_id: str, data: VoteInput, platform: PlatformDep, who: Participant)
     }
 
 
-@router.post("/tasks/{task_id}/answers/{position}/upvote", summary="Named mode: upvote an answer")
-def upvote(task_id: str, position: int, platform: PlatformDep, who: Participant) -> dict[str, Any]:
+@router.post(
+    "/tasks/{task_id}/answers/{position}/upvote",
+    summary="Named mode: upvote an answer (?turn=N: the answer of a later turn; default 1)",
+)
+def upvote(
+    task_id: str,
+    position: int,
+    platform: PlatformDep,
+    who: Participant,
+    turn: int = Query(default=1, ge=1, description="the answer's turn (default 1, the answer)"),
+) -> dict[str, Any]:
     assert who.participant_id
     store = platform.context.store
     row = own_task(store, who.participant_id, task_id)
-    stored = judgements.upvote(store, platform.context.catalog, row, position)
-    return {"position": position, "model": stored.model}
+    stored = judgements.upvote(store, platform.context.catalog, row, position, turn)
+    return {"position": position, "turn": turn, "model": stored.model}
 
 
 @router.get("/survey", summary="The survey's questions and your answers so far")

@@ -6,17 +6,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Form, Request, Response
+from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.datastructures import FormData
 
 from codearena import __version__
+from codearena.answers import stored_blocks
 from codearena.catalog import probe_reachability, provider_status
 from codearena.prompting import REQUIREMENTS, TONES
 from codearena.studies import judgements, participants, survey
 from codearena.studies import study as studies
-from codearena.studies.access import own_task
-from codearena.studies.errors import StudyError
+from codearena.studies.access import generation_at, own_task
+from codearena.studies.errors import StudyError, UnknownItem
 from codearena.studies.followups import FollowUpInput, RepairInput
 from codearena.studies.invites import Invite, invite_url, resolve_invite
 from codearena.studies.participants import JoinInput
@@ -30,6 +31,8 @@ from codearena.web.deps import Joined, Participant, PlatformDep, Staff, check_cs
 from codearena.web.errors import ApiError, translate, validate
 from codearena.web.followups import follow_up, repair
 from codearena.web.limits import JOINS_LIMITED
+from codearena.web.preview import PREVIEW_HEADERS, preview_document
+from codearena.web.security import task_page_csp
 from codearena.web.state import platform_of
 from codearena.web.tasks import create_task
 
@@ -356,7 +359,36 @@ def task_page(
         platform.context.store, platform.context.catalog, row, platform.hub.get(row.id)
     )
     task_models = row.models if row.mode == "named" else []  # blind: no names in the page
-    return render(request, "task.html", task=view, task_models=task_models)
+    return _framing_previews(
+        request, render(request, "task.html", task=view, task_models=task_models)
+    )
+
+
+def _framing_previews(request: Request, response: HTMLResponse) -> HTMLResponse:
+    """The task page may frame its answers' previews, and nothing else."""
+    response.headers["Content-Security-Policy"] = task_page_csp(str(request.base_url))
+    return response
+
+
+@router.get("/preview/tasks/{task_id}/answers/{position}")
+def answer_preview(
+    task_id: str,
+    position: int,
+    platform: PlatformDep,
+    who: Participant,
+    turn: int = Query(default=1, ge=1, description="the answer's turn (default 1, the answer)"),
+) -> HTMLResponse:
+    """An answer that is a web page, as one document under its own sandboxing policy
+    (``web/preview.py``); the task page frames it when the participant asks for it."""
+    assert who.participant_id
+    store = platform.context.store
+    row = own_task(store, who.participant_id, task_id)
+    generation = generation_at(store, row, position, turn)
+    try:
+        document = preview_document(stored_blocks(generation.code, generation.text))
+    except LookupError as exc:
+        raise UnknownItem(str(exc)) from None
+    return HTMLResponse(document, headers=PREVIEW_HEADERS)
 
 
 def _task_error(request: Request, row: Any, exc: StudyError | ApiError) -> HTMLResponse:
@@ -366,7 +398,7 @@ def _task_error(request: Request, row: Any, exc: StudyError | ApiError) -> HTMLR
         platform.context.store, platform.context.catalog, row, platform.hub.get(row.id)
     )
     task_models = row.models if row.mode == "named" else []
-    return render(
+    page = render(
         request,
         "task.html",
         error.status,
@@ -374,6 +406,7 @@ def _task_error(request: Request, row: Any, exc: StudyError | ApiError) -> HTMLR
         task_models=task_models,
         follow_up_error=error.message,
     )
+    return _framing_previews(request, page)
 
 
 @router.post("/tasks/{task_id}/follow-up")

@@ -2,7 +2,8 @@
 
 Every code block gets Copy and Download buttons; a block the pipeline extracted as runnable
 code also gets a Run button and a Fix button (the fix-it-yourself editor) carrying the index of
-that block in ``generations.code``.
+that block in ``generations.code``. An answer that is a web page (an HTML block) gets a Preview
+button (``web/preview.py``).
 """
 
 from __future__ import annotations
@@ -20,8 +21,17 @@ from pygments.lexers import TextLexer, get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from codearena.answers import file_extension
+from codearena.web.preview import has_preview
 
 _FORMATTER = HtmlFormatter(nowrap=True)
+# an answer that is a web page: the button that frames its preview (static/app.js), never the
+# page itself (web/preview.py serves it, sandboxed, from its own URL)
+PREVIEW_BAR = (
+    '<div class="preview" data-role="preview"><button type="button" class="btn" '
+    'data-action="preview-open" data-testid="preview-open" disabled>Preview the page</button>'
+    '<span class="small">in a sandboxed frame: no network, no cookies, no access to this '
+    "site</span></div>"
+)
 
 
 def _lexer(language: str | None) -> Lexer:
@@ -91,4 +101,6 @@ def render_answer(text: str, code: Sequence[dict[str, Any]] = ()) -> str:
     ]
     if leftovers:
         html += '<p class="extracted">Code found in the reply:</p>' + "".join(leftovers)
+    if has_preview(code):
+        html = PREVIEW_BAR + html
     return html

@@ -16,6 +16,17 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+PREVIEW_PATH = "/preview/"
+"""Where answers' previews are served (``web/preview.py``): the one place a page may frame."""
+
+
+def task_page_csp(origin: str) -> str:
+    """The task page's policy: :data:`CSP` with frames allowed from the previews' path only
+    (``frame-src`` is checked on every navigation of the frame, so a preview that navigates
+    itself cannot load the API or any other page into it). ``origin``: the page's own."""
+    return f"{CSP}; frame-src {origin.rstrip('/')}{PREVIEW_PATH}"
+
+
 _DOCS_PATHS = ("/docs", "/redoc")
 # Swagger UI and ReDoc (web/apidocs.py) load only local scripts, but set inline styles, use data:
 # images and ReDoc runs a blob: worker; they show no user content.

@@ -4,6 +4,7 @@ the vote's wording, the history and the survey."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -232,11 +233,30 @@ def task_view(
         "vote_label": CHOICE_LABELS.get(battle.choice or "") if battle else None,
         # an answer names a model or vendor: a vote on this task is excluded from the analysis
         "self_identified": any(a.get("self_identified") for a in shown),
-        "upvoted": sorted(v.position for v in votes if v.kind == "upvote"),
-        "ratings": {str(r.position): rating_dict(r) for r in ratings},
+        # turn 1's upvotes and ratings by position (their keys before ratings had turns), then
+        # every turn's: {"turn": [position, ...]} and {"turn": {"position": rating}}
+        "upvoted": sorted(v.position for v in votes if v.kind == "upvote" and v.turn == 1),
+        "ratings": {str(r.position): rating_dict(r) for r in ratings if r.turn == 1},
+        "upvoted_by_turn": _by_turn_upvotes(votes),
+        "ratings_by_turn": _by_turn_ratings(ratings),
         # the participant's fix-it-yourself attempts on this task's answers (by position, turn)
         "fixes": [fix_dict(view) for view in task_fixes(store, row)],
     }
+
+
+def _by_turn_upvotes(votes: Sequence[Vote]) -> dict[str, list[int]]:
+    upvoted: dict[str, list[int]] = {}
+    for vote in votes:
+        if vote.kind == "upvote":
+            upvoted.setdefault(str(vote.turn), []).append(vote.position)
+    return {turn: sorted(positions) for turn, positions in sorted(upvoted.items())}
+
+
+def _by_turn_ratings(ratings: Sequence[Rating]) -> dict[str, dict[str, dict[str, Any]]]:
+    rated: dict[str, dict[str, dict[str, Any]]] = {}
+    for rating in ratings:
+        rated.setdefault(str(rating.turn), {})[str(rating.position)] = rating_dict(rating)
+    return rated
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -270,6 +290,7 @@ def fix_dict(view: FixView) -> dict[str, Any]:
 def rating_dict(rating: Rating) -> dict[str, Any]:
     return {
         "position": rating.position,
+        "turn": rating.turn,
         "correctness": rating.correctness,
         "quality": rating.quality,
         "usefulness": rating.usefulness,

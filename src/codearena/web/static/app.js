@@ -1,6 +1,7 @@
 // codearena pages. No inline scripts (CSP script-src 'self'); untrusted text is only ever
 // set with textContent. The one HTML string inserted is the server's rendering of an answer
-// (Markdown with raw HTML disabled, every character escaped), parsed with DOMParser.
+// (Markdown with raw HTML disabled, every character escaped), parsed with DOMParser. An
+// answer's page preview is never inserted: it is a sandboxed frame of its own URL.
 "use strict";
 
 const csrfToken = () => document.querySelector('meta[name="csrf-token"]').content;
@@ -171,7 +172,7 @@ function taskPage() {
   }
 
   function enableRuns(scope) {
-    scope.querySelectorAll('[data-action="run"], [data-action="fix-open"]').forEach((b) => {
+    scope.querySelectorAll('[data-action="run"], [data-action="fix-open"], [data-action="preview-open"]').forEach((b) => {
       // an answer is fixed by hand once: an ended attempt keeps its Fix button disabled
       const fixed = b.dataset.action === "fix-open" && fixStatus(b.closest(".answer")).dataset.outcome;
       if (!fixed) b.disabled = false;
@@ -399,6 +400,22 @@ function taskPage() {
     } finally { button.disabled = fixStatus(col).dataset.outcome ? true : false; }
   }
 
+  // ------------------------------------------------------------------- previews
+  // An answer that is a web page is framed only when asked, from its own URL: the server sends
+  // it under a policy that sandboxes it (an opaque origin: no cookies, no API, no forms, popups
+  // or top-level navigation) and lets it load nothing; the frame is sandboxed here too.
+  function openPreview(button) {
+    const col = button.closest(".answer");
+    const holder = button.closest('[data-role="preview"]');
+    const old = holder.querySelector("iframe");
+    if (old) old.remove();
+    const url = `/preview/tasks/${encodeURIComponent(taskId)}/answers/${col.dataset.position}?turn=${col.dataset.turn || 1}`;
+    holder.append(el("iframe", {
+      sandbox: "allow-scripts", referrerpolicy: "no-referrer", class: "preview-frame",
+      title: "Preview of the answer's page (sandboxed)", "data-testid": "preview", src: url,
+    }));
+  }
+
   async function vote(choice) {
     const status = document.querySelector('[data-role="vote-status"]');
     try {
@@ -421,10 +438,11 @@ function taskPage() {
     if (!button || button.disabled) return;
     if (button.dataset.action === "run") run(button);
     else if (button.dataset.action === "fix-open") openFix(button);
+    else if (button.dataset.action === "preview-open") openPreview(button);
     else if (button.dataset.vote) vote(button.dataset.vote);
     else if (button.dataset.action === "upvote") {
       const col = button.closest(".answer");
-      api("POST", `/api/tasks/${taskId}/answers/${col.dataset.position}/upvote`).then(
+      api("POST", `/api/tasks/${taskId}/answers/${col.dataset.position}/upvote?turn=${col.dataset.turn || 1}`).then(
         () => { button.textContent = "Upvoted"; button.disabled = true; },
         (error) => { part(col, "rating-status").textContent = error.message; });
     }
@@ -451,7 +469,7 @@ function taskPage() {
       const comment = form.elements.comment.value.trim();
       if (comment) data.comment = comment;
       try {
-        await api("POST", `/api/tasks/${taskId}/answers/${col.dataset.position}/rating`, data);
+        await api("POST", `/api/tasks/${taskId}/answers/${col.dataset.position}/rating?turn=${col.dataset.turn || 1}`, data);
         status.textContent = "saved";
       } catch (error) { status.textContent = error.message; }
     });
