@@ -1,16 +1,21 @@
-"""A realistic study, seeded: the study's seven models, 40 participants, 240 tasks, ratings,
-battles drawn from known strengths, executions, findings, every survey question answered, and a
-coded free-text question. Used to build a report whose figures a person can look at."""
+"""A realistic study, seeded: the study's seven models, 40 participants, 240 tasks (``tasks``
+gives another number), ratings, battles drawn from known strengths, executions, findings, repair
+rounds of failed answers (each run again), answers fixed by hand (the ``fixes`` table, with
+active time and lines changed), every survey question answered, and a coded free-text question.
+Used to build a report whose figures a person can look at, and by ``bench/report_speed.py``."""
 
 from __future__ import annotations
 
 import random
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy.orm import Session
+
 from codearena.coding import tag_answer
 from codearena.store import Store
 from codearena.store.models import CodeMetrics, Execution, Generation, Task
 from codearena.store.platform_models import (
+    Fix,
     Participant,
     Rating,
     Study,
@@ -40,11 +45,86 @@ BEST_OPINIONS = [
 ]
 
 
+def _repairs_and_fix(
+    s: Session,
+    rng: random.Random,
+    generation: Generation,
+    who: str,
+    study_task_id: str,
+    passed: bool,
+    pass_p: float,
+    when: datetime,
+) -> float | None:
+    """Repair rounds of a failed answer (each a turn of kind ``repair`` with its run, while it
+    keeps failing), and for some failed answers a fix by hand by the task's participant; returns
+    the fix's active minutes (None without a fix)."""
+    parent, still_failing = generation, not passed
+    for turn in range(2, 2 + REPAIR_ROUNDS):
+        if not still_failing or rng.random() < 0.3:
+            break
+        repair = Generation(
+            task_id=generation.task_id,
+            position=generation.position,
+            model=generation.model,
+            label=generation.label,
+            provider=generation.provider,
+            status="ok",
+            text="```python\npass  # repaired\n```",
+            code=[CODE],
+            latency_ms=rng.uniform(2000, 9000),
+            turn=turn,
+            parent_id=parent.id,
+            kind="repair",
+            prompt="The tests failed.",
+            created_at=when + timedelta(minutes=turn),
+        )
+        s.add(repair)
+        s.flush()
+        still_failing = rng.random() > pass_p * 0.8
+        s.add(
+            Execution(
+                generation_id=repair.id,
+                task_id=generation.task_id,
+                language="python",
+                test_kind="python",
+                verdict="failed" if still_failing else "passed",
+                backend="bwrap",
+                created_at=when + timedelta(minutes=turn),
+            )
+        )
+        parent = repair
+    if passed or rng.random() > 0.5:
+        return None
+    active = rng.uniform(60, 1500) * (1.6 - pass_p)
+    s.add(
+        Fix(
+            generation_id=generation.id,
+            participant=who,
+            study_task_id=study_task_id,
+            started_at=when + timedelta(minutes=5),
+            ended_at=when + timedelta(minutes=5, seconds=active + 30),
+            active_seconds=round(active, 1),
+            runs=rng.randint(1, 4),
+            verdict="passed" if rng.random() < 0.8 else "failed",
+            outcome="done" if rng.random() < 0.85 else "abandoned",
+            lines_added=rng.randint(1, 12),
+            lines_removed=rng.randint(0, 6),
+            final_code="pass  # fixed",
+        )
+    )
+    return active / 60.0
+
+
 def _choice(rng: random.Random, options: tuple[str, ...], weights: list[float]) -> str:
     return rng.choices(options, weights=weights)[0]
 
 
-def make_realistic_study(store: Store, seed: int = 7) -> str:
+CODE = {"language": "python", "source": "pass\n", "variant": None, "complete": True}
+REPAIR_ROUNDS = 2
+"""Repair rounds of a failed first answer (while it keeps failing), each run again."""
+
+
+def make_realistic_study(store: Store, seed: int = 7, tasks: int = 240) -> str:
     rng = random.Random(seed)
     instrument = STUDY_2025
     questions = {q.id: q for q in instrument.questions}
@@ -76,7 +156,7 @@ def make_realistic_study(store: Store, seed: int = 7) -> str:
                 )
             )
         s.flush()
-        for number in range(240):
+        for number in range(tasks):
             who = rng.choice(participants)
             a, b = rng.sample(MODELS, 2)
             language = _choice(rng, ("Python", "Java", "JavaScript"), [0.7, 0.15, 0.15])
@@ -122,6 +202,7 @@ def make_realistic_study(store: Store, seed: int = 7) -> str:
                     provider="openrouter",
                     status="ok",
                     text="```python\npass\n```",
+                    code=[CODE],
                     ttft_ms=rng.uniform(200, 1500) / (1 + strength / 4),
                     latency_ms=rng.uniform(2000, 9000),
                     prompt_tokens=180,
@@ -142,6 +223,9 @@ def make_realistic_study(store: Store, seed: int = 7) -> str:
                         backend="bwrap",
                         created_at=when,
                     )
+                )
+                fixed_minutes = _repairs_and_fix(
+                    s, rng, generation, who, study_task.id, passed, pass_p, when
                 )
                 lines = rng.randint(10, 80)
                 findings = rng.randint(0, 4) if strength > 0.5 else rng.randint(1, 7)
@@ -170,7 +254,11 @@ def make_realistic_study(store: Store, seed: int = 7) -> str:
                             correctness=score,
                             quality=max(1, min(5, score + rng.choice((-1, 0, 0, 1)))),
                             usefulness=max(1, min(5, score + rng.choice((-1, 0, 1)))),
-                            minutes_to_usable=max(0.0, round(rng.gauss(20 - 4 * score, 4), 1)),
+                            minutes_to_usable=(
+                                round(max(0.0, fixed_minutes * rng.uniform(0.5, 1.6)), 1)
+                                if fixed_minutes is not None and rater == who
+                                else max(0.0, round(rng.gauss(20 - 4 * score, 4), 1))
+                            ),
                             comment=rng.choice(["", "needed a small fix", "did not compile"]),
                             updated_at=when,
                         )

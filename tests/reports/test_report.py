@@ -76,7 +76,7 @@ def test_untrusted_text_is_escaped(tmp_path: Path) -> None:
     study_id = make_study(store)
     html = build_report(store, study_id, tmp_path / "html", "html", rounds=50).path.read_text()
     assert EVIL not in html and "&lt;script&gt;" in html
-    assert "3 votes imported from other arenas were included" in html
+    assert "3 pairwise votes collected elsewhere were imported from &#34;old.csv&#34;" in html
     md = build_report(store, study_id, tmp_path / "md", "md", rounds=50).path.read_text()
     assert "<script>" not in md
 

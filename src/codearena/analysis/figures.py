@@ -14,6 +14,7 @@ from typing import Any
 
 from codearena import stats
 from codearena.analysis.load import Groups, StudyData
+from codearena.stats.bradley_terry import counted
 from codearena.store.models import Execution, Generation
 from codearena.store.platform_models import Rating
 
@@ -257,11 +258,20 @@ def agreement(ratings: Iterable[Rating]) -> dict[str, float | None]:
 
 
 def win_matrix(votes: Sequence[stats.Vote], order: Sequence[str], **options: Any) -> dict[str, Any]:
-    """``{"models": [...], "matrix": [[share or None]]}`` in the leaderboard's order."""
+    """``{"models": [...], "matrix": [[share or None]], "battles": [[count]]}`` in the
+    leaderboard's order (``battles``: the votes between the two that the win rate counts)."""
     if not order:
         return {"models": [], "matrix": []}
     models, matrix = stats.win_rate_matrix(votes, order=order, **options)
+    index = {m: i for i, m in enumerate(models)}
+    battles = [[0] * len(models) for _ in models]
+    for vote in counted(votes, **options):
+        i, j = index.get(vote.model_a), index.get(vote.model_b)
+        if i is not None and j is not None and i != j:
+            battles[i][j] += 1
+            battles[j][i] += 1
     return {
         "models": models,
         "matrix": [[None if math.isnan(v) else float(v) for v in row] for row in matrix.tolist()],
+        "battles": battles,
     }

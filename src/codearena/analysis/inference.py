@@ -130,7 +130,12 @@ def _apply_holm(pairs: list[dict[str, Any]]) -> None:
 
 def analyze(store: Store, study_id: str) -> dict[str, Any]:
     """The study's inference as the JSON ``codearena analyze --json`` prints (docs/stats.md)."""
-    data = load_study(store, study_id)
+    return analyze_data(store, load_study(store, study_id))
+
+
+def analyze_data(store: Store, data: StudyData) -> dict[str, Any]:
+    """``analyze`` of already loaded rows (the report loads them once); ``store`` gives the
+    imported ratings."""
     notes: list[str] = []
     ratings: dict[str, Any] = {}
     pairwise: list[dict[str, Any]] = []

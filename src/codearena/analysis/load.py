@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import UTC
 from typing import Any
 
+from sqlalchemy import select
+
 from codearena import stats
 from codearena.stats.bradley_terry import Winner
 from codearena.store import Store, study_rows
@@ -19,6 +21,7 @@ from codearena.store.models import CodeMetrics, Execution, Generation, Task
 from codearena.store.platform_models import (
     DesignAssignment,
     DesignTask,
+    Fix,
     Participant,
     Rating,
     Study,
@@ -27,7 +30,7 @@ from codearena.store.platform_models import (
     Vote,
 )
 from codearena.store.repo import StudyNotFound, find_study
-from codearena.store.research_models import ImportedVote
+from codearena.store.research_models import ImportedRating, ImportedVote
 
 GROUP_KEYS = ("language", "category", "participant", "experience", "role")
 """The keys of the groups an analysis row belongs to."""
@@ -93,6 +96,9 @@ class StudyData:
     person_groups: dict[str, Groups] = field(default_factory=dict)
     design_tasks: list[DesignTask] = field(default_factory=list)
     assignments: list[DesignAssignment] = field(default_factory=list)
+    imported_ratings: list[ImportedRating] = field(default_factory=list)
+    fixes: list[Fix] = field(default_factory=list)
+    finding_tools: set[str] = field(default_factory=set)
 
     def task_groups(self, study_task: StudyTask) -> Groups:
         """Language and category of the pipeline task, experience and role of its participant."""
@@ -132,6 +138,10 @@ def load_study(store: Store, study_id: str) -> StudyData:
         data.answers = list(session.scalars(study_rows.survey_answers(study_id)))
         data.design_tasks = list(session.scalars(study_rows.design_tasks(study_id)))
         data.assignments = list(session.scalars(study_rows.design_assignments(study_id)))
+        data.imported_ratings = list(session.scalars(study_rows.imported_ratings(study_id)))
+        data.fixes = list(session.scalars(study_rows.fixes(study_id)))
+        found = study_rows.findings(study_id).subquery()
+        data.finding_tools = set(session.scalars(select(found.c.tool).distinct()))
     data.person_groups = participant_groups(study, data.answers)
     return data
 
@@ -234,12 +244,16 @@ def tag_task(store: Store, task_id: str, category: str | None) -> str | None:
 
 
 def activity_bounds(data: StudyData) -> tuple[str | None, str | None]:
-    """The first and last moment anything happened in the study (ISO 8601)."""
-    moments = [p.created_at for p in data.participants]
+    """The first and last moment anything happened on the platform in the study (ISO 8601).
+    Imported rows (survey respondents with ``source = "import"`` and their answers, imported
+    votes and ratings) carry only the moment they were imported, which is no collection date,
+    so they are left out."""
+    platform = {p.id for p in data.participants if (p.source or "platform") == "platform"}
+    moments = [p.created_at for p in data.participants if p.id in platform]
     moments += [st.created_at for st in data.study_tasks]
     moments += [r.updated_at for r in data.ratings]
     moments += [v.created_at for v in data.votes]
-    moments += [a.updated_at for a in data.answers]
+    moments += [a.updated_at for a in data.answers if a.participant_id in platform]
     known = sorted(m if m.tzinfo else m.replace(tzinfo=UTC) for m in moments if m is not None)
     if not known:
         return None, None

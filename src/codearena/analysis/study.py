@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from codearena import stats
-from codearena.analysis import figures
+from codearena.analysis import figures, provenance
+from codearena.analysis.corrections import model_labels
 from codearena.analysis.load import (
     Groups,
     StudyData,
@@ -41,6 +42,8 @@ class StudyAnalysis:
     last_activity: str | None
     options: dict[str, Any] = field(default_factory=dict)
     generation_points: list[dict[str, Any]] = field(default_factory=list)
+    collection: dict[str, Any] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +60,8 @@ class StudyAnalysis:
             "last_activity": self.last_activity,
             "options": self.options,
             "generation_points": self.generation_points,
+            "collection": self.collection,
+            "labels": self.labels,
         }
 
 
@@ -227,4 +232,6 @@ def analyse_data(
         last_activity=last,
         options={**board_options, "include_imported": include_imported},
         generation_points=figures.generation_points(data, units),
+        collection=provenance.collection(data),
+        labels=model_labels(data),
     )

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from codearena.analysis import StudyAnalysis, analyse_data, load_study, tag_task
+from codearena.analysis.corrections import correction_cost
 from codearena.analysis.display import board_interval, board_rating, chart_span
 from codearena.analysis.load import StudyData
 from codearena.stats import MIN_INTERVAL_N
@@ -145,6 +146,59 @@ def pass_bars(objective: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     return bars
 
 
+CURVE_HEIGHT = 160
+SERIES = 8
+"""Colour classes of the repair curve's lines (``series-0`` ... in ``static/dashboard.css``)."""
+
+
+def repair_chart(corrections: dict[str, Any]) -> dict[str, Any] | None:
+    """Geometry of the pass-rate-by-repair-round curve: one polyline per model with first
+    answers run against tests (x: round 0 = the first answer, y: share passed by that round);
+    None without a repair round."""
+    rounds = int(corrections["max_round"])
+    rows = [r for r in corrections["models"] if r["by_round"] and r["by_round"][0]["n"]]
+    if not rounds or not rows:
+        return None
+    left, span = 60, CHART_WIDTH - LABEL_WIDTH - 80
+    top, bottom = 10, 10 + CURVE_HEIGHT
+
+    def x(k: int) -> float:
+        return round(left + k * span / rounds, 1)
+
+    def y(rate: float) -> float:
+        return round(bottom - rate * CURVE_HEIGHT, 1)
+
+    series = []
+    for i, row in enumerate(rows):
+        points = [(x(p["round"]), y(p["rate"] or 0.0)) for p in row["by_round"]]
+        series.append(
+            {
+                "model": row["model"],
+                "label": row["label"],
+                "n": row["by_round"][0]["n"],
+                "points": " ".join(f"{px},{py}" for px, py in points),
+                "dots": [
+                    {"x": px, "y": py, "title": f"{p['passed']}/{p['n']}"}
+                    for (px, py), p in zip(points, row["by_round"], strict=True)
+                ],
+                "css": f"series-{i % SERIES}",
+                "legend_y": top + 12 + i * 16,
+            }
+        )
+    return {
+        "series": series,
+        "ticks": [
+            {"x": x(k), "label": "first" if k == 0 else f"repair {k}"} for k in range(rounds + 1)
+        ],
+        "levels": [{"y": y(v), "label": f"{v:.0%}"} for v in (0.0, 0.5, 1.0)],
+        "left": left,
+        "right": left + span,
+        "legend_x": left + span + 20,
+        "height": bottom + 30,
+        "width": CHART_WIDTH,
+    }
+
+
 def task_rows(data: StudyData) -> list[dict[str, Any]]:
     """The study's pipeline tasks for the category form."""
     seen: dict[str, dict[str, Any]] = {}
@@ -179,9 +233,16 @@ def dashboard(
 ) -> HTMLResponse:
     data, analysis = _analyse(platform, who, study_id, rounds, seed, include_flagged)
     result = analysis.to_dict()
+    battles = result["win_matrix"].get("battles") or []
     heatmap = [
-        [{"value": v, "shade": shade(v)} for v in row] for row in result["win_matrix"]["matrix"]
+        [
+            {"value": v, "shade": shade(v), "battles": battles[i][j] if battles else None}
+            for j, v in enumerate(row)
+        ]
+        for i, row in enumerate(result["win_matrix"]["matrix"])
     ]
+    fixes = fix_summary(platform.context.store, data.study.id)
+    corrections = correction_cost(data, fixes, rounds=rounds, seed=seed)
     return render(
         request,
         "dashboard.html",
@@ -195,7 +256,9 @@ def dashboard(
         label_width=LABEL_WIDTH,
         tasks=task_rows(data),
         include_flagged=include_flagged,
-        fixes=[m.to_dict() for m in fix_summary(platform.context.store, data.study.id)],
+        fixes=[m.to_dict() for m in fixes],
+        corrections=corrections,
+        repair_chart=repair_chart(corrections),
     )
 
 
@@ -233,5 +296,7 @@ def analysis_json(
     include_flagged: Flagged = False,
 ) -> JSONResponse:
     data, analysis = _analyse(platform, who, study_id, rounds, seed, include_flagged)
-    fixes = [m.to_dict() for m in fix_summary(platform.context.store, data.study.id)]
-    return JSONResponse({**analysis.to_dict(), "fixes": fixes})
+    summary = fix_summary(platform.context.store, data.study.id)
+    corrections = correction_cost(data, summary, rounds=rounds, seed=seed)
+    fixes = [m.to_dict() for m in summary]
+    return JSONResponse({**analysis.to_dict(), "fixes": fixes, "corrections": corrections})

@@ -1,0 +1,59 @@
+"""The dashboard's conversations and correction-cost section and its JSON twin."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from codearena.store.platform_models import Study, WebUser
+from codearena.web.dashboard import repair_chart
+from tests.analysis.test_corrections import MODEL, _study
+from tests.web.conftest import Arena
+
+HTML = {"accept": "text/html"}
+
+
+async def test_dashboard_shows_correction_cost(dash_arena: Arena) -> None:
+    owner = await dash_arena.staff("researcher")
+    store = dash_arena.context.store
+    study_id = _study(store, [(3, 120.0, 5, 2)])
+    with store.session() as session:
+        user = session.scalars(select(WebUser).where(WebUser.email == owner.info["email"])).one()
+        study = session.get(Study, study_id)
+        assert study is not None
+        study.owner_id = user.id
+    html = (
+        await owner.http.get(f"/researcher/studies/{study_id}/dashboard?rounds=50", headers=HTML)
+    ).text
+    section = html.split('data-testid="corrections"', 1)[1].split("</section>", 1)[0]
+    assert 'data-testid="repair-chart"' in section
+    assert section.count('data-testid="corrections-row"') == 1
+    assert "40% (2/5)" in section  # passed unchanged
+    assert "60% (3/5)" in section and "80% (4/5)" in section  # by repair 1 and 2
+    assert "11% (1/9)" in section  # fixed by hand, of every turn with code
+    assert "120 s (" in section and "n too small (n=1 &lt; 5)" in section
+    assert "Model A (n=5)" in section  # the curve's legend: label and n
+    data = (await owner.get(f"/api/studies/{study_id}/analysis?rounds=50")).json()
+    (row,) = data["corrections"]["models"]
+    assert row["model"] == MODEL and [r["passed"] for r in row["by_round"]] == [2, 3, 4]
+    assert data["corrections"]["max_round"] == 2
+
+
+def test_repair_chart_geometry() -> None:
+    assert repair_chart({"max_round": 0, "models": []}) is None
+    rows = [
+        {
+            "model": "m",
+            "label": "M",
+            "by_round": [
+                {"round": 0, "n": 4, "passed": 1, "rate": 0.25},
+                {"round": 1, "n": 4, "passed": 4, "rate": 1.0},
+            ],
+        }
+    ]
+    chart = repair_chart({"max_round": 1, "models": rows})
+    assert chart is not None
+    (series,) = chart["series"]
+    (x0, y0), (x1, y1) = (tuple(map(float, p.split(","))) for p in series["points"].split())
+    assert x0 == chart["left"] and x1 == chart["right"]
+    assert y1 < y0  # a higher share is drawn higher
+    assert [t["label"] for t in chart["ticks"]] == ["first", "repair 1"]
