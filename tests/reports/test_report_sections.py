@@ -127,3 +127,33 @@ def test_participant_text_is_inert_markdown(tmp_path: Path) -> None:
 )
 def test_md_cell(text: str, expected: str) -> None:
     assert _md_cell(text) == expected
+
+
+def test_the_report_takes_the_leaderboards_vote_options_and_says_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from codearena.store import Store
+    from tests.analysis.data import make_study
+    from tests.test_cli import run
+
+    url = f"sqlite:///{tmp_path / 'options.db'}"
+    monkeypatch.setenv("CODEARENA_DATABASE_URL", url)
+    store = Store(url)
+    study_id = make_study(store)
+    store.dispose()
+    args = ["report", "--study", study_id, "--format", "md", "--rounds", "20"]
+    code, out, err = run(capsys, *args, "--out", str(tmp_path / "default"))
+    assert code == 0, err
+    plain = (tmp_path / "default" / "report.md").read_text()
+    code, out, err = run(
+        capsys, *args, "--out", str(tmp_path / "options"),
+        "--no-imported", "--both-bad", "drop", "--include-flagged",
+    )  # fmt: skip
+    assert code == 0, err
+    assert "imported votes left out, both-bad votes dropped, self-identified votes counted" in out
+    text = (tmp_path / "options" / "report.md").read_text()
+    assert "imported votes were left out" in text and "imported votes were left out" not in plain
+    assert "dropped" in text and "counted as a tie" in plain
+    assert "named their own model was included" in text and "was left out" in plain
+    code, _, err = run(capsys, *args, "--out", str(tmp_path / "bad"), "--both-bad", "maybe")
+    assert code == 2 and "--both-bad must be tie or drop" in err

@@ -24,7 +24,7 @@ from codearena.analysis.style import Control, controlled_board
 from codearena.coding import codebook
 from codearena.reports import figures
 from codearena.reports.figures import FigureFile
-from codearena.stats.bradley_terry import RIDGE
+from codearena.stats.bradley_terry import RIDGE, BothBad
 from codearena.stats.resampling import Bootstrap
 from codearena.store import Store
 from codearena.survey.summary import summarize_survey
@@ -832,10 +832,15 @@ def build_report(
     seed: int = 0,
     bootstrap: Bootstrap = "participants",
     control: Control | None = None,
+    include_imported: bool = True,
+    both_bad: BothBad = "tie",
+    include_flagged: bool = False,
 ) -> Report:
     """Write the report (and its figures as PNG and SVG) into ``out``. ``bootstrap`` is what
     the leaderboards' intervals resample; ``control`` adds the style-controlled leaderboard and
-    its coefficients (``analysis.style``)."""
+    its coefficients (``analysis.style``); the vote options are the leaderboard's (imported
+    votes counted or not, "both bad" as a tie or dropped, self-identified votes counted or not),
+    and the methods paragraph says which were used."""
     from codearena.analysis.corrections import correction_cost
     from codearena.analysis.inference import analyze_data
     from codearena.studies.fixes import fix_summary
@@ -849,7 +854,15 @@ def build_report(
     # computed and matplotlib draws the figures; a forked process measured no faster
     with ThreadPoolExecutor(max_workers=1) as pool:
         fitting = pool.submit(analyze_data, store, data)
-        analysis = analyse_data(data, rounds=rounds, seed=seed, bootstrap=bootstrap).to_dict()
+        analysis = analyse_data(
+            data,
+            rounds=rounds,
+            seed=seed,
+            bootstrap=bootstrap,
+            include_imported=include_imported,
+            both_bad=both_bad,
+            include_flagged=include_flagged,
+        ).to_dict()
         style = (
             None
             if control is None

@@ -1,5 +1,6 @@
 """``codearena report --study S --out DIR [--format html|md] [--bootstrap participants|votes]
-[--control style|style+objective]``."""
+[--control style|style+objective] [--no-imported] [--both-bad tie|drop] [--include-flagged]``:
+the leaderboard's options, said in the report's methods paragraph and on the terminal."""
 
 from __future__ import annotations
 
@@ -31,6 +32,18 @@ def report_command(
             "--control", help="Add the style-controlled leaderboard: style or style+objective."
         ),
     ] = None,
+    imported: Annotated[
+        bool, typer.Option("--imported/--no-imported", help="Count the study's imported votes.")
+    ] = True,
+    both_bad: Annotated[
+        str, typer.Option("--both-bad", help="tie (half a win each, default) or drop")
+    ] = "tie",
+    include_flagged: Annotated[
+        bool,
+        typer.Option(
+            "--include-flagged", help="Count votes on answers that named their own model."
+        ),
+    ] = False,
 ) -> None:
     """Write a study's report: tables, figures (PNG and SVG) and a methods paragraph."""
     from codearena.analysis import StudyNotFound, find_study
@@ -48,6 +61,11 @@ def report_command(
     if control not in (None, "style", "style+objective"):
         sys.stderr.write(
             printable(f"error: --control must be style or style+objective, not {control!r}") + "\n"
+        )
+        raise typer.Exit(2)
+    if both_bad not in ("tie", "drop"):
+        sys.stderr.write(
+            printable(f"error: --both-bad must be tie or drop, not {both_bad!r}") + "\n"
         )
         raise typer.Exit(2)
     store = Store(load_settings().database_url)
@@ -68,13 +86,22 @@ def report_command(
             control=None
             if control is None
             else ("style" if control == "style" else "style+objective"),
+            include_imported=imported,
+            both_bad="drop" if both_bad == "drop" else "tie",
+            include_flagged=include_flagged,
         )
     except OSError as exc:
         sys.stderr.write(
             printable(f"error: cannot write the report to {out}: {exc.strerror}") + "\n"
         )
         raise typer.Exit(2) from exc
-    used = f"intervals resample {bootstrap}" + (f", style control {control}" if control else "")
+    used = (
+        f"intervals resample {bootstrap}"
+        + (f", style control {control}" if control else "")
+        + ("" if imported else ", imported votes left out")
+        + (", both-bad votes dropped" if both_bad == "drop" else "")
+        + (", self-identified votes counted" if include_flagged else "")
+    )
     shown = printable(
         f"{report.path} ({len(report.figures)} figures as PNG and SVG beside it; {used})"
     )
