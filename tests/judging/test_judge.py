@@ -270,3 +270,25 @@ def test_text_output_escapes_model_names(db: Store, capsys: pytest.CaptureFixtur
     code, out, err = run(capsys, "judge", "--study", study, "--judge", "openrouter:fake/fair")
     assert code == 0, err
     assert "\x1b" not in out and re.search(r"evil/\\x1b\]52", out)
+
+
+def test_the_report_shows_each_judges_agreement(
+    db: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from codearena.reports import build_report
+
+    study = make_battles(db, _human_right(12))
+    assert (
+        "LLM judges"
+        not in build_report(db, study, tmp_path / "a", "md", rounds=50).path.read_text()
+    )
+    code, _, err = run(
+        capsys, "judge", "--study", study, "--judge", "openrouter:fake/exec", "--with-execution"
+    )
+    assert code == 0, err
+    text = build_report(db, study, tmp_path / "b", "md", rounds=50).path.read_text()
+    assert "### LLM judges against the votes" in text
+    rows = [line for line in text.splitlines() if line.startswith("| openrouter:fake/exec |")]
+    assert len(rows) == 2  # without and with execution
+    assert "| without execution | 12 of 12 | 0.00 |" in rows[0]
+    assert "| with execution | 12 of 12 | 1.00 |" in rows[1]

@@ -26,11 +26,11 @@ from sqlalchemy import select
 
 from codearena import stats
 from codearena.gateway import Gateway, GatewayEvent
-from codearena.judging.battles import Battle, StudyBattles
+from codearena.judging.battles import Battle, StudyBattles, load_battles
 from codearena.judging.prompt import ORDERS, Order, combine, messages, parse_verdict, unswap
 from codearena.pipeline import Context, Turn, generate_turns
 from codearena.stats.kappa import cohen_kappa
-from codearena.store import Generation, repo
+from codearena.store import Generation, Store, repo
 from codearena.store.research_models import JudgeVerdict
 from codearena.store.vocabulary import VoteValue
 
@@ -54,7 +54,11 @@ class Calls:
 
 def stored_verdicts(context: Context, study_id: str, judge: str) -> dict[Key, VoteValue | None]:
     """The verdicts this judge already gave on the study's battles."""
-    with context.store.session() as session:
+    return _verdicts(context.store, study_id, judge)
+
+
+def _verdicts(store: Store, study_id: str, judge: str) -> dict[Key, VoteValue | None]:
+    with store.session() as session:
         found = session.scalars(
             select(JudgeVerdict).where(
                 JudgeVerdict.study_id == study_id, JudgeVerdict.judge == judge
@@ -236,3 +240,28 @@ def judge_generation_ids(context: Context, study_id: str, judge: str) -> list[st
                 .where(JudgeVerdict.study_id == study_id, JudgeVerdict.judge == judge)
             )
         )
+
+
+def study_judges(
+    context_store: Store, study_id: str, *, rounds: int = 1000, seed: int = 0
+) -> list[dict[str, Any]]:
+    """Every judge that judged the study's battles, with its report (``summarise``), for the
+    study's report: what was asked of it is what its stored verdicts show."""
+    with context_store.session() as session:
+        rows = session.execute(
+            select(JudgeVerdict.judge, JudgeVerdict.with_execution)
+            .where(JudgeVerdict.study_id == study_id)
+            .distinct()
+        ).all()
+    judges: dict[str, bool] = {}
+    for judge, with_execution in rows:
+        judges[judge] = judges.get(judge, False) or bool(with_execution)
+    if not judges:
+        return []
+    found = load_battles(context_store, study_id)
+    reports = []
+    for judge in sorted(judges):
+        verdicts = _verdicts(context_store, study_id, judge)
+        summary = summarise(found, verdicts, with_execution=judges[judge], seed=seed, rounds=rounds)
+        reports.append({"judge": judge, **summary})
+    return reports

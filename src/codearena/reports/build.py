@@ -22,6 +22,7 @@ from codearena import __version__, stats
 from codearena.analysis import analyse_data, display, load_study
 from codearena.analysis.style import Control, controlled_board
 from codearena.coding import codebook
+from codearena.judging.run import study_judges
 from codearena.reports import figures
 from codearena.reports.figures import FigureFile
 from codearena.stats.bradley_terry import RIDGE, BothBad
@@ -478,6 +479,27 @@ def _design_methods(study: dict[str, Any]) -> str:
     )
 
 
+def _judges(reports: list[dict[str, Any]], labels: dict[str, str]) -> list[dict[str, Any]]:
+    """The LLM judges' agreement with the votes, a row per judge and variant."""
+    rows = []
+    for report in reports:
+        for v in report["variants"]:
+            kappa = v["kappa"]
+            rows.append(
+                {
+                    "judge": labels.get(report["judge"], report["judge"]),
+                    "variant": "with execution" if v["with_execution"] else "without execution",
+                    "n": f"{v['n']} of {v['battles']}",
+                    "accuracy": _num(v["accuracy"]),
+                    "kappa": _num(kappa["value"]),
+                    "interval": _interval(kappa["ci_low"], kappa["ci_high"], note=kappa["note"]),
+                    "consistency": _num(v["position_consistency"]),
+                    "decisive": f"{_num(v['decisive']['accuracy'])} (n = {v['decisive']['n']})",
+                }
+            )
+    return rows
+
+
 def _resampled(bootstrap: str) -> str:
     if bootstrap == "participants":
         return (
@@ -923,6 +945,7 @@ def build_report(
         "methods": _methods(analysis, survey, style),
         "bootstrap": bootstrap,
         "style": _style(style),
+        "judges": _judges(study_judges(store, study_id, rounds=rounds, seed=seed), labels),
         "figures": main_figures,
     }
     env = Environment(
