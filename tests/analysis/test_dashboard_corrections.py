@@ -57,3 +57,29 @@ def test_repair_chart_geometry() -> None:
     assert x0 == chart["left"] and x1 == chart["right"]
     assert y1 < y0  # a higher share is drawn higher
     assert [t["label"] for t in chart["ticks"]] == ["first", "repair 1"]
+
+
+async def test_dashboard_projects_the_votes_needed(dash_arena: Arena) -> None:
+    from codearena.web.dashboard import vote_projection
+    from tests.analysis.data import make_study
+
+    owner = await dash_arena.staff("researcher")
+    store = dash_arena.context.store
+    study_id = make_study(store)
+    with store.session() as session:
+        user = session.scalars(select(WebUser).where(WebUser.email == owner.info["email"])).one()
+        study = session.get(Study, study_id)
+        assert study is not None
+        study.owner_id = user.id
+    url = f"/researcher/studies/{study_id}/dashboard?rounds=50"
+    html = (await owner.http.get(url, headers=HTML)).text
+    line = html.split('data-testid="vote-projection"', 1)[1].split("</p>", 1)[0]
+    assert "too few votes or intervals to project from" in line  # a handful of battles
+    rows = [
+        {"model": "a", "ci_low": 900.0, "ci_high": 1100.0, "battles": 30},
+        {"model": "b", "ci_low": 850.0, "ci_high": 1050.0, "battles": 30},
+        {"model": "c", "ci_low": None, "ci_high": 1000.0, "battles": 20},
+    ]
+    projection = vote_projection(rows)
+    assert projection["votes"] == 40 and projection["median_width"] == 200.0
+    assert [t["votes_needed"] for t in projection["targets"]] == [160, 640]

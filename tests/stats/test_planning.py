@@ -46,3 +46,17 @@ def test_plan_is_seeded_and_says_what_it_assumed() -> None:
 def test_bad_input_is_refused(models: int, width: float, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         plan_votes(models, width)
+
+
+def test_project_votes_from_a_running_study() -> None:
+    from codearena.stats.planning import PROJECTION_MIN_VOTES, project_votes
+
+    got = project_votes([200.0, 180.0, 220.0, float("inf")], 40)
+    assert got["median_width"] == 200.0 and got["note"] is None
+    assert [t["votes_needed"] for t in got["targets"]] == [160, 640]  # 40 * (200/100)^2, (200/50)^2
+    already = project_votes([40.0, 60.0], 500)
+    assert already["median_width"] == 50.0
+    assert [t["votes_needed"] for t in already["targets"]] == [500, 500]  # already narrower
+    few = project_votes([200.0, 180.0], PROJECTION_MIN_VOTES - 1)
+    assert few["median_width"] is None and few["note"] and few["targets"][0]["votes_needed"] is None
+    assert project_votes([100.0], 50)["note"]  # one finite interval is not enough

@@ -216,3 +216,37 @@ __all__ = [
     "plan_votes",
     "simulated_width",
 ]
+
+
+PROJECTION_MIN_VOTES = 10
+"""Fewer votes than this give no projection."""
+
+
+def project_votes(
+    widths: list[float], votes: int, targets: tuple[float, ...] = (100.0, 50.0)
+) -> dict[str, Any]:
+    """A running study's projection: with the median of its models' finite interval widths
+    ``w`` after ``votes`` votes, and widths shrinking as ``1 / sqrt(N)`` (the planner's own
+    rule), the votes a median width of each target needs: ``ceil(votes * (w / target)^2)``
+    (``votes`` itself when the width is already there). None values and a ``note`` when there
+    are too few votes or intervals to project from."""
+    finite = sorted(w for w in widths if math.isfinite(w) and w > 0)
+    if votes < PROJECTION_MIN_VOTES or len(finite) < 2:
+        return {
+            "votes": votes,
+            "median_width": None,
+            "targets": [{"width": t, "votes_needed": None} for t in targets],
+            "note": f"too few votes or intervals to project from (at least {PROJECTION_MIN_VOTES}"
+            " votes and two models with a finite interval)",
+        }
+    mid = len(finite) // 2
+    width = finite[mid] if len(finite) % 2 else (finite[mid - 1] + finite[mid]) / 2
+    return {
+        "votes": votes,
+        "median_width": width,
+        "targets": [
+            {"width": t, "votes_needed": max(votes, math.ceil(votes * (width / t) ** 2))}
+            for t in targets
+        ],
+        "note": None,
+    }

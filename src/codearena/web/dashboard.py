@@ -20,6 +20,7 @@ from codearena.analysis.corrections import correction_cost
 from codearena.analysis.display import board_interval, board_rating, chart_span
 from codearena.analysis.load import StudyData
 from codearena.stats import MIN_INTERVAL_N
+from codearena.stats.planning import project_votes
 from codearena.studies.fixes import fix_summary
 from codearena.studies.study import owned_study
 from codearena.web.auth import Principal, owner_filter
@@ -199,6 +200,18 @@ def repair_chart(corrections: dict[str, Any]) -> dict[str, Any] | None:
     }
 
 
+def vote_projection(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The votes the running study needs for median intervals of 100 and 50 rating points, from
+    its own intervals (``stats.planning.project_votes``)."""
+    widths = [
+        r["ci_high"] - r["ci_low"]
+        for r in rows
+        if r.get("ci_low") is not None and r.get("ci_high") is not None
+    ]
+    votes = sum(int(r.get("battles") or 0) for r in rows) // 2  # each vote has two sides
+    return project_votes(widths, votes)
+
+
 def task_rows(data: StudyData) -> list[dict[str, Any]]:
     """The study's pipeline tasks for the category form."""
     seen: dict[str, dict[str, Any]] = {}
@@ -259,6 +272,7 @@ def dashboard(
         fixes=[m.to_dict() for m in fixes],
         corrections=corrections,
         repair_chart=repair_chart(corrections),
+        projection=vote_projection(result["leaderboard"]),
     )
 
 
