@@ -83,3 +83,31 @@ async def test_dashboard_projects_the_votes_needed(dash_arena: Arena) -> None:
     projection = vote_projection(rows)
     assert projection["votes"] == 40 and projection["median_width"] == 200.0
     assert [t["votes_needed"] for t in projection["targets"]] == [160, 640]
+
+
+async def test_dashboard_charts_show_whole_model_labels(dash_arena: Arena) -> None:
+    from codearena.web.dashboard import LABEL_WIDTH, interval_chart, label_column
+    from tests.analysis.data import EVIL, make_study
+
+    owner = await dash_arena.staff("researcher")
+    store = dash_arena.context.store
+    study_id = make_study(store)
+    with store.session() as session:
+        user = session.scalars(select(WebUser).where(WebUser.email == owner.info["email"])).one()
+        study = session.get(Study, study_id)
+        assert study is not None
+        study.owner_id = user.id
+    html = (
+        await owner.http.get(f"/researcher/studies/{study_id}/dashboard?rounds=50", headers=HTML)
+    ).text
+    chart = html.split('data-testid="interval-chart"', 1)[1].split("</svg>", 1)[0]
+    escaped = EVIL.replace("<", "&lt;").replace(">", "&gt;")
+    assert len(EVIL) == 30 and f"</title>{escaped}</text>" in chart  # whole, escaped
+    assert "…" not in chart and "<script>" not in html.split("<body", 1)[1]
+    long_name = "vendor/" + "x" * 60
+    assert label_column(["a", long_name]) > LABEL_WIDTH >= label_column(["short"])
+    rows = [{"model": long_name, "rating": 1000.0, "ci_low": 950.0, "ci_high": 1050.0}]
+    left = label_column([long_name])
+    geometry = interval_chart(rows, {long_name: "Long Label"}, left)
+    assert geometry["rows"][0]["label"] == "Long Label"
+    assert geometry["width"] == left + 420 and geometry["rows"][0]["x_low"] > left

@@ -35,6 +35,17 @@ Seed = Annotated[int, Query(description="bootstrap seed")]
 Flagged = Annotated[bool, Query(description="count self-revealing votes")]
 CHART_WIDTH = 640
 LABEL_WIDTH = 220
+PLOT_WIDTH = CHART_WIDTH - LABEL_WIDTH
+"""The plot's part of a chart (with its right margin); the label column grows to fit the
+longest model label, which is shown whole."""
+CHAR_WIDTH = 7  # px per character of a row label (the charts' 12 px sans-serif, generously)
+
+
+def label_column(names: list[str]) -> int:
+    """The width of a chart's label column: room for the longest label, at least LABEL_WIDTH."""
+    return max(LABEL_WIDTH, 16 + CHAR_WIDTH * max((len(n) for n in names), default=0))
+
+
 ROW_HEIGHT = 26
 PROMPT_PREVIEW = 140
 
@@ -48,22 +59,25 @@ def _analyse(
     return data, analysis
 
 
-def interval_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
+def interval_chart(
+    rows: list[dict[str, Any]], labels: dict[str, str] | None = None, left: int = LABEL_WIDTH
+) -> dict[str, Any]:
     """Geometry of the leaderboard's interval bars: one row per model, x in SVG units.
 
     An end the votes leave open (None) runs to the edge of the chart and ends in an arrow
     (``open_low`` / ``open_high``), so that such a model's interval is never drawn narrower than
     the others'; its rating (set by the ridge penalty, not by the votes) is not drawn, and does
     not stretch the axis (``display.chart_span``)."""
+    labels = labels or {}
     if not rows:
-        return {"rows": [], "width": CHART_WIDTH, "height": 0, "ticks": []}
+        return {"rows": [], "width": left + PLOT_WIDTH, "height": 0, "ticks": []}
     low, high = chart_span(rows)
     pad = max((high - low) * 0.05, 10.0)
     low, high = low - pad, high + pad
-    span = CHART_WIDTH - LABEL_WIDTH - 20
+    span = PLOT_WIDTH - 20
 
     def x(value: float) -> float:
-        return round(LABEL_WIDTH + (value - low) / (high - low) * span, 1)
+        return round(left + (value - low) / (high - low) * span, 1)
 
     step = _tick_step(high - low)
     first = math.ceil(low / step) * step
@@ -78,9 +92,10 @@ def interval_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
         geometry.append(
             {
                 "model": r["model"],
+                "label": labels.get(r["model"], r["model"]),
                 "y": 20 + i * ROW_HEIGHT,
-                "x_low": float(LABEL_WIDTH) if r["ci_low"] is None else x(r["ci_low"]),
-                "x_high": float(LABEL_WIDTH + span) if r["ci_high"] is None else x(r["ci_high"]),
+                "x_low": float(left) if r["ci_low"] is None else x(r["ci_low"]),
+                "x_high": float(left + span) if r["ci_high"] is None else x(r["ci_high"]),
                 "x_rating": None if rating is None else x(rating),
                 "open_low": r["ci_low"] is None,
                 "open_high": r["ci_high"] is None,
@@ -88,7 +103,7 @@ def interval_chart(rows: list[dict[str, Any]]) -> dict[str, Any]:
             }
         )
     height = 30 + len(rows) * ROW_HEIGHT
-    return {"rows": geometry, "width": CHART_WIDTH, "height": height, "ticks": ticks}
+    return {"rows": geometry, "width": left + PLOT_WIDTH, "height": height, "ticks": ticks}
 
 
 def _bounded_rating(row: dict[str, Any]) -> float | None:
@@ -114,11 +129,16 @@ def shade(value: float | None) -> str:
     return f"shade-{max(0, min(10, round(value * 10)))}"
 
 
-def pass_bars(objective: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+def pass_bars(
+    objective: dict[str, dict[str, Any]],
+    labels: dict[str, str] | None = None,
+    left: int = LABEL_WIDTH,
+) -> list[dict[str, Any]]:
     """Pass rate with its Wilson interval as percentages of a 0-100 bar, per model; a model run
     fewer than ``stats.MIN_INTERVAL_N`` times has no interval, only its note."""
+    labels = labels or {}
     bars: list[dict[str, Any]] = []
-    span = CHART_WIDTH - LABEL_WIDTH - 20
+    span = PLOT_WIDTH - 20
     for model, figures in objective.items():
         rate = figures.get("pass_rate")
         if rate is None:
@@ -127,19 +147,20 @@ def pass_bars(objective: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
         low, high = figures.get("pass_ci_low"), figures.get("pass_ci_high")
         bounded = low is not None and high is not None
         note = figures.get("pass_ci_note")
-        x_low = round(LABEL_WIDTH + low * span, 1) if low is not None and bounded else None
-        x_high = round(LABEL_WIDTH + high * span, 1) if high is not None and bounded else None
+        x_low = round(left + low * span, 1) if low is not None and bounded else None
+        x_high = round(left + high * span, 1) if high is not None and bounded else None
         bars.append(
             {
                 "model": model,
+                "label": labels.get(model, model),
                 "y": 20 + i * ROW_HEIGHT,
-                "x_rate": round(LABEL_WIDTH + rate * span, 1),
+                "x_rate": round(left + rate * span, 1),
                 "x_low": x_low,
                 "x_high": x_high,
                 "width": round(rate * span, 1),
                 "note": None if bounded else note,
                 # after the bar, or inside it when the bar leaves no room for the note
-                "x_note": round(LABEL_WIDTH + (rate * span if rate <= 0.6 else 0.0) + 6, 1),
+                "x_note": round(left + (rate * span if rate <= 0.6 else 0.0) + 6, 1),
                 "title": f"{figures['passed']} of {figures['executed']} answers with tests passed "
                 f"(n={figures['executed']})" + ("" if bounded or not note else f"; {note}"),
             }
@@ -256,17 +277,20 @@ def dashboard(
     ]
     fixes = fix_summary(platform.context.store, data.study.id)
     corrections = correction_cost(data, fixes, rounds=rounds, seed=seed)
+    labels: dict[str, str] = result.get("labels") or {}
+    shown = [r["model"] for r in result["leaderboard"]] + list(result["objective"])
+    left = label_column([labels.get(m, m) for m in shown])
     return render(
         request,
         "dashboard.html",
         study=data.study,
         a=result,
-        chart=interval_chart(result["leaderboard"]),
+        chart=interval_chart(result["leaderboard"], labels, left),
         min_n=MIN_INTERVAL_N,
         heatmap=heatmap,
-        pass_chart=pass_bars(result["objective"]),
-        chart_width=CHART_WIDTH,
-        label_width=LABEL_WIDTH,
+        pass_chart=pass_bars(result["objective"], labels, left),
+        chart_width=left + PLOT_WIDTH,
+        label_width=left,
         tasks=task_rows(data),
         include_flagged=include_flagged,
         fixes=[m.to_dict() for m in fixes],
