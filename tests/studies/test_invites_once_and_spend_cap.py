@@ -105,7 +105,11 @@ def test_spend_cap_is_validated_and_enforced(world: World) -> None:
             update(Generation).where(Generation.task_id == row.task_id).values(cost_usd=0.3)
         )
     assert study_spend(world.store, study.id) == pytest.approx(0.6)
-    assert spend_view(world.store, study) == {"spent_usd": 0.6, "spend_cap_usd": 0.5}
+    assert spend_view(world.store, study) == {
+        "spent_usd": 0.6,
+        "api_spent_usd": 0.0,
+        "spend_cap_usd": 0.5,
+    }
     assert spend_cap_reason(world.store, study) == SPEND_CAP_REACHED
     # every participant's task form and new task get the reason (one source: budget_reason)
     other = world.participant(study)

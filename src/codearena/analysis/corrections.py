@@ -4,7 +4,7 @@ From the study's own rows (``load.load_study``, through ``store.study_rows``), p
 
 * **passed with no change**: of the first answers (turn 1, kind ``answer``, status ``ok``) run
   against tests, the share whose latest run against tests passed (the pass rate's rule,
-  ``figures._latest_verdict``: a run without tests, verdict ``ran``, is neither);
+  ``figures.latest_verdict``: a run without tests, verdict ``ran``, is neither);
 * **pass rate by repair round**: a conversation is a first answer and the later turns chained
   to it by ``parent_id``; repair round k is its k-th generation of kind ``repair``. At round k a
   conversation counts as passed when its first answer or one of its first k repairs passed its
@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from codearena import stats
-from codearena.analysis.figures import DIMENSIONS, MINUTES, _latest_verdict
+from codearena.analysis.figures import DIMENSIONS, MINUTES, latest_verdict
 from codearena.analysis.load import StudyData
 from codearena.store.models import Execution, Generation
 
@@ -113,7 +113,7 @@ def correction_cost(
         )
         row["answers"] += 1
         row["turns"].append(max(g.turn or 1 for g in chain))
-        first = _latest_verdict(runs[root.id])
+        first = latest_verdict(runs[root.id])
         if first is None:
             continue
         row["tested"] += 1
@@ -126,7 +126,7 @@ def correction_cost(
         passed = first
         curve = [passed]
         for repair in repairs:
-            passed = passed or bool(_latest_verdict(runs[repair.id]))
+            passed = passed or bool(latest_verdict(runs[repair.id]))
             curve.append(passed)
         max_round = max(max_round, len(repairs))
         curves[root.model].append(curve)

@@ -42,7 +42,7 @@ class RatedRow:
     groups: Groups
 
 
-def _latest_verdict(executions: Sequence[Execution]) -> bool | None:
+def latest_verdict(executions: Sequence[Execution]) -> bool | None:
     """Passed or not by the latest run against tests; None if never run against tests.
 
     A run without tests (``test_kind`` null; verdict ``ran`` at exit 0, or ``error``, ``timeout``,
@@ -80,7 +80,7 @@ def units(data: StudyData) -> list[Unit]:
             metrics = data.metrics.get(generation.id)
             task_result = stats.TaskResult(
                 model=generation.model,
-                passed=_latest_verdict(runs[generation.id]),
+                passed=latest_verdict(runs[generation.id]),
                 lines=metrics.lines if metrics else None,
                 findings=metrics.lint_count + metrics.security_count if metrics else None,
                 ttft_s=_seconds(generation.ttft_ms),

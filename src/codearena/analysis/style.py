@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from typing import Any, Literal, get_args
 
 from codearena import stats
-from codearena.analysis.figures import _latest_verdict
+from codearena.analysis.figures import latest_verdict
 from codearena.analysis.load import StudyData, platform_battles
 from codearena.answers import stored_blocks
 from codearena.stats.bradley_terry import BothBad
@@ -96,7 +96,7 @@ def answer_features(
         **{k: float(v) for k, v in markdown_counts(generation.text or "").items()},
     }
     if "tests_passed" in names:
-        verdict = _latest_verdict(runs)
+        verdict = latest_verdict(runs)
         values["tests_passed"] = math.nan if verdict is None else float(verdict)
     if "findings" in names:
         values["findings"] = math.nan if findings is None else float(findings)

@@ -8,6 +8,7 @@ the report always agree.
 from __future__ import annotations
 
 import base64
+import math
 import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -20,6 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from codearena import __version__, stats
 from codearena.analysis import analyse_data, display, load_study
+from codearena.analysis.lengths import length_effects
 from codearena.analysis.style import Control, controlled_board
 from codearena.coding import codebook
 from codearena.judging.run import study_judges
@@ -477,6 +479,26 @@ def _design_methods(study: dict[str, Any]) -> str:
         f"with seed {study.get('design_seed')}; each one's full schedule is stored and exported "
         f"(design_assignments)."
     )
+
+
+def _lengths(rows: list[dict[str, Any]], labels: dict[str, str]) -> list[dict[str, Any]]:
+    """Pass rate against description length, a row per model (``analysis.lengths``)."""
+    return [
+        {
+            "model": labels.get(r["model"], r["model"]),
+            "n": f"{r['passed']} of {r['n']}",
+            "range": f"{r['shortest']:.0f}-{r['longest']:.0f}",
+            "odds": _num(r["odds_per_doubling"]),
+            "slope_interval": _interval(
+                None if r["slope_ci_low"] is None else math.exp(r["slope_ci_low"]),
+                None if r["slope_ci_high"] is None else math.exp(r["slope_ci_high"]),
+                note=r["note"] if r["slope"] is None else None,
+            ),
+            "l50": "-" if r["l50"] is None else f"{r['l50']:.0f}",
+            "l50_interval": _interval(r["l50_ci_low"], r["l50_ci_high"], digits=0, note=r["note"]),
+        }
+        for r in rows
+    ]
 
 
 def _judges(reports: list[dict[str, Any]], labels: dict[str, str]) -> list[dict[str, Any]]:
@@ -946,6 +968,7 @@ def build_report(
         "bootstrap": bootstrap,
         "style": _style(style),
         "judges": _judges(study_judges(store, study_id, rounds=rounds, seed=seed), labels),
+        "lengths": _lengths(length_effects(data, rounds=rounds, seed=seed), labels),
         "figures": main_figures,
     }
     env = Environment(
