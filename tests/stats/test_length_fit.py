@@ -48,5 +48,9 @@ def test_too_little_data_says_so() -> None:
     assert got.slope is None and got.note is not None and "n too small" in got.note
     got = length_fit([100.0 + i for i in range(30)], [True] * 28 + [False] * 2, rounds=10)
     assert got.slope is None  # fewer than 3 failures
+    narrow = length_fit([100.0 + i for i in range(40)], [i % 3 == 0 for i in range(40)], rounds=10)
+    assert (
+        narrow.slope is None and narrow.note is not None and "less than a doubling" in narrow.note
+    )
     with pytest.raises(ValueError, match="one outcome per length"):
         length_fit([1.0], [True, False])

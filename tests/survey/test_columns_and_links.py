@@ -163,3 +163,17 @@ def test_alias_file_with_all_three_tables(tmp_path: Path) -> None:
     loaded = load_aliases(path)
     assert loaded.table == {"c##": "C#"} and loaded.columns == {"years": 1}
     assert loaded.link == "Code"
+
+
+def test_the_report_counts_the_answers_matched_through_aliases(
+    store: Store, study: str, export_csv: Path, aliases_file: Path, tmp_path: Path
+) -> None:
+    from codearena.reports import build_report
+
+    import_survey(store, study, export_csv)
+    plain = build_report(store, study, tmp_path / "a", "md", rounds=20).path.read_text()
+    assert "alias file" not in plain
+    import_survey(store, study, export_csv, aliases=load_aliases(aliases_file))
+    text = build_report(store, study, tmp_path / "b", "md", rounds=20).path.read_text()
+    # C## in questions 6 and 10, Project Manage, the Llama spelling twice, and "five"
+    assert "6 imported answers (or parts of multi-select answers) were matched" in text

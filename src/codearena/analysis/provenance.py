@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from codearena.analysis.load import BATTLE_WINNERS, StudyData
+from codearena.survey.aliases import OTHER, normalize
 
 PLATFORM = "platform"
 
@@ -37,6 +38,26 @@ def _span(moments: Iterable[datetime | None]) -> dict[str, str] | None:
 def _tested(verdict: str, test_kind: str | None) -> bool:
     """A run against tests (the pass rate's rule: a ``ran`` verdict checked nothing)."""
     return bool(test_kind) and verdict != "ran"
+
+
+def _through_alias(raw: str, value: Any) -> int:
+    """How many parts of an imported answer reached their option through the alias file: a
+    part whose text (normalised) is not the option it was stored as. Parts filed under Other
+    are not counted (an unknown answer and an alias to Other look the same)."""
+    if isinstance(value, bool) or value is None:
+        return 0
+    if isinstance(value, int | float):
+        return int(normalize(raw) != normalize(f"{value:g}"))
+    if isinstance(value, str):
+        return int(
+            value != OTHER and not value.startswith("Other") and normalize(raw) != normalize(value)
+        )
+    if isinstance(value, list) and not any(str(v).startswith("Other") for v in value):
+        options = {normalize(str(v)) for v in value}
+        return sum(
+            1 for part in raw.split(";") if normalize(part) and normalize(part) not in options
+        )
+    return 0
 
 
 def collection(data: StudyData) -> dict[str, Any]:
@@ -97,6 +118,8 @@ def collection(data: StudyData) -> dict[str, Any]:
         },
         "imported_survey": {
             "respondents": len({a.participant_id for a in imported_answers}),
+            # answers (or parts of multi-select answers) matched through the alias file
+            "aliased": sum(_through_alias(a.raw, a.value) for a in data.answers if a.raw),
             "imported": _span(p.created_at for p in imported_people),
         },
         "generations": {

@@ -416,7 +416,15 @@ def _judgement_sentences(
             else ""
         )
         other = "; imported answers matching no option were counted as Other" if imported else ""
-        out.append(f"The survey had {_plural(respondents, 'respondent')}{split}{other}.")
+        aliased = facts["imported_survey"].get("aliased", 0)
+        through = (
+            f"; {_plural(aliased, 'imported answer')} (or parts of multi-select answers) "
+            f"{_were(aliased)} matched to {'its option' if aliased == 1 else 'their options'} "
+            "through the import's alias file"
+            if aliased
+            else ""
+        )
+        out.append(f"The survey had {_plural(respondents, 'respondent')}{split}{other}{through}.")
     return out
 
 
@@ -968,7 +976,13 @@ def build_report(
         "bootstrap": bootstrap,
         "style": _style(style),
         "judges": _judges(study_judges(store, study_id, rounds=rounds, seed=seed), labels),
-        "lengths": _lengths(length_effects(data, rounds=rounds, seed=seed), labels),
+        "lengths": _lengths(
+            sorted(
+                length_effects(data, rounds=rounds, seed=seed),
+                key=lambda r: order.index(r["model"]) if r["model"] in order else len(order),
+            ),
+            labels,
+        ),
         "figures": main_figures,
     }
     env = Environment(

@@ -11,7 +11,8 @@ observed lengths, otherwise None with a note saying why.
 Intervals: a percentile bootstrap over answers (``rounds`` resamples, seeded) for ``b`` and for
 ``L50`` (replicates where ``L50`` is undefined count as "not reached"; no interval for ``L50``
 when more than a tenth of them are). Fewer than ``MIN_N`` answers, or fewer than 3 passes or 3
-failures, give no fit: the result says "n too small" instead of a misleading curve.
+failures, give no fit: the result says "n too small" instead of a misleading curve; so do
+lengths that span less than a doubling (no slope per doubling can be read from them).
 """
 
 from __future__ import annotations
@@ -92,6 +93,12 @@ def length_fit(
         return LengthFit(n, wins, None, None, None, None, None, None, too_few)
     if any(length <= 0 for length in lengths):
         raise ValueError("description lengths must be positive")
+    if max(lengths) < 2 * min(lengths):
+        spread = (
+            f"the descriptions' lengths span less than a doubling ({min(lengths):.0f} to "
+            f"{max(lengths):.0f} characters): too narrow a range to fit"
+        )
+        return LengthFit(n, wins, None, None, None, None, None, None, spread)
     x = np.log2(np.asarray(lengths, dtype=np.float64))
     y = np.asarray(passed, dtype=np.float64)
     lo, hi = float(x.min()), float(x.max())
