@@ -4,23 +4,29 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from codearena.store import Store
 from codearena.store.platform_models import Study, WebUser
 from codearena.web.dashboard import repair_chart
 from tests.analysis.test_corrections import MODEL, _study
-from tests.web.conftest import Arena
+from tests.web.conftest import Arena, Client
 
 HTML = {"accept": "text/html"}
+
+
+def _own(store: Store, owner: Client, study_id: str) -> None:
+    """Make the signed-in researcher ``owner`` the study's owner."""
+    with store.session() as session:
+        user = session.scalars(select(WebUser).where(WebUser.email == owner.info["email"])).one()
+        study = session.get(Study, study_id)
+        assert study is not None
+        study.owner_id = user.id
 
 
 async def test_dashboard_shows_correction_cost(dash_arena: Arena) -> None:
     owner = await dash_arena.staff("researcher")
     store = dash_arena.context.store
     study_id = _study(store, [(3, 120.0, 5, 2)])
-    with store.session() as session:
-        user = session.scalars(select(WebUser).where(WebUser.email == owner.info["email"])).one()
-        study = session.get(Study, study_id)
-        assert study is not None
-        study.owner_id = user.id
+    _own(store, owner, study_id)
     html = (
         await owner.http.get(f"/researcher/studies/{study_id}/dashboard?rounds=50", headers=HTML)
     ).text
@@ -66,11 +72,7 @@ async def test_dashboard_projects_the_votes_needed(dash_arena: Arena) -> None:
     owner = await dash_arena.staff("researcher")
     store = dash_arena.context.store
     study_id = make_study(store)
-    with store.session() as session:
-        user = session.scalars(select(WebUser).where(WebUser.email == owner.info["email"])).one()
-        study = session.get(Study, study_id)
-        assert study is not None
-        study.owner_id = user.id
+    _own(store, owner, study_id)
     url = f"/researcher/studies/{study_id}/dashboard?rounds=50"
     html = (await owner.http.get(url, headers=HTML)).text
     line = html.split('data-testid="vote-projection"', 1)[1].split("</p>", 1)[0]
@@ -92,11 +94,7 @@ async def test_dashboard_charts_show_whole_model_labels(dash_arena: Arena) -> No
     owner = await dash_arena.staff("researcher")
     store = dash_arena.context.store
     study_id = make_study(store)
-    with store.session() as session:
-        user = session.scalars(select(WebUser).where(WebUser.email == owner.info["email"])).one()
-        study = session.get(Study, study_id)
-        assert study is not None
-        study.owner_id = user.id
+    _own(store, owner, study_id)
     html = (
         await owner.http.get(f"/researcher/studies/{study_id}/dashboard?rounds=50", headers=HTML)
     ).text

@@ -243,11 +243,11 @@ def judge_generation_ids(context: Context, study_id: str, judge: str) -> list[st
 
 
 def study_judges(
-    context_store: Store, study_id: str, *, rounds: int = 1000, seed: int = 0
+    store: Store, study_id: str, *, rounds: int = 1000, seed: int = 0
 ) -> list[dict[str, Any]]:
     """Every judge that judged the study's battles, with its report (``summarise``), for the
     study's report: what was asked of it is what its stored verdicts show."""
-    with context_store.session() as session:
+    with store.session() as session:
         rows = session.execute(
             select(JudgeVerdict.judge, JudgeVerdict.with_execution)
             .where(JudgeVerdict.study_id == study_id)
@@ -258,10 +258,10 @@ def study_judges(
         judges[judge] = judges.get(judge, False) or bool(with_execution)
     if not judges:
         return []
-    found = load_battles(context_store, study_id)
+    found = load_battles(store, study_id)
     reports = []
     for judge in sorted(judges):
-        verdicts = _verdicts(context_store, study_id, judge)
+        verdicts = _verdicts(store, study_id, judge)
         summary = summarise(found, verdicts, with_execution=judges[judge], seed=seed, rounds=rounds)
         reports.append({"judge": judge, **summary})
     return reports

@@ -291,9 +291,23 @@ def leaderboard(
             lows[i] = None
         if structure.open_high[i]:
             highs[i] = None
+    rows = board_rows(counts, structure, ratings, lows, highs, bootstrap)
+    return sorted(rows, key=lambda r: (r.group, -r.rating, r.model))
+
+
+def board_rows(
+    counts: PairCounts,
+    structure: BoardStructure,
+    ratings: FloatArray,
+    lows: list[float | None],
+    highs: list[float | None],
+    bootstrap: Bootstrap,
+) -> list[LeaderboardRow]:
+    """One row per model of ``counts`` (in its order): the rating and interval ends given, the
+    rank within its group, the vote counts, warnings and group from ``structure``."""
     ranks = _ranks(structure, lows, highs)
     wins, losses, ties = _outcome_counts(counts)
-    rows = [
+    return [
         LeaderboardRow(
             model=m,
             rating=float(ratings[i]),
@@ -311,7 +325,6 @@ def leaderboard(
         )
         for i, m in enumerate(counts.models)
     ]
-    return sorted(rows, key=lambda r: (r.group, -r.rating, r.model))
 
 
 def board_warnings(

@@ -26,6 +26,7 @@ computed. Everything is drawn from one seeded generator.
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -239,8 +240,7 @@ def project_votes(
             "note": f"too few votes or intervals to project from (at least {PROJECTION_MIN_VOTES}"
             " votes and two models with a finite interval)",
         }
-    mid = len(finite) // 2
-    width = finite[mid] if len(finite) % 2 else (finite[mid - 1] + finite[mid]) / 2
+    width = statistics.median(finite)
     return {
         "votes": votes,
         "median_width": width,

@@ -60,7 +60,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .bradley_terry import RIDGE, BothBad, FloatArray, IntArray, Vote, aggregate_cells, to_rating
-from .leaderboard import LeaderboardRow, _centre, _note, _outcome_counts, _ranks, outcome_matrices
+from .leaderboard import LeaderboardRow, _centre, board_rows, outcome_matrices
 from .resampling import Bootstrap, check_bootstrap, cluster_codes
 from .separation import board_structure
 
@@ -265,26 +265,7 @@ def style_control(
         None if structure.open_high[i] or not structure.centre[i] else float(ends[1, i])
         for i in range(k)
     ]
-    ranks = _ranks(structure, lows, highs)
-    wins, losses, ties = _outcome_counts(counts)
-    rows = [
-        LeaderboardRow(
-            model=m,
-            rating=float(ratings[i]),
-            ci_low=lows[i],
-            ci_high=highs[i],
-            rank=ranks[i],
-            battles=int(wins[i] + losses[i] + ties[i]),
-            wins=int(wins[i]),
-            losses=int(losses[i]),
-            ties=int(ties[i]),
-            warnings=structure.warnings[i],
-            ci_note=_note(lows[i], highs[i]),
-            group=structure.group[i],
-            bootstrap=bootstrap,
-        )
-        for i, m in enumerate(models)
-    ]
+    rows = board_rows(counts, structure, ratings, lows, highs, bootstrap)
     coefficients: dict[str, Coefficient] = {}
     column = k
     for name, spread, moves in zip(names, rms.tolist(), varies.tolist(), strict=True):

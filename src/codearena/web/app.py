@@ -56,18 +56,15 @@ def create_app(
         templates=templates(),
     )
 
-    api_gateways: list[Gateway] = []  # the endpoint's, while the app runs
-
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         platform.gateway = Gateway(context.settings, context.catalog)
         # the endpoint's own gateway: its clients bring their own concurrency (and their
         # tokens' rates); the providers' batch limits would queue them ([web] api_concurrency)
-        api_gateway = Gateway(
+        platform.api_gateway = Gateway(
             with_concurrency(context.settings, context.settings.web.api_concurrency),
             context.catalog,
         )
-        api_gateways.append(api_gateway)
         mark_interrupted(platform)
         try:
             yield
@@ -80,8 +77,8 @@ def create_app(
                 await asyncio.gather(*unfinished, return_exceptions=True)
             await platform.gateway.aclose()
             platform.gateway = None
-            await api_gateway.aclose()
-            api_gateways.clear()
+            await platform.api_gateway.aclose()
+            platform.api_gateway = None
             shared.close()
 
     app = FastAPI(
@@ -105,9 +102,7 @@ def create_app(
     app.include_router(dashboard.router)
     app.include_router(coding.router)
     # the OpenAI-compatible endpoint (/v1): its own tokens and error format
-    app.state.openai_api = openai_api.ApiService(
-        context, lambda: api_gateways[0] if api_gateways else None
-    )
+    app.state.openai_api = openai_api.ApiService(context, lambda: platform.api_gateway)
     app.include_router(openai_api.router)
 
     @app.get("/healthz", tags=["health"])

@@ -32,6 +32,8 @@ class Platform:
     sandbox_factory: Callable[[], Sandbox]
     templates: Environment
     gateway: Gateway | None = None
+    # the OpenAI-compatible endpoint's: the providers' limits raised to [web] api_concurrency
+    api_gateway: Gateway | None = None
     hub: TaskHub = field(default_factory=TaskHub)
     limiter: RateLimiter = field(default_factory=RateLimiter)
     background: set[asyncio.Task[None]] = field(default_factory=set)
