@@ -6,11 +6,14 @@ import dataclasses
 from collections.abc import Sequence
 
 import pytest
+from sqlalchemy import select
 
 from codearena.answers import Program
-from codearena.evaluation import execute, untested_verdict
-from codearena.sandbox import ExecResult, Limits, TestSpec
+from codearena.evaluation import execute, record_execution, untested_verdict
+from codearena.sandbox import Artifact, ExecResult, Limits, TestSpec
 from codearena.sandbox.types import AsyncRunMixin
+from codearena.store import Store
+from codearena.store.models import ExecutionArtifact, Generation, Task
 
 
 def _result(verdict: str, exit_code: int | None = 0) -> ExecResult:
@@ -81,3 +84,44 @@ def test_a_run_against_tests_can_still_pass() -> None:
     source = "def add(a, b):\n    return a + b\n"
     result = execute(get_sandbox("unisolated"), Program(source, "python", 0), spec)
     assert (result.verdict, result.tests_total) == ("passed", 1)
+
+
+def test_a_runs_images_are_stored_with_the_execution(database_url: str) -> None:
+    store = Store(database_url)
+    with store.session() as session:
+        task = Task(prompt="plot it", prompt_style="plain")
+        session.add(task)
+        session.flush()
+        generation = Generation(task_id=task.id, position=0, model="x/one", provider="fake")
+        session.add(generation)
+        session.flush()
+        task_id, generation_id = task.id, generation.id
+    result = ExecResult(
+        "ran", 0, None, "", "", 5.0, "bwrap",
+        artifacts=[
+            Artifact("a.svg", "image/svg+xml", 6, b"<svg/>"),
+            Artifact("b.png", "image/png", 9_000_000, b"", "over the run's 2 MB image bytes"),
+        ],
+    )  # fmt: skip
+    execution_id = record_execution(
+        store,
+        task_id=task_id,
+        generation_id=generation_id,
+        program=None,
+        language="python",
+        tests=None,
+        result=result,
+        source="cli",
+    )
+    with store.session() as session:
+        rows = session.scalars(
+            select(ExecutionArtifact)
+            .where(ExecutionArtifact.execution_id == execution_id)
+            .order_by(ExecutionArtifact.position)
+        ).all()
+        stored = [(r.name, r.size_bytes, r.data_base64, r.sha256 is not None, r.note) for r in rows]
+    assert stored == [
+        ("a.svg", 6, "PHN2Zy8+", True, None),
+        ("b.png", 9_000_000, None, False, "over the run's 2 MB image bytes"),
+    ]
+    store.dispose()

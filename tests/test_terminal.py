@@ -385,3 +385,21 @@ def test_study_list_escapes_names_and_json_is_exact(
     code, out, _ = run(capsys, "study", "list", "--json")
     assert_clean(out)  # C1, DEL and bidi controls are \\uXXXX escapes in the JSON text
     assert [row["name"] for row in json.loads(out)] == [name]
+
+
+def test_sandbox_run_saves_the_images_and_shows_their_names_escaped(env: Path) -> None:
+    program = env / "plot.py"
+    program.write_text(
+        "open('\\x1b]0;pwned\\x07title.svg', 'w').write('<svg></svg>')\n"
+        "open('ok.svg', 'w').write('<svg>ok</svg>')\n",
+        encoding="utf-8",
+    )
+    out_dir = env / "images"
+    done = _codearena(["sandbox", "run", str(program), "--artifacts-dir", str(out_dir)])
+    assert done.returncode == 0, done.stderr
+    assert_clean(done.stdout, done.stderr)
+    assert "\\x1b]0;pwned\\x07title.svg (11 bytes)" in done.stdout
+    assert (out_dir / "ok.svg").read_text() == "<svg>ok</svg>"
+    assert (out_dir / "_]0;pwned_title.svg").read_text() == "<svg></svg>"  # no escape in a name
+    again = _codearena(["sandbox", "run", str(program), "--artifacts-dir", str(out_dir)])
+    assert again.returncode == 2 and "cannot write the images" in again.stderr  # never overwrites

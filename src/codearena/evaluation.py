@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
+import hashlib
 from collections.abc import Callable, Sequence
 
 from sqlalchemy.orm import Session
@@ -17,6 +19,7 @@ from codearena.answers import (
 )
 from codearena.checks import CheckReport, acheck_many
 from codearena.sandbox import (
+    Artifact,
     ExecResult,
     Limits,
     Sandbox,
@@ -24,7 +27,7 @@ from codearena.sandbox import (
     run_tests,
 )
 from codearena.store import Store
-from codearena.store.models import CodeMetrics, Execution
+from codearena.store.models import CodeMetrics, Execution, ExecutionArtifact
 from codearena.store.models import Finding as FindingRow
 
 
@@ -106,10 +109,28 @@ def record_execution(
             source=source,
         )
         session.add(row)
+        session.flush()
+        session.add_all(artifact_rows(row.id, result.artifacts))
         if link is not None:
-            session.flush()
             link(session, row)
     return row.id
+
+
+def artifact_rows(execution_id: str, artifacts: Sequence[Artifact]) -> list[ExecutionArtifact]:
+    """The stored form of a run's images, in the order the sandbox listed them."""
+    return [
+        ExecutionArtifact(
+            execution_id=execution_id,
+            position=position,
+            name=artifact.name,
+            media_type=artifact.media_type,
+            size_bytes=artifact.size_bytes,
+            sha256=hashlib.sha256(artifact.data).hexdigest() if artifact.kept else None,
+            data_base64=base64.b64encode(artifact.data).decode("ascii") if artifact.kept else None,
+            note=artifact.note,
+        )
+        for position, artifact in enumerate(artifacts)
+    ]
 
 
 def stored_result(row: Execution) -> ExecResult:

@@ -18,7 +18,14 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from codearena.store import Store
-from codearena.store.models import CodeMetrics, Execution, Finding, Generation, Task
+from codearena.store.models import (
+    CodeMetrics,
+    Execution,
+    ExecutionArtifact,
+    Finding,
+    Generation,
+    Task,
+)
 from codearena.store.platform_models import (
     Fix,
     Participant,
@@ -228,6 +235,29 @@ def make_study(store: Store, name: str = "Practitioners 2025") -> StudyData:
             StudyExecution(
                 execution_id=runs[0].id, study_task_id=st[1].id, participant_id=p1, position=0
             )
+        )
+        session.add_all(  # a figure the first run wrote, and one too large to keep
+            [
+                ExecutionArtifact(
+                    execution_id=runs[0].id,
+                    position=0,
+                    name="plot.svg",
+                    media_type="image/svg+xml",
+                    size_bytes=11,
+                    sha256="b5a3c0ad9de43aab6ac4a6d1d7c5dc1a3b7d8f8b9e3d1f0a1a9a0c4b2d6e8f70",
+                    data_base64="PHN2Zz48L3N2Zz4=",
+                    created_at=at(46),
+                ),
+                ExecutionArtifact(
+                    execution_id=runs[0].id,
+                    position=1,
+                    name="zoom.png",
+                    media_type="image/png",
+                    size_bytes=5_000_000,
+                    note="over the run's 2 MB image bytes",
+                    created_at=at(46),
+                ),
+            ]
         )
         session.add_all(
             [
@@ -502,6 +532,7 @@ def make_study(store: Store, name: str = "Practitioners 2025") -> StudyData:
             "tasks": 4,
             "generations": 6,
             "executions": 2,
+            "execution_artifacts": 2,
             "code_metrics": 2,
             "findings": 2,
             "ratings": 3,

@@ -299,3 +299,48 @@ def test_api_docs_render_offline(live_server: LiveServer, browser: Browser) -> N
     # ReDoc's "powered by" logo points at its CDN; the CSP blocks it and nothing else is missing
     assert all("cdn.redoc.ly/redoc/logo-mini.svg" in text for text in console), console
     assert outside == [] and errors == []
+
+
+PLOTTING_ANSWER = """ECHO: ```python
+import struct, zlib
+def png(w, h):
+    raw = b"".join(b"\\x00" + b"\\x00\\x80\\xff" * w for _ in range(h))
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+    head = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+    return b"\\x89PNG\\r\\n\\x1a\\n" + chunk(b"IHDR", head) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+open("b_plot.png", "wb").write(png(30, 20))
+svg = '<svg xmlns="http://www.w3.org/2000/svg" width="40" height="40"><script>top.__pwned = 1</script><rect width="40" height="40" fill="red"/></svg>'
+open("a_fig.svg", "w").write(svg)
+open("c_fake.png", "w").write("<b>not a png</b>")
+print("saved")
+```"""
+
+
+def test_a_run_shows_the_images_it_wrote_and_none_of_their_scripts_run(
+    live_server: LiveServer, browser: Browser, shots: Path
+) -> None:
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    errors = _errors(page)
+    _join(page, _invite(live_server, [unique("ok"), unique("ok")], "named"), "grace")
+    page.get_by_test_id("task-input").fill(PLOTTING_ANSWER)
+    page.get_by_test_id("model-option").first.check()
+    page.get_by_test_id("generate").click()
+    expect(page.get_by_test_id("task-status")).to_have_text("All answers are in.")
+    page.get_by_test_id("run").first.click()
+    expect(page.get_by_test_id("verdict")).to_have_text("ran", timeout=30_000)
+    images = page.get_by_test_id("run-artifact")
+    expect(images).to_have_count(2)
+    assert [images.nth(i).get_attribute("alt") for i in range(2)] == ["a_fig.svg", "b_plot.png"]
+    for i in range(2):  # decoded under the task page's CSP (img-src data:)
+        images.nth(i).evaluate("img => img.decode()")
+    sizes = [
+        images.nth(i).evaluate("img => [img.naturalWidth, img.naturalHeight]") for i in range(2)
+    ]
+    assert sizes == [[40, 40], [30, 20]]
+    expect(page.get_by_test_id("run-artifact-dropped")).to_contain_text(
+        "c_fake.png (16 bytes) not kept: its content is not a PNG image"
+    )
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    page.screenshot(path=shots / "10-run-artifacts.png", full_page=True)
+    assert errors == []

@@ -22,6 +22,7 @@ from codearena.exports.tables import (
     CODING_CONCEPTS,
     DESIGN_ASSIGNMENTS,
     DESIGN_TASKS,
+    EXECUTION_ARTIFACTS,
     EXECUTIONS,
     FINDINGS,
     FIXES,
@@ -104,6 +105,7 @@ def collect(session: Session, study: Study) -> Rows:
         rows[EXECUTIONS.name].append(row)
 
     selections: tuple[tuple[TableSpec, Select[Any]], ...] = (
+        (EXECUTION_ARTIFACTS, study_rows.execution_artifacts(sid)),
         (CODE_METRICS, study_rows.code_metrics(sid)),
         (FINDINGS, study_rows.findings(sid)),
         (RATINGS, study_rows.ratings(sid)),

@@ -20,7 +20,14 @@ from codearena.exports.export import EXPORT_VERSION, ExportError, Manifest
 from codearena.exports.formats import FormatError, read_table
 from codearena.exports.tables import ADDED_COLUMNS, ADDED_TABLES, TABLES, without_added
 from codearena.store.db import Store
-from codearena.store.models import CodeMetrics, Execution, Finding, Generation, Task
+from codearena.store.models import (
+    CodeMetrics,
+    Execution,
+    ExecutionArtifact,
+    Finding,
+    Generation,
+    Task,
+)
 from codearena.store.platform_models import (
     DesignAssignment,
     DesignTask,
@@ -179,6 +186,7 @@ def import_rows(session: Session, rows: Rows) -> str:
         ],
     }
     for model, table in (
+        (ExecutionArtifact, "execution_artifacts"),
         (CodeMetrics, "code_metrics"),
         (Finding, "findings"),
         (Rating, "ratings"),

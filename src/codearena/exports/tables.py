@@ -114,6 +114,14 @@ EXECUTIONS = TableSpec(
     ("created_at", "id"),
     ("participant_id",),
 )
+EXECUTION_ARTIFACTS = TableSpec(
+    "execution_artifacts",
+    _cols(
+        "id:string execution_id:string position:integer name:string media_type:string "
+        "size_bytes:integer sha256:string data_base64:string note:string created_at:timestamp"
+    ),
+    ("execution_id", "position"),
+)
 CODE_METRICS = TableSpec(
     "code_metrics",
     _cols(
@@ -233,6 +241,7 @@ TABLES: tuple[TableSpec, ...] = (
     TASKS,
     GENERATIONS,
     EXECUTIONS,
+    EXECUTION_ARTIFACTS,
     CODE_METRICS,
     FINDINGS,
     RATINGS,
@@ -250,7 +259,9 @@ TABLES: tuple[TableSpec, ...] = (
 )
 BY_NAME = {spec.name: spec for spec in TABLES}
 
-ADDED_TABLES = frozenset({"imported_ratings", "fixes", "design_tasks", "design_assignments"})
+ADDED_TABLES = frozenset(
+    {"imported_ratings", "fixes", "design_tasks", "design_assignments", "execution_artifacts"}
+)
 """Tables added within export layout 2: an export written before them has none, read as empty."""
 ADDED_COLUMNS: dict[str, tuple[tuple[str, object], ...]] = {
     "study": (

@@ -8,6 +8,7 @@ from .languages import LANGUAGES, Language, language_for_path, normalize_languag
 from .registry import available_backends, get_sandbox, register_backend
 from .testing import TestSpec, run_tests
 from .types import (
+    Artifact,
     ExecResult,
     Limits,
     Sandbox,
@@ -20,6 +21,7 @@ from .unisolated import UnisolatedSandbox
 
 __all__ = [
     "LANGUAGES",
+    "Artifact",
     "BwrapSandbox",
     "ExecResult",
     "Language",

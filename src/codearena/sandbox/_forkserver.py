@@ -11,6 +11,7 @@ are enforced.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import select
 import socket
@@ -22,9 +23,12 @@ from pathlib import Path
 
 from ._process import RawOutcome, close_all, kill_group, memfd
 from ._pump import Pump
+from .artifacts import artifact_archive_limit, read_memfd
 from .types import SandboxError
 
 _START_TIMEOUT_S = 20.0
+_COLLECT_WAIT_S = 2.0
+"""How long a cancelled run's PID 1 may take to collect its images (it reads at most a few MB)."""
 SOURCE = (Path(__file__).with_name("_zygote.py")).read_text()
 
 
@@ -116,10 +120,11 @@ class ForkServer:
         channels: Sequence[int] = (),
         cancel_fd: int | None = None,
         cgroup_fd: int | None = None,
+        artifact_bytes: int = 0,
     ) -> RawOutcome:
         """Run the first of ``files`` (the others are laid out next to it). ``channels`` (and
         ``cgroup_fd``, the run's ``cgroup.procs``) are owned by this call and closed once the
-        run has them."""
+        run has them. ``artifact_bytes`` is the images' byte cap that ``header`` also carries."""
         archive = _archive(files)
         if cgroup_fd is not None:
             header += b" 1"
@@ -129,14 +134,21 @@ class ForkServer:
         owned = list(channels)  # _run_once closes (and forgets) them once they are sent
         try:
             outcome, lost = self._run_once(
-                header, archive, stdin, timeout_s, output_bytes, owned, cancel_fd
+                header, archive, stdin, timeout_s, output_bytes, owned, cancel_fd, artifact_bytes
             )
             if lost and not (outcome.stdout or outcome.stderr) and not channels:
                 with self._lock:
                     dead = self._proc is None or self._proc.poll() is not None
                 if dead:  # the server died before it took the run: once more with a new server
                     outcome, lost = self._run_once(
-                        header, archive, stdin, timeout_s, output_bytes, [], cancel_fd
+                        header,
+                        archive,
+                        stdin,
+                        timeout_s,
+                        output_bytes,
+                        [],
+                        cancel_fd,
+                        artifact_bytes,
                     )
         finally:
             close_all(owned)
@@ -153,6 +165,7 @@ class ForkServer:
         output_bytes: int,
         channels: list[int],
         cancel_fd: int | None,
+        artifact_bytes: int,
     ) -> tuple[RawOutcome, bool]:
         ctl = self._control()
         theirs: list[int] = []
@@ -177,7 +190,9 @@ class ForkServer:
                 close_all([*theirs, *channels])
                 theirs.clear()
                 channels.clear()
-            return _communicate(status, mine, stdin, start, timeout_s, output_bytes, cancel_fd)
+            return _communicate(
+                status, mine, stdin, start, timeout_s, output_bytes, cancel_fd, artifact_bytes
+            )
         finally:
             status.close()  # the run's PID 1 exits on EOF, taking the whole run with it
             close_all(theirs + mine)
@@ -195,20 +210,29 @@ def _communicate(
     timeout_s: float,
     output_bytes: int,
     cancel_fd: int | None = None,
+    artifact_bytes: int = 0,
 ) -> tuple[RawOutcome, bool]:
     """Pump the run (``_pump``) until its status message, the deadline or ``cancel_fd``;
     returns the outcome and whether the run's supervisor vanished without a status.
 
     ``fds`` is [stdin write end, stdout read end, stderr read end]; the stdin end is closed
-    (and set to -1 in the list) once everything is written.
+    (and set to -1 in the list) once everything is written. The status may carry a memfd with
+    the run's images (see ``artifacts``), read up to what ``artifact_bytes`` allows.
     """
     stdin_w, out_r, err_r = fds
     received: list[bytes] = []
 
+    archives: list[bytes] = []
+
     def read_status() -> None:  # the run's PID 1 sends its status, or vanishes (EOF)
         data = b""
         with contextlib.suppress(OSError):
-            data = status.recv(256)
+            data, fds, _flags, _address = socket.recv_fds(status, 256, 1)
+            for fd in fds:
+                try:
+                    archives.append(read_memfd(fd, artifact_archive_limit(artifact_bytes)))
+                finally:
+                    os.close(fd)
         received.append(data)
 
     def close_stdin() -> None:
@@ -229,16 +253,25 @@ def _communicate(
         cancel_fd=cancel_fd,
     )
     pump.run()
+    if pump.cancelled and not received and artifact_bytes:
+        # ended on purpose (the other side of a test run is done): B sends the images, then ends
+        with contextlib.suppress(OSError):
+            status.send(b"collect")
+            if select.select([status], [], [], _COLLECT_WAIT_S)[0]:
+                read_status()
     message = received[0] if received else b""
     returncode, extra = _exit_status(message)
     outcome = pump.outcome(returncode, stderr_suffix=extra)
+    if archives:
+        outcome = dataclasses.replace(outcome, artifacts=archives[0])
     lost = bool(received) and not message
     return outcome, lost and not (pump.timed_out or pump.exceeded or pump.cancelled)
 
 
 def _exit_status(message: bytes) -> tuple[int | None, bytes]:
     """The return code in B's status message (``x N`` exit, ``s N`` signal, ``e TEXT`` a set-up
-    error, shown on stderr) and what to add to stderr."""
+    error, shown on stderr; ``c``, the images of a run the host ended, has none) and what to add
+    to stderr."""
     kind, _, value = message.partition(b" ")
     if kind == b"x":
         return int(value), b""

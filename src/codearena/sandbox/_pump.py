@@ -45,6 +45,8 @@ class RawOutcome:
     output_exceeded: bool
     duration_ms: float
     cancelled: bool = False
+    artifacts: bytes = b""
+    """The images the run left, as its PID 1 collected them (``artifacts``); fork server only."""
 
 
 class Extra(Protocol):

@@ -10,15 +10,20 @@ Processes (each line is a fork; S keeps CAP_SYS_ADMIN/SETUID/SETGID/SETPCAP and 
 capability; bwrap has set no_new_privs):
 
 * S, the server: waits on the control socket for a request (a line of integers: uid, rlimits,
-  tmpfs size, number of channels N, 1 if a memory cgroup comes) carrying 5 (+ 1) + N fds: the
+  tmpfs size, the artifacts' count and byte caps, number of channels N, 1 if a memory cgroup
+  comes) carrying 5 (+ 1) + N fds: the
   run's status socket, stdin, stdout, stderr, a memfd with the program's files, (the run's
   ``cgroup.procs``, which B joins,) and the run's N channels. It forks A and closes its
   own copies of the fds.
 * A: ``unshare(NEWNS|NEWPID|NEWNET|NEWIPC|NEWUTS)``, forks B, exits.
 * B, PID 1 of the run's fresh PID namespace: mounts a size-capped tmpfs on /tmp, a fresh
-  /proc and a devpts instance of its own on /dev/pts, forks C, then clears its own capabilities, becomes non-dumpable and waits. It sends C's
-  exit status on the status socket and exits; the kernel then SIGKILLs every process left in the
-  namespace. When the host closes the status socket (deadline, output cap) B exits at once.
+  /proc and a devpts instance of its own on /dev/pts, forks C, then clears its own
+  capabilities, becomes non-dumpable and waits. Once C has exited it collects the images C left
+  in /tmp (``_collect_artifacts``), sends C's exit status on the status socket (the images
+  attached as a memfd) and exits; the kernel then SIGKILLs every process left in the
+  namespace. When the host closes the status socket (deadline, output cap) B exits at once;
+  when it ends a run that is still going on purpose (``collect``: the tests are over) B sends
+  the images with ``c`` and then exits.
 * C, the program: drops the bounding set, the supplementary groups and uid/gid (to the run's own
   host uid), clears every capability set, writes the files into /tmp, moves the channels to
   fds 3, 4, ... and closes every other fd above 2, sets the rlimits, installs the syscall
@@ -74,6 +79,8 @@ _SECCOMP_MODE_FILTER = 2
 _DEVPTS_OPTIONS = b"newinstance,ptmxmode=0666,mode=620"
 _CAP_VERSION_3 = 0x20080522
 _SETUP_FAILED = 125
+ARTIFACT_SCAN = 4096
+"""How many entries of a run's working directory B looks at for images, at most."""
 
 
 class _Kernel:
@@ -232,6 +239,112 @@ def _report(fd: int, message: str) -> None:
         pass
 
 
+def _report_with(fd: int, message: str, archive: int | None) -> None:
+    """The status message, with the artifacts' memfd attached when there is one."""
+    import _socket
+    import os
+
+    if archive is None:
+        _report(fd, message)
+        return
+    sock = _socket.socket(fileno=fd)
+    try:
+        rights = [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, archive.to_bytes(4, sys.byteorder))]
+        sock.sendmsg([message.encode()], rights)
+    except OSError:
+        pass
+    sock.detach()
+    os.close(archive)
+
+
+def _collect_artifacts(count: int, budget: int) -> int | None:
+    """B, after C has exited: the images (``*.png``, ``*.svg``) C left in the working directory,
+    as a memfd for the host (``codearena.sandbox.artifacts`` reads it), or None.
+
+    Only the top level of the run's own tmpfs is looked at (hard links cannot reach another
+    file system), and at most ``ARTIFACT_SCAN`` entries of it. A name is opened relative to the
+    directory with O_NOFOLLOW (a symlink is refused) and O_NONBLOCK (a FIFO does not block);
+    only a regular file is read, and never more than what is left of ``budget`` bytes. B has no
+    capabilities, so a file C made unreadable stays unread. Each entry of the archive is
+    ``len(name) len(data) size kind\n`` + name + data, after a first line ``N\n``; ``kind`` is
+    ``ok``, ``large`` (over what was left of the budget), ``count`` (past ``count`` images),
+    ``special`` (not a regular file), ``empty`` or ``unreadable``; only ``ok`` carries data."""
+    import errno
+    import os
+    import stat
+
+    if count <= 0:
+        return None
+    entries: list[bytes] = []
+    kept = 0
+    left = budget
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
+    try:
+        directory = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        with os.scandir(directory) as scan:
+            names = []
+            for seen, entry in enumerate(scan):
+                if seen >= ARTIFACT_SCAN:
+                    break
+                if entry.name.lower().endswith((".png", ".svg")):
+                    names.append(entry.name)
+        for name in sorted(names):
+            raw_name = name.encode("utf-8", "surrogateescape")
+            if kept >= count:
+                entries.append(b"%d 0 0 count\n" % len(raw_name) + raw_name)
+                continue
+            try:
+                fd = os.open(name, flags, dir_fd=directory)
+            except OSError as exc:
+                kind = b"special" if exc.errno == errno.ELOOP else b"unreadable"  # ELOOP: a symlink
+                entries.append(b"%d 0 0 %s\n" % (len(raw_name), kind) + raw_name)
+                continue
+            try:
+                info = os.fstat(fd)
+                if not stat.S_ISREG(info.st_mode):
+                    entries.append(b"%d 0 0 special\n" % len(raw_name) + raw_name)
+                    continue
+                chunks: list[bytes] = []
+                got = 0
+                while info.st_size <= left and got <= left:  # a file still growing is cut
+                    chunk = os.read(fd, left + 1 - got)
+                    if not chunk:
+                        break
+                    chunks.append(chunk)
+                    got += len(chunk)
+                data = b"".join(chunks)
+                if info.st_size > left or len(data) > left:
+                    size = max(info.st_size, len(data))
+                    entries.append(b"%d 0 %d large\n" % (len(raw_name), size) + raw_name)
+                    continue
+                if not data:
+                    entries.append(b"%d 0 0 empty\n" % len(raw_name) + raw_name)
+                    continue
+                left -= len(data)
+                kept += 1
+                entries.append(
+                    b"%d %d %d ok\n" % (len(raw_name), len(data), len(data)) + raw_name + data
+                )
+            except OSError:
+                entries.append(b"%d 0 0 unreadable\n" % len(raw_name) + raw_name)
+            finally:
+                os.close(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(directory)
+    if not entries:
+        return None
+    archive = os.memfd_create("codearena-artifacts", os.MFD_CLOEXEC)
+    view = memoryview(b"%d\n" % len(entries) + b"".join(entries))
+    while view:
+        view = view[os.write(archive, view) :]
+    return archive
+
+
 def _run(kernel: _Kernel, msg: bytes, fds: list[int], paths: list[str]) -> tuple[bytes, str, str, int, bool]:  # fmt: skip
     """B, then C (see the module docstring); only C returns."""
     import os
@@ -242,7 +355,8 @@ def _run(kernel: _Kernel, msg: bytes, fds: list[int], paths: list[str]) -> tuple
     status_fd, stdin_fd, stdout_fd, stderr_fd, files_fd, *channels = fds
     values = list(map(int, msg.split()))
     uid, address_space, cpu_s, file_size, open_files, processes, tmpfs, queue = values[:8]
-    if values[9]:  # B joins the run's memory cgroup (writing 0 moves the writer), C follows
+    artifact_count, artifact_bytes = values[8:10]
+    if values[-1]:  # B joins the run's memory cgroup (writing 0 moves the writer), C follows
         cgroup_fd = channels.pop(0)
         os.write(cgroup_fd, b"0")
         os.close(cgroup_fd)
@@ -293,8 +407,14 @@ def _run(kernel: _Kernel, msg: bytes, fds: list[int], paths: list[str]) -> tuple
     poller.register(pidfd, select.POLLIN)
     while True:
         events = dict(poller.poll(200))
-        if status_fd in events:
-            os._exit(0)  # the host gave up on the run (or went away): everything dies with us
+        if status_fd in events:  # the host ends the run: it asks for the images first, or gives up
+            try:
+                request = os.read(status_fd, 16)
+            except OSError:
+                request = b""
+            if request == b"collect":
+                _report_with(status_fd, "c", _collect_artifacts(artifact_count, artifact_bytes))
+            os._exit(0)  # everything in the run's namespace dies with us
         while True:  # reap C and any orphan that was reparented to us
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
@@ -304,9 +424,10 @@ def _run(kernel: _Kernel, msg: bytes, fds: list[int], paths: list[str]) -> tuple
                 break
             if pid == child:
                 if os.WIFSIGNALED(status):
-                    _report(status_fd, f"s {os.WTERMSIG(status)}")
+                    message = f"s {os.WTERMSIG(status)}"
                 else:
-                    _report(status_fd, f"x {os.waitstatus_to_exitcode(status)}")
+                    message = f"x {os.waitstatus_to_exitcode(status)}"
+                _report_with(status_fd, message, _collect_artifacts(artifact_count, artifact_bytes))
                 os._exit(0)
 
 

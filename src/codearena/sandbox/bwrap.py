@@ -160,7 +160,12 @@ class BwrapSandbox(AsyncRunMixin):
                     server, plan.files, python_main, stdin, limits, channels, cancel_fd, group
                 )
                 return classify(
-                    raw, limits=limits, backend=self.name, language=lang.name, compiled=False
+                    raw,
+                    limits=limits,
+                    backend=self.name,
+                    language=lang.name,
+                    compiled=False,
+                    inputs=plan.files,
                 )
         try:
             command = self._command(plan.argv, limits, lang, plan.files, python_main, channels)
@@ -251,7 +256,7 @@ class BwrapSandbox(AsyncRunMixin):
         processes = max(limits.processes, lang.min_processes)
         ordered = [(main, files[main])] + [(n, c) for n, c in sorted(files.items()) if n != main]
         with _uids.lease_uid() as uid:
-            header = b"%d %d %d %d %d %d %d %d %d" % (
+            header = b"%d %d %d %d %d %d %d %d %d %d %d" % (
                 uid,
                 (limits.memory_mb + lang.address_space_extra_mb) * MIB,
                 limits.effective_cpu_s,
@@ -260,6 +265,8 @@ class BwrapSandbox(AsyncRunMixin):
                 processes,
                 limits.tmpfs_mb * MIB,
                 limits.message_queue_bytes,
+                limits.artifact_count,
+                limits.artifact_bytes,
                 len(channels),
             )
             return server.run(
@@ -271,6 +278,7 @@ class BwrapSandbox(AsyncRunMixin):
                 output_bytes=limits.output_bytes,
                 channels=channels,
                 cancel_fd=cancel_fd,
+                artifact_bytes=limits.artifact_bytes if limits.artifact_count else 0,
             )
 
     @contextlib.contextmanager

@@ -54,6 +54,13 @@ def run(
             "--backend", help="bwrap, gvisor or unisolated (default: the configured one)."
         ),
     ] = None,
+    artifacts_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--artifacts-dir",
+            help="Write the images the run left (PNG/SVG in its working directory) here.",
+        ),
+    ] = None,
 ) -> None:
     """Run FILE; exit 0 if it passed, 1 otherwise, 2 on bad input."""
     factory: SandboxFactory = getattr(ctx.obj, "sandbox_factory", None) or (
@@ -71,6 +78,11 @@ def run(
         result = sandbox.run(program, language, given, limits)
     except (SandboxError, ValueError) as exc:
         raise _fail(str(exc)) from None
+    if artifacts_dir is not None:
+        try:
+            _save_artifacts(result, artifacts_dir)
+        except OSError as exc:
+            raise _fail(f"cannot write the images to {artifacts_dir}: {exc}") from None
     if as_json:  # ensure_ascii: every control character in the output is a \uXXXX escape
         typer.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=True))
     else:
@@ -94,6 +106,10 @@ def _show(result: ExecResult) -> None:
     if result.signal is not None:
         table.add_row("signal", str(result.signal))
     table.add_row("duration", f"{result.duration_ms:.1f} ms")
+    for artifact in result.artifacts:
+        size = f"{artifact.size_bytes} bytes"
+        what = size if artifact.kept else f"{size}, not kept: {artifact.note}"
+        table.add_row("image", Text(printable(f"{artifact.name} ({what})")))
     console.print(table)
     for title, text in (("stdout", result.stdout), ("stderr", result.stderr)):
         if text:
@@ -101,3 +117,15 @@ def _show(result: ExecResult) -> None:
             console.print(
                 Text(printable(text)), soft_wrap=True, end="" if text.endswith("\n") else "\n"
             )
+
+
+def _save_artifacts(result: ExecResult, directory: Path) -> None:
+    """The kept images as files in ``directory`` (created), never overwriting one: a name is
+    the file's own (no path part: the sandbox lists top-level files only), with every character
+    that is not printable (a terminal's escape sequence) replaced by ``_``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for artifact in result.artifacts:
+        name = "".join(c if c.isprintable() else "_" for c in artifact.name)
+        if artifact.kept and name == Path(name).name and name not in (".", ".."):
+            with open(directory / name, "xb") as out:
+                out.write(artifact.data)

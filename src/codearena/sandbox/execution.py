@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import shlex
 import signal
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from ._process import RawOutcome
+from .artifacts import parse_artifacts
 from .languages import Language, source_file_name
 from .types import ExecResult, Limits, SandboxError, Verdict, decode_capped
 
@@ -93,8 +95,10 @@ def classify(
     isolated: bool = True,
     signal_via_128: bool = False,
     stderr_prefix: str = "",
+    inputs: Collection[str] = (),
 ) -> ExecResult:
-    """Turn a raw process outcome into an ExecResult with the verdict rules of the contract."""
+    """Turn a raw process outcome into an ExecResult with the verdict rules of the contract
+    (and the images it left, ``artifacts``, leaving out the ``inputs`` the host laid out)."""
     stdout = decode_capped(raw.stdout, limits.output_bytes)
     stderr = decode_capped(raw.stderr, limits.output_bytes)
     sig = exit_signal(raw.returncode, signal_via_128)
@@ -134,4 +138,7 @@ def classify(
         isolated=isolated,
         language=language,
         cancelled=raw.cancelled,
+        artifacts=parse_artifacts(
+            raw.artifacts, count=limits.artifact_count, budget=limits.artifact_bytes, inputs=inputs
+        ),
     )

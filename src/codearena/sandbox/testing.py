@@ -123,7 +123,7 @@ def run_remote(
             _TEST_PROGRAM.format(args=runner_args),
             "python",
             "",
-            limits,
+            limits.replace(artifact_count=0),  # images come from the candidate only
             test_files,
             channels=[test_side.detach(), report_w],
         )
@@ -186,6 +186,7 @@ def _combine(test_side: ExecResult, candidate: ExecResult, data: bytes) -> ExecR
         isolated=test_side.isolated and candidate.isolated,
         language="python",
         details=details,
+        artifacts=candidate.artifacts,
     )
 
 
@@ -254,4 +255,5 @@ def _run_io(
         isolated=shown.isolated,
         language=shown.language,
         details=details,
+        artifacts=shown.artifacts,
     )

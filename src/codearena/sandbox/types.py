@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ class Limits:
     tmpfs_mb: int = 128
     output_bytes: int = MIB
     message_queue_bytes: int = 65536
+    artifact_count: int = 8
+    artifact_bytes: int = 2 * MIB
 
     def __post_init__(self) -> None:
         for name in ("timeout_s", "memory_mb", "file_size_mb", "open_files", "processes"):
@@ -48,6 +51,8 @@ class Limits:
                 raise ValueError(f"Limits.{name} must be positive")
         if self.tmpfs_mb <= 0 or self.output_bytes <= 0:
             raise ValueError("Limits.tmpfs_mb and Limits.output_bytes must be positive")
+        if self.artifact_count < 0 or self.artifact_bytes < 0:
+            raise ValueError("Limits.artifact_count and Limits.artifact_bytes must not be negative")
 
     @property
     def effective_cpu_s(self) -> int:
@@ -71,6 +76,33 @@ def decode_capped(data: bytes, limit: int) -> str:
     return data[:limit].decode("utf-8", errors="replace") + truncation_marker(limit)
 
 
+@dataclass(frozen=True)
+class Artifact:
+    """An image a run left in its working directory (see ``codearena.sandbox.artifacts``).
+
+    ``data`` is empty when the file was not kept; ``note`` then says why (too large, over the
+    count, not a regular file, not the image its name claims)."""
+
+    name: str
+    media_type: str
+    size_bytes: int
+    data: bytes = b""
+    note: str | None = None
+
+    @property
+    def kept(self) -> bool:
+        return self.note is None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "media_type": self.media_type,
+            "size_bytes": self.size_bytes,
+            "data_base64": base64.b64encode(self.data).decode("ascii"),
+            "note": self.note,
+        }
+
+
 @dataclass
 class ExecResult:
     """The outcome of one sandboxed execution (or of a test run made of several)."""
@@ -88,13 +120,17 @@ class ExecResult:
     language: str | None = None
     details: list[dict[str, Any]] = field(default_factory=list)
     cancelled: bool = False
+    artifacts: list[Artifact] = field(default_factory=list)
 
     @property
     def passed(self) -> bool:
         return self.verdict == "passed"
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        fields["details"] = [dict(d) for d in self.details]
+        fields["artifacts"] = [a.to_dict() for a in self.artifacts]
+        return fields
 
 
 @runtime_checkable

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-SCHEMA_HEAD = "0016"
+SCHEMA_HEAD = "0017"
 """The newest migration's revision. Opening a database compares it with the stored revision in
 one query, and imports Alembic (a fifth of a second) only when there is something to migrate;
 ``tests/store/test_store.py`` checks that it is Alembic's head."""

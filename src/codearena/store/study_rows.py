@@ -36,7 +36,14 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, Select, select
 
 from codearena.store.api_models import ApiCall, ApiToken
-from codearena.store.models import CodeMetrics, Execution, Finding, Generation, Task
+from codearena.store.models import (
+    CodeMetrics,
+    Execution,
+    ExecutionArtifact,
+    Finding,
+    Generation,
+    Task,
+)
 from codearena.store.platform_models import (
     DesignAssignment,
     DesignTask,
@@ -124,6 +131,16 @@ def executions(study_id: str) -> Select[Execution]:
         select(Execution)
         .where(*_answer_runs(study_id))
         .order_by(Execution.created_at, Execution.id)
+    )
+
+
+def execution_artifacts(study_id: str) -> Select[ExecutionArtifact]:
+    """The images the study's executions wrote."""
+    execution_ids = select(Execution.id).where(*_answer_runs(study_id))
+    return (
+        select(ExecutionArtifact)
+        .where(ExecutionArtifact.execution_id.in_(execution_ids))
+        .order_by(ExecutionArtifact.execution_id, ExecutionArtifact.position)
     )
 
 

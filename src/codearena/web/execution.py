@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from codearena.sandbox import Artifact
 from codearena.store.platform_models import StudyTask
 from codearena.studies.fixes import FixCode, execute_fix_run, plan_fix_run
 from codearena.studies.runs import RunOutcome, execute_run, plan_run
@@ -63,7 +64,8 @@ async def run_fix(
 
 
 def run_dict(outcome: RunOutcome) -> dict[str, Any]:
-    """A run as the page shows it: verdict, tests passed, output (cut at 20,000 characters)."""
+    """A run as the page shows it: verdict, tests passed, output (cut at 20,000 characters) and
+    the images it wrote (``artifacts``)."""
     result = outcome.result
     return {
         "id": outcome.execution_id,
@@ -76,4 +78,13 @@ def run_dict(outcome: RunOutcome) -> dict[str, Any]:
         "exit_code": result.exit_code,
         "language": outcome.language,
         "isolated": result.isolated,
+        "artifacts": [_artifact_dict(a) for a in result.artifacts],
     }
+
+
+def _artifact_dict(artifact: Artifact) -> dict[str, Any]:
+    """An image the run wrote: its data (base64) when kept, else the note saying why not."""
+    shown = artifact.to_dict()
+    if not artifact.kept:
+        shown["data_base64"] = None
+    return shown

@@ -23,8 +23,11 @@ PREVIEW_PATH = "/preview/"
 def task_page_csp(origin: str) -> str:
     """The task page's policy: :data:`CSP` with frames allowed from the previews' path only
     (``frame-src`` is checked on every navigation of the frame, so a preview that navigates
-    itself cannot load the API or any other page into it). ``origin``: the page's own."""
-    return f"{CSP}; frame-src {origin.rstrip('/')}{PREVIEW_PATH}"
+    itself cannot load the API or any other page into it), and ``data:`` images: the images a
+    run wrote are shown as ``<img src="data:...">`` (an SVG in an image runs no script and
+    loads nothing). ``origin``: the page's own."""
+    policy = CSP.replace("img-src 'self';", "img-src 'self' data:;")
+    return f"{policy}; frame-src {origin.rstrip('/')}{PREVIEW_PATH}"
 
 
 _DOCS_PATHS = ("/docs", "/redoc")

@@ -251,6 +251,29 @@ function taskPage() {
     out.replaceChildren(head);
     if (r.stdout) out.append(el("pre", {}, r.stdout));
     if (r.stderr) out.append(el("pre", { class: "error" }, r.stderr));
+    showArtifacts(out, r.artifacts || []);
+  }
+
+  // the images a run wrote: an <img> of a data: URL each (an SVG there runs no script), or a
+  // line saying why one was not kept; names are text nodes
+  const IMAGE_TYPES = ["image/png", "image/svg+xml"];
+  function showArtifacts(out, artifacts) {
+    if (!artifacts.length) return;
+    const box = el("div", { class: "run-artifacts", "data-testid": "run-artifacts" });
+    for (const a of artifacts) {
+      const size = a.size_bytes >= 1024 ? `${Math.round(a.size_bytes / 1024)} KB` : `${a.size_bytes} bytes`;
+      if (a.data_base64 && IMAGE_TYPES.includes(a.media_type)) {
+        const figure = el("figure", {});
+        figure.append(
+          el("img", { "data-testid": "run-artifact", alt: a.name, src: `data:${a.media_type};base64,${a.data_base64}` }),
+          el("figcaption", { class: "small" }, `${a.name} · ${size}`));
+        box.append(figure);
+      } else {
+        box.append(el("div", { class: "small", "data-testid": "run-artifact-dropped" },
+          `${a.name} (${size}) not kept: ${a.note}`));
+      }
+    }
+    out.append(box);
   }
 
   async function run(button) {
