@@ -547,5 +547,6 @@ def make_study(store: Store, name: str = "Practitioners 2025") -> StudyData:
             "fixes": 2,
             "design_tasks": 0,
             "design_assignments": 0,
+            "api_calls": 0,
         },
     )

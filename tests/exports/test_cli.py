@@ -43,7 +43,7 @@ def test_export_then_import_into_another_database(
         capsys, "export", "--study", data.study_id, "--format", "jsonl", "--out", "x"
     )
     assert (code, err) == (0, "")
-    assert f"exported study {data.study_id}" in out and "20 jsonl files" in out
+    assert f"exported study {data.study_id}" in out and "21 jsonl files" in out
     code, out, _ = run(
         capsys, "export", "--study", data.study_name, "--format", "csv", "--out", "y", "--json"
     )

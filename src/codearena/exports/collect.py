@@ -15,6 +15,7 @@ from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from codearena.exports.tables import (
+    API_CALLS,
     CODE_ASSIGNMENTS,
     CODE_METRICS,
     CODING_CATEGORIES,
@@ -123,4 +124,15 @@ def collect(session: Session, study: Study) -> Rows:
     )
     for spec, query in selections:
         rows[spec.name] = [_row(item, spec) for item in session.scalars(query)]
+
+    token_of = {c.task_id: c.token_id for c in session.scalars(study_rows.api_calls(sid))}
+    rows[API_CALLS.name] = []
+    for generation in session.scalars(study_rows.api_generations(sid)):
+        linked = {"generation_id": generation.id, "token_id": token_of.get(generation.task_id)}
+        rows[API_CALLS.name].append(
+            {
+                name: linked[name] if name in linked else _row(generation, API_CALLS, [name])[name]
+                for name in API_CALLS.column_names
+            }
+        )
     return rows

@@ -122,6 +122,16 @@ EXECUTION_ARTIFACTS = TableSpec(
     ),
     ("execution_id", "position"),
 )
+API_CALLS = TableSpec(
+    "api_calls",
+    _cols(
+        "generation_id:string task_id:string token_id:string model:string provider:string "
+        "status:string error_kind:string finish_reason:string ttft_ms:float latency_ms:float "
+        "prompt_tokens:integer completion_tokens:integer tokens_estimated:boolean "
+        "cost_usd:float created_at:timestamp finished_at:timestamp"
+    ),
+    ("created_at", "generation_id"),
+)
 CODE_METRICS = TableSpec(
     "code_metrics",
     _cols(
@@ -256,11 +266,19 @@ TABLES: tuple[TableSpec, ...] = (
     FIXES,
     DESIGN_TASKS,
     DESIGN_ASSIGNMENTS,
+    API_CALLS,
 )
 BY_NAME = {spec.name: spec for spec in TABLES}
 
 ADDED_TABLES = frozenset(
-    {"imported_ratings", "fixes", "design_tasks", "design_assignments", "execution_artifacts"}
+    {
+        "imported_ratings",
+        "fixes",
+        "design_tasks",
+        "design_assignments",
+        "execution_artifacts",
+        "api_calls",
+    }
 )
 """Tables added within export layout 2: an export written before them has none, read as empty."""
 ADDED_COLUMNS: dict[str, tuple[tuple[str, object], ...]] = {

@@ -106,6 +106,20 @@ def api_task_ids(study_id: str) -> Select[str]:
     )
 
 
+def api_calls(study_id: str) -> Select[ApiCall]:
+    """The links of the study's API calls to their tokens."""
+    return select(ApiCall).where(ApiCall.task_id.in_(api_task_ids(study_id)))
+
+
+def api_generations(study_id: str) -> Select[Generation]:
+    """The answers of the calls made with the study's API tokens, in the order they were made."""
+    return (
+        select(Generation)
+        .where(Generation.task_id.in_(api_task_ids(study_id)))
+        .order_by(Generation.created_at, Generation.id)
+    )
+
+
 def generation_ids(study_id: str) -> Select[str]:
     return select(Generation.id).where(Generation.task_id.in_(task_ids(study_id)))
 

@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 
 from codearena.analysis import StudyAnalysis, analyse_data, load_study, tag_task
+from codearena.analysis.api_calls import api_usage
 from codearena.analysis.corrections import correction_cost
 from codearena.analysis.display import board_interval, board_rating, chart_span
 from codearena.analysis.load import StudyData
@@ -297,6 +298,7 @@ def dashboard(
         corrections=corrections,
         repair_chart=repair_chart(corrections),
         projection=vote_projection(result["leaderboard"]),
+        api_calls=[u.to_dict() for u in api_usage(platform.context.store, data.study.id)],
     )
 
 
@@ -337,4 +339,7 @@ def analysis_json(
     summary = fix_summary(platform.context.store, data.study.id)
     corrections = correction_cost(data, summary, rounds=rounds, seed=seed)
     fixes = [m.to_dict() for m in summary]
-    return JSONResponse({**analysis.to_dict(), "fixes": fixes, "corrections": corrections})
+    api_calls = [u.to_dict() for u in api_usage(platform.context.store, data.study.id)]
+    return JSONResponse(
+        {**analysis.to_dict(), "fixes": fixes, "corrections": corrections, "api_calls": api_calls}
+    )
