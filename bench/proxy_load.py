@@ -141,13 +141,22 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200.0, help="requests per second offered")
     parser.add_argument("--duration", type=float, default=15.0, help="seconds of load")
     parser.add_argument("--upstream-latency", type=float, default=1.5)
+    parser.add_argument(
+        "--api-concurrency",
+        type=int,
+        default=1024,
+        help="[web] api_concurrency of the server: calls in flight at once (rate x latency)",
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="proxy-load-"))
+    config = workdir / "codearena.toml"
+    config.write_text(f"[web]\napi_concurrency = {args.api_concurrency}\n")
     upstream_port, serve_port = free_port(), free_port()
     env = {
         **os.environ,
         "CODEARENA_DATABASE_URL": f"sqlite:///{workdir / 'proxy.db'}",
         "CODEARENA_HOME": str(workdir / "home"),
+        "CODEARENA_CONFIG": str(config),
         "OPENROUTER_BASE_URL": f"http://127.0.0.1:{upstream_port}/api/v1",
         "OPENROUTER_API_KEY": "sk-or-bench",
     }

@@ -1,7 +1,13 @@
 """A request to the endpoint stored like every other call: a task with source ``api`` holding
 the request's messages, linked to its token (``api_calls``), and one generation written pending
-first and finished with its figures and cost (``repo.finish_generation``, the pipeline's own
-writer), or marked ``interrupted`` with the text that had arrived when the client went away."""
+first and finished with its figures and cost (the columns ``repo.finish_generation``, the
+pipeline's own writer, sets), or marked ``interrupted`` with the text that had arrived when the
+client went away.
+
+Each function here returns a record for :class:`codearena.openai_api.writer.CallWriter`, which
+writes many calls' records in one transaction; a request awaits its record before going on, so
+the rows are committed before the response is sent.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +15,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import update
-
 from codearena.answers import extract_code
 from codearena.catalog import Route
 from codearena.gateway import CallResult
 from codearena.gateway.client import estimate_tokens
 from codearena.openai_api.tokens import Caller
-from codearena.store import Generation, Store, Task, repo
-from codearena.store.api_models import ApiCall, ApiToken
+from codearena.openai_api.writer import Batch, Record
+from codearena.store.models import new_id
+from codearena.store.repo import RESULT_FIELDS
 
 
 @dataclass(frozen=True)
@@ -27,7 +32,6 @@ class StoredCall:
 
 
 def open_call(
-    store: Store,
     caller: Caller,
     *,
     prompt: str,
@@ -35,58 +39,72 @@ def open_call(
     temperature: float | None,
     model: str,
     route: Route,
-) -> StoredCall:
-    """The task, its link to the token and the pending generation, in one transaction."""
-    with store.session() as session:
-        task = Task(
-            prompt=prompt,
-            prompt_style="plain",
-            temperature=temperature,
-            messages=messages,
-            source="api",
-        )
-        session.add(task)
-        session.flush()
-        session.add(ApiCall(task_id=task.id, token_id=caller.token_id))
-        generation = Generation(
-            task_id=task.id,
-            position=0,
-            model=model,
-            label=route.model.label,
-            provider=route.provider.name,
-            status="pending",
-        )
-        session.add(generation)
-        session.flush()
-        return StoredCall(task.id, generation.id)
+) -> tuple[StoredCall, Record]:
+    """The call's ids and the record of its task, its link to the token and its pending
+    generation (one transaction: all three or none)."""
+    call = StoredCall(new_id(), new_id())
+    now = datetime.now(UTC)
+    task = {
+        "id": call.task_id,
+        "created_at": now,
+        "prompt": prompt,
+        "prompt_style": "plain",
+        "temperature": temperature,
+        "messages": messages,
+        "source": "api",
+    }
+    generation = {
+        "id": call.generation_id,
+        "task_id": call.task_id,
+        "position": 0,
+        "model": model,
+        "label": route.model.label,
+        "provider": route.provider.name,
+        "status": "pending",
+        "created_at": now,
+    }
+
+    def record(batch: Batch) -> None:
+        batch.tasks.append(task)
+        batch.api_calls.append({"task_id": call.task_id, "token_id": caller.token_id})
+        batch.generations.append(generation)
+
+    return call, record
 
 
-def finish_call(store: Store, caller: Caller, call: StoredCall, result: CallResult) -> None:
-    """The finished generation (text, code blocks, figures, cost) and the token's spending."""
-    code = [block.to_dict() for block in extract_code(result.text)]
-    repo.finish_generation(store, call.generation_id, result, code)
-    if result.cost_usd:
-        with store.session() as session:
-            session.execute(
-                update(ApiToken)
-                .where(ApiToken.id == caller.token_id)
-                .values(spent_usd=ApiToken.spent_usd + result.cost_usd)
-            )
+def finish_call(caller: Caller, call: StoredCall, result: CallResult) -> Record:
+    """The record of the finished generation (text, code blocks, figures, cost) and the
+    token's spending."""
+    row: dict[str, Any] = {name: getattr(result, name) for name in RESULT_FIELDS}
+    row["code"] = [block.to_dict() for block in extract_code(result.text)]
+    row["finished_at"] = datetime.now(UTC)
+    row["row_id"] = call.generation_id
+    cost = result.cost_usd
+
+    def record(batch: Batch) -> None:
+        batch.finished.append(row)
+        if cost:
+            batch.spent[caller.token_id] = batch.spent.get(caller.token_id, 0.0) + cost
+
+    return record
 
 
-def interrupt_call(store: Store, call: StoredCall, text: str) -> None:
-    """The client went away mid-stream: the generation keeps what had arrived."""
-    with store.session() as session:
-        generation = session.get(Generation, call.generation_id)
-        if generation is None or generation.status != "pending":
-            return
-        generation.status = "interrupted"
-        generation.text = text
-        generation.code = [block.to_dict() for block in extract_code(text)]
-        generation.error = (
-            f"the client disconnected mid-stream ({len(text)} characters had arrived)"
-        )
-        generation.error_kind = "client_disconnected"
-        generation.completion_tokens = estimate_tokens(text)
-        generation.tokens_estimated = True
-        generation.finished_at = datetime.now(UTC)
+def interrupt_call(call: StoredCall, text: str) -> Record:
+    """The record of a call whose client went away mid-stream (or whose server is stopping):
+    the generation keeps what had arrived, if it is still pending."""
+    row = {
+        "row_id": call.generation_id,
+        "status": "interrupted",
+        "text": text,
+        "code": [block.to_dict() for block in extract_code(text)],
+        "error": f"the client disconnected mid-stream ({len(text)} characters had arrived)",
+        "error_kind": "client_disconnected",
+        "completion_tokens": estimate_tokens(text),
+        "tokens_estimated": True,
+        "finished_at": datetime.now(UTC),
+    }
+
+    def record(batch: Batch) -> None:
+        batch.interrupted.append(row)
+
+    return record

@@ -24,7 +24,8 @@ from codearena.catalog import UnknownModel
 from codearena.gateway import CallResult, ChatRequest, Gateway, GatewayEvent
 from codearena.openai_api import calls, schemas
 from codearena.openai_api.errors import ApiError, from_result, invalid
-from codearena.openai_api.tokens import Caller, RateLimiter, authenticate, bearer
+from codearena.openai_api.tokens import Caller, RateLimiter, TokenCache, bearer, check_study
+from codearena.openai_api.writer import CallWriter, Record
 from codearena.pipeline import Context
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -32,12 +33,15 @@ GENERATION_HEADER = "X-Codearena-Generation-Id"
 
 
 class ApiService:
-    """What the routes share: the context, the app's gateway and the rate limiter."""
+    """What the routes share: the context, the app's gateway, the rate limiter, the tokens'
+    cache and the writer of the calls' records."""
 
     def __init__(self, context: Context, gateway: Callable[[], Gateway | None]) -> None:
         self.context = context
         self._gateway = gateway
         self.limiter = RateLimiter()
+        self.tokens = TokenCache(context.store)
+        self.writer = CallWriter(context.store)
         self.started = int(time.time())  # the catalog has no dates: "created" is start-up
 
     def gateway(self) -> Gateway:
@@ -48,7 +52,21 @@ class ApiService:
 
     async def caller(self, request: Request) -> Caller:
         token = bearer(request.headers.get("authorization"))
-        return await asyncio.to_thread(authenticate, self.context.store, token)
+        caller, key = self.tokens.lookup(token)
+        if caller is None:
+            caller = await asyncio.to_thread(self.tokens.load, key)
+        if caller.study_id is not None:
+            await asyncio.to_thread(check_study, self.context.store, caller)
+        return caller
+
+    async def record(self, record: Record) -> None:
+        """Write a call's record; a cancellation of the request waits for it all the same."""
+        await asyncio.shield(self.writer.write(record))
+
+    async def finish(self, caller: Caller, stored: calls.StoredCall, result: CallResult) -> None:
+        await self.record(calls.finish_call(caller, stored, result))
+        if result.cost_usd:
+            self.tokens.spent(caller.token_id, result.cost_usd)
 
 
 def error_response(error: ApiError) -> Response:
@@ -124,10 +142,7 @@ async def _chat(service: ApiService, request: Request) -> Response:
         fallbacks,
         extra=body.passthrough(),
     )
-    store = service.context.store
-    stored = await asyncio.to_thread(
-        calls.open_call,
-        store,
+    stored, opened = calls.open_call(
         caller,
         prompt=schemas.prompt_of(body.messages),
         messages=body.messages,
@@ -135,6 +150,7 @@ async def _chat(service: ApiService, request: Request) -> Response:
         model=model,
         route=route,
     )
+    await service.record(opened)
     completion_id = f"chatcmpl-{stored.generation_id}"
     headers = {GENERATION_HEADER: stored.generation_id}
     created = int(time.time())
@@ -161,13 +177,12 @@ async def _whole(
     created: int,
     headers: dict[str, str],
 ) -> Response:
-    store = service.context.store
     try:
         result = await _complete(gateway, chat, None)
     except BaseException:  # cancelled (the server stopping): the row says so, never pending
-        await asyncio.shield(asyncio.to_thread(calls.interrupt_call, store, stored, ""))
+        await service.record(calls.interrupt_call(stored, ""))
         raise
-    await asyncio.shield(asyncio.to_thread(calls.finish_call, store, caller, stored, result))
+    await service.finish(caller, stored, result)
     if result.status != "ok":
         raise from_result(result)
     body = schemas.completion(completion_id, created, chat.model, result)
@@ -199,7 +214,7 @@ class _Streamed:
         gateway: Gateway,
         chat: ChatRequest,
     ) -> None:
-        self._store, self.caller, self.stored = service.context.store, caller, stored
+        self._service, self.caller, self.stored = service, caller, stored
         self.queue: asyncio.Queue[GatewayEvent] = asyncio.Queue()
         self.parts: list[str] = []
         self.finishing = False
@@ -225,8 +240,7 @@ class _Streamed:
 
     async def save(self, result: CallResult) -> None:
         self.finishing = True
-        write = asyncio.to_thread(calls.finish_call, self._store, self.caller, self.stored, result)
-        await asyncio.shield(write)
+        await self._service.finish(self.caller, self.stored, result)
 
     async def interrupt(self) -> None:
         """The client went away (or the server is stopping): cancel the call, keep the text."""
@@ -236,9 +250,7 @@ class _Streamed:
         self.task.cancel()
         await asyncio.gather(self.task, return_exceptions=True)
         text = "".join(self.parts)
-        await asyncio.shield(
-            asyncio.to_thread(calls.interrupt_call, self._store, self.stored, text)
-        )
+        await self._service.record(calls.interrupt_call(self.stored, text))
 
     async def frames(
         self, first: GatewayEvent, writer: schemas.ChunkWriter

@@ -1,8 +1,9 @@
 """API tokens: created for an existing web account, shown once, stored as their SHA-256.
 
-A request's token is checked with one query (:func:`authenticate`); its requests per minute are
-counted in this process (:class:`RateLimiter`); what its calls cost is added to ``spent_usd``
-when each call is stored, and a token whose budget is spent is refused with 402.
+A request's token is checked with one query (:func:`authenticate`), whose answer
+:class:`TokenCache` keeps for :data:`AUTH_CACHE_S` seconds; its requests per minute are counted in
+this process (:class:`RateLimiter`); what its calls cost is added to ``spent_usd`` when each call
+is stored, and a token whose budget is spent is refused with 402.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import hashlib
 import math
 import secrets
 import time
+import weakref
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -138,6 +140,8 @@ def revoke_token(store: Store, token_id: str) -> ApiToken:
             raise TokenError(f"no API token with id {token_id!r} (see `codearena tokens list`)")
         if row.revoked_at is None:
             row.revoked_at = datetime.now(UTC)
+    for cache in _CACHES:
+        cache.forget(row.id)
     return row
 
 
@@ -159,19 +163,8 @@ def authenticate(store: Store, token: str) -> Caller:
         row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest(token))).first()
         if row is None:
             raise _unauthorized("invalid API token")
-        state = token_state(row)
-        if state in ("revoked", "expired"):
-            raise _unauthorized(f"this API token is {state}; ask for a new one")
-        if state == "spent":
-            raise ApiError(
-                402,
-                f"the budget of this API token (${row.budget_usd:g}) is spent",
-                "insufficient_quota",
-                "budget_exhausted",
-            )
-        caller = Caller(row.id, row.user_id, row.study_id, row.rpm)
-    if caller.study_id is not None:
-        _check_study(store, caller.study_id)
+        caller = _judge(row)
+    check_study(store, caller)
     return caller
 
 
@@ -196,6 +189,90 @@ def _check_study(store: Store, study_id: str) -> None:
             "insufficient_quota",
             "study_spend_cap",
         )
+
+
+AUTH_CACHE_S = 5.0
+"""How long :class:`TokenCache` keeps a token's row."""
+
+
+@dataclass
+class _Cached:
+    row: ApiToken
+    until: float
+
+
+class TokenCache:
+    """:func:`authenticate` without a query for most requests: a token's row (id, account,
+    study, limits, expiry, revocation, spending) is read at most once per :data:`AUTH_CACHE_S`
+    seconds and judged again on every request, so
+
+    - its expiry is honoured to the second (the time is compared on each request);
+    - its budget is honoured at once for this process's calls (:meth:`spent` adds each stored
+      call's cost to the cached row, as the call's record adds it to ``spent_usd``), and within
+      :data:`AUTH_CACHE_S` seconds for what other processes spend;
+    - a revocation (``codearena tokens revoke``, another process) is honoured within
+      :data:`AUTH_CACHE_S` seconds; :func:`revoke_token` in this process, at once;
+    - unknown tokens are not cached (a new token works at once), and a token of a study is
+      checked against its study (open, under its spend cap) on every request, as the study's
+      cap also counts its web tasks.
+    """
+
+    def __init__(self, store: Store, *, ttl: float = AUTH_CACHE_S, clock: Any = time.monotonic):
+        self._store, self._ttl, self._clock = store, ttl, clock
+        self._rows: dict[str, _Cached] = {}
+        _CACHES.add(self)
+
+    def lookup(self, token: str) -> tuple[Caller | None, str]:
+        """``(caller, digest)``: the caller of a cached token (or its 401/402), or ``None`` when
+        the token must be read (:meth:`load`, in a worker thread)."""
+        key = digest(token)
+        cached = self._rows.get(key)
+        if cached is None or cached.until <= self._clock():
+            return None, key
+        return _judge(cached.row), key
+
+    def load(self, key: str) -> Caller:
+        """Read the token of ``key`` (blocking), cache its row, judge it."""
+        with self._store.session() as session:
+            row = session.scalars(select(ApiToken).where(ApiToken.token_hash == key)).first()
+            if row is None:
+                raise _unauthorized("invalid API token")
+            session.expunge(row)
+        self._rows[key] = _Cached(row, self._clock() + self._ttl)
+        return _judge(row)
+
+    def spent(self, token_id: str, usd: float) -> None:
+        """A call of ``token_id`` costing ``usd`` has been stored."""
+        for cached in self._rows.values():
+            if cached.row.id == token_id:
+                cached.row.spent_usd += usd
+
+    def forget(self, token_id: str) -> None:
+        for key in [k for k, c in self._rows.items() if c.row.id == token_id]:
+            del self._rows[key]
+
+
+_CACHES: weakref.WeakSet[TokenCache] = weakref.WeakSet()
+
+
+def _judge(row: ApiToken) -> Caller:
+    state = token_state(row)
+    if state in ("revoked", "expired"):
+        raise _unauthorized(f"this API token is {state}; ask for a new one")
+    if state == "spent":
+        raise ApiError(
+            402,
+            f"the budget of this API token (${row.budget_usd:g}) is spent",
+            "insufficient_quota",
+            "budget_exhausted",
+        )
+    return Caller(row.id, row.user_id, row.study_id, row.rpm)
+
+
+def check_study(store: Store, caller: Caller) -> None:
+    """403 or 402 for a token of a study that is closed or at its spend cap (blocking)."""
+    if caller.study_id is not None:
+        _check_study(store, caller.study_id)
 
 
 class RateLimiter:

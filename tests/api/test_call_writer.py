@@ -1,0 +1,127 @@
+"""The writer of the endpoint's records (many calls to a transaction) and the tokens' cache,
+against SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from codearena.gateway import CallResult
+from codearena.openai_api import calls
+from codearena.openai_api.errors import ApiError
+from codearena.openai_api.tokens import Caller, TokenCache, create_token, revoke_token
+from codearena.openai_api.writer import CallWriter
+from codearena.store import Generation, Store
+from codearena.store.api_models import ApiCall, ApiToken
+from codearena.web.auth import create_user
+
+ROUTE: Any = SimpleNamespace(
+    model=SimpleNamespace(label="Fake"), provider=SimpleNamespace(name="openrouter")
+)
+
+
+@pytest.fixture
+def store(database_url: str) -> Any:
+    store = Store(database_url)
+    yield store
+    store.dispose()
+
+
+def _token(store: Store, **limits: Any) -> tuple[str, Caller]:
+    create_user(store, "writer@example.org", "researcher", "correct horse battery")
+    token, row = create_token(store, "writer@example.org", **limits)
+    return token, Caller(row.id, row.user_id, None, None)
+
+
+def _open(caller: Caller) -> tuple[calls.StoredCall, calls.Record]:
+    messages = [{"role": "user", "content": "hi"}]
+    return calls.open_call(
+        caller, prompt="hi", messages=messages, temperature=None, model="m", route=ROUTE
+    )
+
+
+def test_every_call_is_recorded_and_a_bad_record_fails_alone(store: Store) -> None:
+    _, caller = _token(store)
+    stranger = Caller("no-such-token", caller.user_id, None, None)
+    writer = CallWriter(store)
+    opened = [_open(caller) for _ in range(40)]
+    _, bad = _open(stranger)  # its api_calls row breaks the foreign key
+
+    async def run() -> list[BaseException | None]:
+        records = [writer.write(record) for _, record in opened]
+        return await asyncio.gather(*records, writer.write(bad), return_exceptions=True)
+
+    outcomes = asyncio.run(run())
+    assert outcomes[:-1] == [None] * 40
+    assert isinstance(outcomes[-1], Exception)
+    result = CallResult("m", "openrouter", status="ok", text="done", cost_usd=0.5)
+    asyncio.run(writer.write(calls.finish_call(caller, opened[0][0], result)))
+    asyncio.run(writer.write(calls.interrupt_call(opened[1][0], "par")))
+    asyncio.run(writer.write(calls.interrupt_call(opened[0][0], "late")))  # finished: kept
+    writer.close()
+    with store.session() as session:
+        assert session.scalar(select(func.count()).select_from(ApiCall)) == 40
+        rows = {g.id: g for g in session.scalars(select(Generation))}
+        finished, interrupted = rows[opened[0][0].generation_id], rows[opened[1][0].generation_id]
+        assert (finished.status, finished.text, finished.tool_calls) == ("ok", "done", None)
+        assert (interrupted.status, interrupted.text) == ("interrupted", "par")
+        assert sum(g.status == "pending" for g in rows.values()) == 38
+        token = session.get(ApiToken, caller.token_id)
+        assert token is not None and token.spent_usd == pytest.approx(0.5)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _auth(cache: TokenCache, token: str) -> Caller:
+    caller, key = cache.lookup(token)
+    return caller if caller is not None else cache.load(key)
+
+
+def test_the_cache_honours_revocation_within_its_window_and_expiry_at_once(
+    store: Store,
+) -> None:
+    token, caller = _token(store, budget_usd=1.0)
+    clock = Clock()
+    cache = TokenCache(store, ttl=5.0, clock=clock)
+    assert _auth(cache, token) == Caller(caller.token_id, caller.user_id, None, None)
+    with store.session() as session:  # revoked by another process
+        row = session.get(ApiToken, caller.token_id)
+        assert row is not None
+        row.revoked_at = datetime.now(UTC)
+    assert cache.lookup(token)[0] is not None  # within the window
+    clock.now = 5.0
+    with pytest.raises(ApiError) as revoked:
+        _auth(cache, token)
+    assert revoked.value.status == 401
+
+    other, other_caller = create_token(store, "writer@example.org", budget_usd=1.0)
+    _auth(cache, other)
+    cache.spent(other_caller.id, 1.0)  # this process's calls count at once
+    with pytest.raises(ApiError) as spent:
+        _auth(cache, other)
+    assert spent.value.status == 402
+
+    third, third_row = create_token(store, "writer@example.org")
+    _auth(cache, third)
+    revoke_token(store, third_row.id)  # in this process: at once
+    with pytest.raises(ApiError, match="revoked"):
+        _auth(cache, third)
+
+    expiring, expiring_row = create_token(store, "writer@example.org", expires_days=1)
+    _auth(cache, expiring)
+    for cached in cache._rows.values():  # the cached row reaches its expiry
+        if cached.row.id == expiring_row.id:
+            cached.row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+    with pytest.raises(ApiError, match="expired"):
+        _auth(cache, expiring)
