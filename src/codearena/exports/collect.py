@@ -127,12 +127,9 @@ def collect(session: Session, study: Study) -> Rows:
 
     token_of = {c.task_id: c.token_id for c in session.scalars(study_rows.api_calls(sid))}
     rows[API_CALLS.name] = []
+    own = [c for c in API_CALLS.column_names if c not in ("generation_id", "token_id")]
     for generation in session.scalars(study_rows.api_generations(sid)):
-        linked = {"generation_id": generation.id, "token_id": token_of.get(generation.task_id)}
-        rows[API_CALLS.name].append(
-            {
-                name: linked[name] if name in linked else _row(generation, API_CALLS, [name])[name]
-                for name in API_CALLS.column_names
-            }
-        )
+        row = _row(generation, API_CALLS, own)
+        row |= {"generation_id": generation.id, "token_id": token_of.get(generation.task_id)}
+        rows[API_CALLS.name].append({name: row[name] for name in API_CALLS.column_names})
     return rows

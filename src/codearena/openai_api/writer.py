@@ -165,9 +165,6 @@ class CallWriter:
         try:
             self._commit(items)
         except Exception:
-            if len(items) == 1:
-                self._commit_alone(items[0])
-                return
             for item in items:  # one bad record must not fail the others
                 self._commit_alone(item)
             return

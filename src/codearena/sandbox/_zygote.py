@@ -269,16 +269,13 @@ def _collect_artifacts(count: int, budget: int) -> int | None:
     ``len(name) len(data) size kind\n`` + name + data, after a first line ``N\n``; ``kind`` is
     ``ok``, ``large`` (over what was left of the budget), ``count`` (past ``count`` images),
     ``special`` (not a regular file), ``empty`` or ``unreadable``; only ``ok`` carries data."""
-    import errno
     import os
-    import stat
 
     if count <= 0:
         return None
     entries: list[bytes] = []
     kept = 0
     left = budget
-    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
     try:
         directory = os.open(".", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError:
@@ -293,45 +290,15 @@ def _collect_artifacts(count: int, budget: int) -> int | None:
                     names.append(entry.name)
         for name in sorted(names):
             raw_name = name.encode("utf-8", "surrogateescape")
-            if kept >= count:
-                entries.append(b"%d 0 0 count\n" % len(raw_name) + raw_name)
-                continue
-            try:
-                fd = os.open(name, flags, dir_fd=directory)
-            except OSError as exc:
-                kind = b"special" if exc.errno == errno.ELOOP else b"unreadable"  # ELOOP: a symlink
-                entries.append(b"%d 0 0 %s\n" % (len(raw_name), kind) + raw_name)
-                continue
-            try:
-                info = os.fstat(fd)
-                if not stat.S_ISREG(info.st_mode):
-                    entries.append(b"%d 0 0 special\n" % len(raw_name) + raw_name)
-                    continue
-                chunks: list[bytes] = []
-                got = 0
-                while info.st_size <= left and got <= left:  # a file still growing is cut
-                    chunk = os.read(fd, left + 1 - got)
-                    if not chunk:
-                        break
-                    chunks.append(chunk)
-                    got += len(chunk)
-                data = b"".join(chunks)
-                if info.st_size > left or len(data) > left:
-                    size = max(info.st_size, len(data))
-                    entries.append(b"%d 0 %d large\n" % (len(raw_name), size) + raw_name)
-                    continue
-                if not data:
-                    entries.append(b"%d 0 0 empty\n" % len(raw_name) + raw_name)
-                    continue
+            kind, data, size = (
+                (b"count", b"", 0) if kept >= count else _read_image(name, directory, left)
+            )
+            if kind == b"ok":
                 left -= len(data)
                 kept += 1
-                entries.append(
-                    b"%d %d %d ok\n" % (len(raw_name), len(data), len(data)) + raw_name + data
-                )
-            except OSError:
-                entries.append(b"%d 0 0 unreadable\n" % len(raw_name) + raw_name)
-            finally:
-                os.close(fd)
+            entries.append(
+                b"%d %d %d %s\n" % (len(raw_name), len(data), size, kind) + raw_name + data
+            )
     except OSError:
         pass
     finally:
@@ -343,6 +310,41 @@ def _collect_artifacts(count: int, budget: int) -> int | None:
     while view:
         view = view[os.write(archive, view) :]
     return archive
+
+
+def _read_image(name: str, directory: int, left: int) -> tuple[bytes, bytes, int]:
+    """One entry of ``_collect_artifacts``: its kind, its data (``ok`` only) and its size."""
+    import errno
+    import os
+    import stat
+
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOCTTY
+    try:
+        fd = os.open(name, flags, dir_fd=directory)
+    except OSError as exc:  # ELOOP: a symlink
+        return (b"special" if exc.errno == errno.ELOOP else b"unreadable"), b"", 0
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return b"special", b"", 0
+        chunks: list[bytes] = []
+        got = 0
+        while info.st_size <= left and got <= left:  # a file still growing is cut
+            chunk = os.read(fd, left + 1 - got)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            got += len(chunk)
+        data = b"".join(chunks)
+        if info.st_size > left or len(data) > left:
+            return b"large", b"", max(info.st_size, len(data))
+        if not data:
+            return b"empty", b"", 0
+        return b"ok", data, len(data)
+    except OSError:
+        return b"unreadable", b"", 0
+    finally:
+        os.close(fd)
 
 
 def _run(kernel: _Kernel, msg: bytes, fds: list[int], paths: list[str]) -> tuple[bytes, str, str, int, bool]:  # fmt: skip
