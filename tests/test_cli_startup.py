@@ -118,3 +118,22 @@ def test_sandbox_run_starts_without_the_store(tmp_path: Any) -> None:
     assert {"codearena.sandbox.types", "codearena.sandboxes"} <= modules
     unwanted = ("sqlalchemy", "alembic", "httpx", "codearena.store", "codearena.evaluation")
     assert [m for m in modules if m.split(".")[0] in unwanted or m in unwanted] == []
+
+
+def test_the_web_app_loads_no_scipy_and_hashes_no_password() -> None:
+    """``codearena serve`` pays neither for scipy.stats (about 70 MB, needed only when an
+    interval is computed) nor for argon2's 64 MB dummy hash (made on the first login of an
+    unknown account) before they are used: both would stay in the peak RSS of a server that
+    only answers API calls."""
+    code = (
+        "import sys, codearena.web.app\n"
+        "from codearena.web import auth\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy'))\n"
+        "print(auth._dummy_hash.cache_info().currsize)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    scipy_modules, hashes = done.stdout.splitlines()
+    assert scipy_modules == "[]"
+    assert hashes == "0"

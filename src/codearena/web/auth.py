@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import re
@@ -23,7 +24,14 @@ SESSION_COOKIE = "codearena_session"
 SESSION_DAYS = 14
 MIN_PASSWORD = 8
 _HASHER = PasswordHasher()
-_DUMMY_HASH = _HASHER.hash("not-a-password-of-anyone")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against when the account does not exist. Made on the first such login,
+    not at import: argon2 takes 64 MB for it, which would stay in every process's peak RSS (the
+    endpoint's serving process included) whether or not anyone ever logs in."""
+    return _HASHER.hash("not-a-password-of-anyone")
 
 
 @dataclass(frozen=True)
@@ -69,7 +77,7 @@ def authenticate(store: Store, email: str, password: str) -> WebUser | None:
             select(WebUser).where(WebUser.email == email.strip().lower())
         ).first()
     if user is None:
-        _verify(_DUMMY_HASH, password)  # same work whether or not the account exists
+        _verify(_dummy_hash(), password)  # same work whether or not the account exists
         return None
     return user if _verify(user.password_hash, password) else None
 
