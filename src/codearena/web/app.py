@@ -98,13 +98,14 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     apidocs.install(app)
     errors.install(app, pages.error_page)
+    # the OpenAI-compatible endpoint (/v1): its own tokens and error format; its routes come
+    # first, as the router tries the routes in order and these take the most requests
+    app.state.openai_api = openai_api.ApiService(context, lambda: platform.api_gateway)
+    app.include_router(openai_api.router)
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(dashboard.router)
     app.include_router(coding.router)
-    # the OpenAI-compatible endpoint (/v1): its own tokens and error format
-    app.state.openai_api = openai_api.ApiService(context, lambda: platform.api_gateway)
-    app.include_router(openai_api.router)
 
     @app.get("/healthz", tags=["health"])
     def healthz() -> JSONResponse:
