@@ -440,3 +440,24 @@ async def test_serve_forever_in_current_loop(capsys: pytest.CaptureFixture[str])
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_wait_sends_nothing_until_its_delay_then_answers(fake: FakeUpstream, stream: bool) -> None:
+    """``wait-S``: no byte at all (no headers, no keep-alive comment) before S seconds (the
+    upstream the endpoint's load bench uses), then the usual answer."""
+    body = json.dumps(chat("fake/wait-0.6", stream=stream)).encode()
+    head = b"POST /api/v1/chat/completions HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+    with socket.create_connection(("127.0.0.1", fake.port), timeout=5) as sock:
+        sock.sendall(head + b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        sock.settimeout(0.1)
+        with pytest.raises(TimeoutError):
+            sock.recv(1)  # the server sleeps 0.6 s before writing any byte
+        sock.settimeout(5)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert data.count(b"OPENROUTER PROCESSING") <= 2  # a stream's usual two, none while waiting
+    assert (b"data: [DONE]" in data) == stream
+    assert (b'"chat.completion"' in data) == (not stream)

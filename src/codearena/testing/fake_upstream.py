@@ -31,6 +31,9 @@ glued to letters/digits, e.g. ``fake/error-401``, ``fake/slow-0.05-no-cost``):
     slow-first-S       headers + comment at once, first delta after S seconds (comments
                        every 0.1 s meanwhile)
     slow-S             S seconds between deltas (overrides chunk_delay)
+    wait-S             nothing for S seconds (not even headers), then the answer as usual: an
+                       upstream like the mock of the published gateway benchmarks, which keeps
+                       no stream alive with comments (``bench/proxy_load.py``)
     hang               read the request, never answer (until stop())
     no-usage           no usage chunk / no usage in the body
     no-cost            usage without "cost"
@@ -125,6 +128,7 @@ RE_ERROR = _kw(r"error-(400|401|402|403|408|429|502|503)")
 RE_FLAKY = _kw(r"flaky-(429|503|connect)-(\d+)")
 RE_SLOW_FIRST = _kw(r"slow-first-(\d+(?:\.\d+)?)")
 RE_SLOW = _kw(r"slow-(\d+(?:\.\d+)?)")
+RE_WAIT = _kw(r"wait-(\d+(?:\.\d+)?)")
 RE_ERROR_IN_200, RE_STREAM_ERROR = _kw("error-in-200"), _kw("stream-error")
 RE_FINISH_ERROR, RE_CUT, RE_HANG = _kw("finish-error"), _kw("cut"), _kw("hang")
 RE_NO_USAGE, RE_NO_COST, RE_LENGTH = _kw("no-usage"), _kw("no-cost"), _kw("length")
@@ -432,6 +436,8 @@ class FakeUpstream:
             await self._send_json(w, status, {"error": err}, close, **extra)
             return True
         cut = failure == "cut"
+        if m := RE_WAIT.search(served):
+            await asyncio.sleep(float(m.group(1)))
         if body.get("stream"):
             return await self._stream(body, served, w, close, cut)
         return await self._complete(body, served, w, close, cut)
