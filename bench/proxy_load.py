@@ -91,6 +91,21 @@ class Run:
     seconds: float = 0.0
     upstream_latency: float = 0.0
 
+    async def send(self, connections: Connections, start: float) -> None:
+        """One request, its latency and when it finished (s after ``start``), or its failure."""
+        sent = time.perf_counter()
+        try:
+            status = await connections.post()
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
+            self.failures[type(exc).__name__] += 1
+            return
+        if status != 200:
+            self.failures[f"HTTP {status}"] += 1
+            return
+        done = time.perf_counter()
+        self.latencies.append(done - sent)
+        self.finished_at.append(done - start)
+
     def summary(self) -> dict[str, object]:
         """``completed_per_s``: the requests answered within a window as long as the load,
         starting one upstream latency after the first was sent; a server keeping up answers
@@ -195,18 +210,7 @@ async def load(
 
     async def one(at: float) -> None:
         await asyncio.sleep(max(0.0, at - time.perf_counter()))
-        sent = time.perf_counter()
-        try:
-            status = await connections.post()
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
-            run.failures[type(exc).__name__] += 1
-            return
-        if status != 200:
-            run.failures[f"HTTP {status}"] += 1
-            return
-        done = time.perf_counter()
-        run.latencies.append(done - sent)
-        run.finished_at.append(done - start)
+        await run.send(connections, start)
 
     start = time.perf_counter() + 0.5
     await asyncio.gather(*(one(start + i / rate) for i in range(total)))
@@ -235,18 +239,7 @@ async def streams(
     async def client(index: int) -> None:
         await asyncio.sleep(spread * index / count)
         while time.perf_counter() < end:
-            sent = time.perf_counter()
-            try:
-                status = await connections.post()
-            except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError) as exc:
-                run.failures[type(exc).__name__] += 1
-                continue
-            if status != 200:
-                run.failures[f"HTTP {status}"] += 1
-                continue
-            done = time.perf_counter()
-            run.latencies.append(done - sent)
-            run.finished_at.append(done - start)
+            await run.send(connections, start)
 
     await asyncio.gather(*(client(i) for i in range(count)))
     run.upstream_latency = 0.0
