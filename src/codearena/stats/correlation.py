@@ -13,20 +13,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from .intervals import MIN_INTERVAL_N, percentile_interval, too_few
-
-
-def _scipy_stats() -> Any:
-    """``scipy.stats``, imported on first use: it holds about 70 MB, which a process that never
-    computes an interval (the web server answering API calls) does not pay."""
-    from scipy import stats  # type: ignore[import-untyped, unused-ignore]
-
-    return stats
+from .intervals import MIN_INTERVAL_N, percentile_interval, scipy_stats, too_few
 
 
 @dataclass(frozen=True)
@@ -48,8 +39,8 @@ class Correlation:
 def _rowwise_spearman(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64]:
     """Spearman's rho of each row pair of two ``(R, n)`` arrays (average ranks for ties); NaN
     for a row where either side is constant."""
-    rx = np.asarray(_scipy_stats().rankdata(x, axis=1), dtype=float)
-    ry = np.asarray(_scipy_stats().rankdata(y, axis=1), dtype=float)
+    rx = np.asarray(scipy_stats().rankdata(x, axis=1), dtype=float)
+    ry = np.asarray(scipy_stats().rankdata(y, axis=1), dtype=float)
     rx = rx - rx.mean(axis=1, keepdims=True)
     ry = ry - ry.mean(axis=1, keepdims=True)
     denominator = np.sqrt((rx * rx).sum(axis=1) * (ry * ry).sum(axis=1))
@@ -65,7 +56,7 @@ def _p_value(rho: float, n: int) -> float | None:
     if abs(rho) >= 1.0:
         return 0.0
     t = rho * math.sqrt((n - 2) / (1.0 - rho * rho))
-    return float(2.0 * _scipy_stats().t.sf(abs(t), n - 2))
+    return float(2.0 * scipy_stats().t.sf(abs(t), n - 2))
 
 
 def spearman_with_ci(

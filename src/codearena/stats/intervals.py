@@ -24,9 +24,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 
-def _scipy_stats() -> Any:
-    """``scipy.stats``, imported on first use: it holds about 70 MB, which a process that never
-    computes an interval (the web server answering API calls) does not pay."""
+def scipy_stats() -> Any:
+    """``scipy.stats``, imported on first use (here and in ``correlation``): it holds about
+    70 MB, which a process that never computes an interval (the web server answering API calls)
+    does not pay."""
     from scipy import stats  # type: ignore[import-untyped, unused-ignore]
 
     return stats
@@ -49,7 +50,7 @@ def too_few(n: int, minimum: int = MIN_INTERVAL_N) -> str | None:
 def _z(confidence: float) -> float:
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
-    return float(_scipy_stats().norm.ppf(0.5 + confidence / 2.0))
+    return float(scipy_stats().norm.ppf(0.5 + confidence / 2.0))
 
 
 def _wilson(p: float, n: float, z: float) -> Interval:
@@ -130,13 +131,13 @@ def bca_interval(
     boot = data[rng.integers(0, n, size=(rounds, n))].mean(axis=1)
     estimate = float(data.mean())
     below = (np.sum(boot < estimate) + 0.5 * np.sum(boot == estimate)) / rounds
-    bias = float(_scipy_stats().norm.ppf(min(max(below, 0.5 / rounds), 1.0 - 0.5 / rounds)))
+    bias = float(scipy_stats().norm.ppf(min(max(below, 0.5 / rounds), 1.0 - 0.5 / rounds)))
     jack = (data.sum() - data) / (n - 1)
     spread = jack.mean() - jack
     denominator = 6.0 * float((spread**2).sum()) ** 1.5
     accel = float((spread**3).sum()) / denominator if denominator > 0 else 0.0
     ends = np.array([-z, z])
-    adjusted = _scipy_stats().norm.cdf(bias + (bias + ends) / (1.0 - accel * (bias + ends)))
+    adjusted = scipy_stats().norm.cdf(bias + (bias + ends) / (1.0 - accel * (bias + ends)))
     lo, hi = np.quantile(boot, adjusted)
     return float(lo), float(hi)
 
@@ -153,7 +154,7 @@ def t_interval(values: Sequence[float], confidence: float = 0.95) -> Interval | 
         return None
     mean = float(data.mean())
     sem = float(data.std(ddof=1)) / math.sqrt(n)
-    critical = float(_scipy_stats().t.ppf(0.5 + confidence / 2.0, n - 1))
+    critical = float(scipy_stats().t.ppf(0.5 + confidence / 2.0, n - 1))
     return mean - critical * sem, mean + critical * sem
 
 
