@@ -242,7 +242,6 @@ async def streams(
             await run.send(connections, start)
 
     await asyncio.gather(*(client(i) for i in range(count)))
-    run.upstream_latency = 0.0
     run.seconds = time.perf_counter() - start
     connections.close()
     return run

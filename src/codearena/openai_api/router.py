@@ -56,7 +56,7 @@ class ApiService:
         if caller is None:
             caller = await asyncio.to_thread(self.tokens.load, key)
         if caller.study_id is not None:
-            await asyncio.to_thread(check_study, self.context.store, caller)
+            await asyncio.to_thread(check_study, self.context.store, caller.study_id)
         return caller
 
     async def record(self, record: Record) -> None:

@@ -1,9 +1,9 @@
 """API tokens: created for an existing web account, shown once, stored as their SHA-256.
 
-A request's token is checked with one query (:func:`authenticate`), whose answer
-:class:`TokenCache` keeps for :data:`AUTH_CACHE_S` seconds; its requests per minute are counted in
-this process (:class:`RateLimiter`); what its calls cost is added to ``spent_usd`` when each call
-is stored, and a token whose budget is spent is refused with 402.
+A request's token is checked against its row, which :class:`TokenCache` reads with one query
+and keeps for :data:`AUTH_CACHE_S` seconds; its requests per minute are counted in this process
+(:class:`RateLimiter`); what its calls cost is added to ``spent_usd`` when each call is stored,
+and a token whose budget is spent is refused with 402.
 """
 
 from __future__ import annotations
@@ -156,21 +156,9 @@ def bearer(authorization: str | None) -> str:
     return token.strip()
 
 
-def authenticate(store: Store, token: str) -> Caller:
-    """The caller of a token, or 401 (unknown, expired, revoked), 402 (its budget, or its study's
-    spend cap, is spent) or 403 (its study is closed)."""
-    with store.session() as session:
-        row = session.scalars(select(ApiToken).where(ApiToken.token_hash == digest(token))).first()
-        if row is None:
-            raise _unauthorized("invalid API token")
-        caller = _judge(row)
-    check_study(store, caller)
-    return caller
-
-
-def _check_study(store: Store, study_id: str) -> None:
+def check_study(store: Store, study_id: str) -> None:
     """A token of a study calls only while the study is open and under its spend cap (the
-    token's calls count in the study's spend)."""
+    token's calls count in the study's spend): 403 or 402 otherwise (blocking)."""
     from codearena.studies.study import get_study, spend_cap_reason
 
     study = get_study(store, study_id)
@@ -202,9 +190,10 @@ class _Cached:
 
 
 class TokenCache:
-    """:func:`authenticate` without a query for most requests: a token's row (id, account,
-    study, limits, expiry, revocation, spending) is read at most once per :data:`AUTH_CACHE_S`
-    seconds and judged again on every request, so
+    """Who a token belongs to, or its 401 (unknown, expired, revoked) or 402 (budget spent),
+    without a query for most requests: a token's row (id, account, study, limits, expiry,
+    revocation, spending) is read at most once per :data:`AUTH_CACHE_S` seconds and judged again
+    on every request, so
 
     - its expiry is honoured to the second (the time is compared on each request);
     - its budget is honoured at once for this process's calls (:meth:`spent` adds each stored
@@ -267,12 +256,6 @@ def _judge(row: ApiToken) -> Caller:
             "budget_exhausted",
         )
     return Caller(row.id, row.user_id, row.study_id, row.rpm)
-
-
-def check_study(store: Store, caller: Caller) -> None:
-    """403 or 402 for a token of a study that is closed or at its spend cap (blocking)."""
-    if caller.study_id is not None:
-        _check_study(store, caller.study_id)
 
 
 class RateLimiter:

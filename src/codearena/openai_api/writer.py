@@ -55,25 +55,23 @@ class Batch:
             connection.execute(insert(API_CALLS), self.api_calls)
         if self.generations:
             connection.execute(insert(GENERATIONS), self.generations)
-        table = GENERATIONS
         if self.finished:
-            self._write_finished(connection, table)
+            self._write_finished(connection)
         for row in self.interrupted:
             values = {name: value for name, value in row.items() if name != "row_id"}
             connection.execute(
-                update(table)
-                .where(table.c.id == row["row_id"], table.c.status == "pending")
+                update(GENERATIONS)
+                .where(GENERATIONS.c.id == row["row_id"], GENERATIONS.c.status == "pending")
                 .values(values)
             )
-        tokens = TOKENS
         for token_id, usd in self.spent.items():
             connection.execute(
-                update(tokens)
-                .where(tokens.c.id == token_id)
-                .values(spent_usd=tokens.c.spent_usd + usd)
+                update(TOKENS)
+                .where(TOKENS.c.id == token_id)
+                .values(spent_usd=TOKENS.c.spent_usd + usd)
             )
 
-    def _write_finished(self, connection: Connection, table: Table) -> None:
+    def _write_finished(self, connection: Connection) -> None:
         """One ``executemany`` UPDATE by id for the rows with tool calls, one for the rest,
         whose ``tool_calls`` is SQL NULL (as the ORM writes ``None``), not JSON ``null``."""
         done = 0
@@ -85,7 +83,9 @@ class Batch:
             values: dict[str, Any] = {name: bindparam(name) for name in rows[0] if name not in skip}
             if not with_tools:
                 values["tool_calls"] = null()
-            statement = update(table).where(table.c.id == bindparam("row_id")).values(values)
+            statement = (
+                update(GENERATIONS).where(GENERATIONS.c.id == bindparam("row_id")).values(values)
+            )
             done += connection.execute(statement, rows).rowcount
         if connection.dialect.supports_sane_multi_rowcount and done != len(self.finished):
             raise LookupError(f"{len(self.finished) - done} finished generations do not exist")
