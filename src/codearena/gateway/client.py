@@ -9,16 +9,13 @@ models in order, and fans one task out to many models with a per-provider concur
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import math
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-
-import httpx
 
 from codearena.catalog import Catalog, Route, UnknownModel
 from codearena.config import ConfigError, Settings
@@ -30,51 +27,12 @@ from codearena.gateway.errors import (
     parse_retry_after,
     redact,
 )
+from codearena.gateway.http import ConnectFailed, Connections, ReadFailed
 from codearena.gateway.sse import iter_sse_data
 from codearena.gateway.types import CallResult, ChatRequest, GatewayEvent, Listener
 from codearena.gateway.usage import ask_for_usage, read_usage, usage_in
 
 Sleep = Callable[[float], Awaitable[None]]
-
-
-SHARD = 64
-"""Connections of one HTTP client of the gateway (it has as many clients as its pool needs)."""
-
-
-class Shards:
-    """The gateway's upstream connections: ``size`` of them, kept alive, over httpx clients of at
-    most :data:`SHARD` connections each. httpcore looks through every connection of its pool for
-    each request, so one pool of hundreds costs far more CPU per request than a few small ones
-    (``bench/proxy_load.py`` at 100 requests/s: 39 completed per second with one pool of 1024,
-    87 with 16 of 64). A request takes the client with the fewest requests in flight, so none
-    waits for a connection while another client has one free."""
-
-    def __init__(self, size: int, timeout: httpx.Timeout) -> None:
-        limits = httpx.Limits(max_connections=SHARD, max_keepalive_connections=SHARD)
-        count = max(1, math.ceil(size / SHARD))
-        tls = httpx.create_ssl_context()  # one for all: loading the CA bundle costs ~20 ms
-        self.clients = [
-            httpx.AsyncClient(timeout=timeout, limits=limits, verify=tls) for _ in range(count)
-        ]
-        self.in_flight = [0] * count
-
-    @contextlib.asynccontextmanager
-    async def stream(
-        self, method: str, url: str, *, body: Any, headers: dict[str, str]
-    ) -> AsyncIterator[httpx.Response]:
-        index = min(range(len(self.clients)), key=self.in_flight.__getitem__)
-        self.in_flight[index] += 1
-        try:
-            async with self.clients[index].stream(
-                method, url, json=body, headers=headers
-            ) as response:
-                yield response
-        finally:
-            self.in_flight[index] -= 1
-
-    async def aclose(self) -> None:
-        for client in self.clients:
-            await client.aclose()
 
 
 @dataclass
@@ -142,14 +100,10 @@ class Gateway:
         # as many connections as the providers' limits let calls run at once, all kept alive so
         # that a steady load reuses them instead of reconnecting
         pool = max([256, *(p.concurrency for p in settings.providers.values())])
-        self._client = Shards(
+        self._client = Connections(
             pool,
-            httpx.Timeout(
-                connect=gw.connect_timeout,
-                read=max(gw.first_token_timeout, 1.0),
-                write=30.0,
-                pool=None,
-            ),
+            connect_timeout=gw.connect_timeout,
+            read_timeout=max(gw.first_token_timeout, 1.0),
         )
         self._sleep = sleep
         self._rng = random.Random()
@@ -323,21 +277,21 @@ class Gateway:
         deadline = min(first_token_deadline, total_deadline)
         try:
             async with asyncio.timeout_at(deadline + to_loop) as timer:
-                async with self._client.stream("POST", url, body=body, headers=headers) as response:
-                    if response.status_code != 200:
-                        payload = _json_or_none(await response.aread())
+                async with self._client.post(url, body=body, headers=headers) as response:
+                    if response.status != 200:
+                        payload = _json_or_none(await response.read())
                         raise from_status(
-                            response.status_code,
+                            response.status,
                             payload,
                             provider=provider.name,
                             key_env=provider.key_env,
                             retry_after=parse_retry_after(response.headers.get("retry-after")),
                         )
                     if "text/event-stream" not in response.headers.get("content-type", ""):
-                        payload = _json_or_none(await response.aread())
+                        payload = _json_or_none(await response.read())
                         self._read_whole(payload, stream, provider.name, provider.key_env)
                         return
-                    async for data in iter_sse_data(response.aiter_lines()):
+                    async for data in iter_sse_data(response.lines()):
                         try:
                             chunk = json.loads(data)
                         except ValueError:
@@ -369,13 +323,13 @@ class Gateway:
             raise UpstreamError(
                 "timeout", f"total timeout of {gw.total_timeout:g} s exceeded"
             ) from None
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+        except ConnectFailed as exc:
             raise UpstreamError(
                 "connect",
-                f"cannot connect to {provider.base_url} ({exc or type(exc).__name__})",
+                f"cannot connect to {provider.base_url} ({exc})",
                 retryable=True,
             ) from None
-        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.ReadTimeout) as exc:
+        except ReadFailed as exc:
             if stream.first_token_at is None:
                 raise UpstreamError(
                     "cut",

@@ -1,0 +1,150 @@
+"""The gateway's HTTP connections to the providers: one aiohttp session, kept alive.
+
+aiohttp rather than httpx because a proxied call spends most of its CPU here: streaming one chat
+completion from a loopback upstream costs about 1.1 ms of CPU with httpx and 0.35 ms with
+aiohttp (its HTTP parser is C), and at hundreds of calls per second that is the difference
+between keeping up and falling behind (``bench/proxy_load.py``, BENCHMARKS.md).
+
+What the rest of the gateway sees is library-neutral: :meth:`Connections.post` yields an
+:class:`UpstreamResponse` (status, headers, the whole body or its lines), and a failure of the
+connection is one of two exceptions, :class:`ConnectFailed` (nothing was sent: safe to retry)
+and :class:`ReadFailed` (the connection broke, or went silent past the read timeout, after the
+request was sent).
+
+The session is made on first use inside the running event loop (aiohttp binds a session to
+its loop) and made again if a later call runs in another loop (a CLI command's second
+``asyncio.run``); the proxy settings of the environment (``HTTPS_PROXY``...) are honoured as
+httpx honours them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import aiohttp
+import certifi
+
+
+class ConnectFailed(Exception):
+    """The connection to the provider could not be made (refused, DNS, TLS, connect timeout)."""
+
+
+class ReadFailed(Exception):
+    """The connection broke (or went silent past the read timeout) after the request went."""
+
+
+class UpstreamResponse:
+    """One response from a provider, read as a whole or line by line."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response = response
+        self.status: int = response.status
+        self.headers: Mapping[str, str] = response.headers  # case-insensitive
+
+    async def read(self) -> bytes:
+        with _reading():
+            return await self._response.read()
+
+    async def lines(self) -> AsyncIterator[str]:
+        """The body's lines (:func:`split_lines`)."""
+        with _reading():
+            async for line in split_lines(self._response.content.iter_any()):
+                yield line
+
+
+async def split_lines(reads: AsyncIterator[bytes]) -> AsyncIterator[str]:
+    """The lines of a body read in pieces, without their ending (``\\r\\n``, ``\\n`` or
+    ``\\r``, as server-sent events allow), decoded as UTF-8; the last line even without an
+    ending. Split here rather than by aiohttp's line reader, which refuses lines over 64 KiB (a
+    tool call's arguments can arrive as one long ``data:`` line)."""
+    pending = b""
+    async for data in reads:
+        pending += data
+        if b"\n" not in data and b"\r" not in data:
+            continue
+        lines = pending.splitlines(keepends=True)
+        last = lines[-1]
+        # an unfinished line, or a "\r" whose "\n" may come in the next read, waits
+        pending = lines.pop() if last.endswith(b"\r") or not last.endswith(b"\n") else b""
+        for line in lines:
+            yield _decoded(line)
+    if pending:
+        yield _decoded(pending)
+
+
+class Connections:
+    """Up to ``size`` connections to the providers, kept alive between calls."""
+
+    def __init__(self, size: int, *, connect_timeout: float, read_timeout: float) -> None:
+        self._size = size
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, connect=None, sock_connect=connect_timeout, sock_read=read_timeout
+        )
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._tls: ssl.SSLContext | None = None
+
+    def _current(self) -> aiohttp.ClientSession:
+        loop = asyncio.get_running_loop()
+        session = self._session
+        if session is None or session.closed or self._loop is not loop:
+            if self._tls is None:  # one for all: loading the CA bundle costs ~20 ms
+                self._tls = ssl.create_default_context(cafile=certifi.where())
+            connector = aiohttp.TCPConnector(limit=self._size, limit_per_host=0, ssl=self._tls)
+            session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=self._timeout,
+                trust_env=True,
+            )
+            self._session, self._loop = session, loop
+        return session
+
+    @contextlib.asynccontextmanager
+    async def post(
+        self, url: str, *, body: Any, headers: dict[str, str]
+    ) -> AsyncIterator[UpstreamResponse]:
+        """POST ``body`` as JSON; the response is released (its connection back to the pool,
+        or closed if it was not read to the end) when the block ends."""
+        session = self._current()
+        try:
+            response = await session.post(url, json=body, headers=headers)
+        except aiohttp.ClientConnectorError as exc:  # before the request was sent
+            raise ConnectFailed(_describe(exc)) from exc
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise ConnectFailed(f"connect timeout ({exc or 'no answer'})") from exc
+        except (aiohttp.ClientError, aiohttp.ServerTimeoutError) as exc:
+            raise ReadFailed(_describe(exc)) from exc
+        try:
+            yield UpstreamResponse(response)
+        finally:
+            response.release()
+
+    async def aclose(self) -> None:
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            with contextlib.suppress(RuntimeError):  # its loop may be gone (another run's)
+                await session.close()
+
+
+@contextlib.contextmanager
+def _reading() -> Any:
+    try:
+        yield
+    except (aiohttp.ClientError, aiohttp.ServerTimeoutError) as exc:
+        raise ReadFailed(_describe(exc)) from exc
+
+
+def _decoded(line: bytes) -> str:
+    if line.endswith(b"\r\n"):
+        line = line[:-2]
+    elif line.endswith((b"\n", b"\r")):
+        line = line[:-1]
+    return line.decode("utf-8", "replace")
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
