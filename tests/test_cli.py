@@ -279,6 +279,10 @@ def test_serve_starts_without_any_key_and_says_how_to_add_one(env: Path) -> None
         page = httpx.get(f"http://127.0.0.1:{port}/")
         assert "OPENROUTER_API_KEY" in page.text
         assert "script-src 'self'" in page.headers["content-security-policy"]
+        # the endpoint on the server's own loop and parser (uvloop, httptools)
+        denied = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", json={})
+        assert denied.status_code == 401
+        assert denied.json()["error"]["code"] == "invalid_api_key"
     finally:
         proc.terminate()
         _, stderr = proc.communicate(timeout=10)
