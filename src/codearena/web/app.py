@@ -94,6 +94,7 @@ def create_app(
     )
     app.state.context = context
     app.state.platform = platform
+    app.add_middleware(openai_api.DirectRoutes)  # inside SecurityHeaders (added after: outside)
     app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     apidocs.install(app)
