@@ -16,6 +16,7 @@ and a request submits a call's next record only once the previous one has commit
 from __future__ import annotations
 
 import asyncio
+import functools
 import queue
 import threading
 from collections.abc import Callable
@@ -23,7 +24,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, null, update
+from sqlalchemy import Connection, Table, Update, bindparam, insert, null, update
 
 from codearena.store import Generation, Store, Task
 from codearena.store.api_models import ApiCall, ApiToken
@@ -49,27 +50,20 @@ class Batch:
     spent: dict[str, float] = field(default_factory=dict)  # token id -> USD to add
 
     def write(self, connection: Connection) -> None:
-        if self.tasks:
-            connection.execute(insert(TASKS), self.tasks)
-        if self.api_calls:
-            connection.execute(insert(API_CALLS), self.api_calls)
-        if self.generations:
-            connection.execute(insert(GENERATIONS), self.generations)
+        for statement, rows in (
+            (_INSERT_TASKS, self.tasks),
+            (_INSERT_API_CALLS, self.api_calls),
+            (_INSERT_GENERATIONS, self.generations),
+        ):
+            if rows:
+                connection.execute(statement, rows)
         if self.finished:
             self._write_finished(connection)
-        for row in self.interrupted:
-            values = {name: value for name, value in row.items() if name != "row_id"}
-            connection.execute(
-                update(GENERATIONS)
-                .where(GENERATIONS.c.id == row["row_id"], GENERATIONS.c.status == "pending")
-                .values(values)
-            )
-        for token_id, usd in self.spent.items():
-            connection.execute(
-                update(TOKENS)
-                .where(TOKENS.c.id == token_id)
-                .values(spent_usd=TOKENS.c.spent_usd + usd)
-            )
+        if self.interrupted:
+            connection.execute(_interrupt_statement(tuple(self.interrupted[0])), self.interrupted)
+        if self.spent:
+            rows = [{"token": token, "usd": usd} for token, usd in self.spent.items()]
+            connection.execute(_SPEND, rows)
 
     def _write_finished(self, connection: Connection) -> None:
         """One ``executemany`` UPDATE by id for the rows with tool calls, one for the rest,
@@ -77,18 +71,47 @@ class Batch:
         done = 0
         for with_tools in (True, False):
             rows = [row for row in self.finished if (row["tool_calls"] is not None) == with_tools]
-            if not rows:
-                continue
-            skip = {"row_id"} if with_tools else {"row_id", "tool_calls"}
-            values: dict[str, Any] = {name: bindparam(name) for name in rows[0] if name not in skip}
-            if not with_tools:
-                values["tool_calls"] = null()
-            statement = (
-                update(GENERATIONS).where(GENERATIONS.c.id == bindparam("row_id")).values(values)
-            )
-            done += connection.execute(statement, rows).rowcount
+            if rows:
+                statement = _finish_statement(tuple(rows[0]), with_tools)
+                done += connection.execute(statement, rows).rowcount
         if connection.dialect.supports_sane_multi_rowcount and done != len(self.finished):
             raise LookupError(f"{len(self.finished) - done} finished generations do not exist")
+
+
+# The UPDATE statements are built once per set of columns, not per batch: building one (its
+# bound parameters, its cache key) cost about as much as running it.
+
+
+@functools.cache
+def _finish_statement(names: tuple[str, ...], with_tools: bool) -> Update:
+    skip = {"row_id"} if with_tools else {"row_id", "tool_calls"}
+    values: dict[str, Any] = {name: bindparam(name) for name in names if name not in skip}
+    if not with_tools:
+        values["tool_calls"] = null()
+    return update(GENERATIONS).where(GENERATIONS.c.id == bindparam("row_id")).values(values)
+
+
+@functools.cache
+def _interrupt_statement(names: tuple[str, ...]) -> Update:
+    """Only a generation still pending is marked interrupted."""
+    values: dict[str, Any] = {name: bindparam(name) for name in names if name != "row_id"}
+    return (
+        update(GENERATIONS)
+        .where(GENERATIONS.c.id == bindparam("row_id"), GENERATIONS.c.status == "pending")
+        .values(values)
+    )
+
+
+_INSERT_TASKS, _INSERT_API_CALLS, _INSERT_GENERATIONS = (
+    insert(TASKS),
+    insert(API_CALLS),
+    insert(GENERATIONS),
+)
+_SPEND = (
+    update(TOKENS)
+    .where(TOKENS.c.id == bindparam("token"))
+    .values(spent_usd=TOKENS.c.spent_usd + bindparam("usd"))
+)
 
 
 Record = Callable[[Batch], None]
