@@ -1,12 +1,15 @@
-"""The gateway's HTTP layer: lines split as server-sent events allow, whatever the reads."""
+"""The gateway's HTTP layer: lines split as server-sent events allow, whatever the reads; the
+environment's proxies honoured; ``~/.netrc`` never read."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from codearena.gateway.http import ConnectFailed, Connections, split_lines
+from codearena.testing.fake_upstream import FakeUpstream
 
 
 async def _lines(*reads: bytes) -> list[str]:
@@ -52,5 +55,55 @@ async def test_a_refused_connection_is_connect_failed() -> None:
         with pytest.raises(ConnectFailed):
             async with connections.post(f"http://127.0.0.1:{port}/x", body={}, headers={}):
                 pass
+    finally:
+        await connections.aclose()
+
+
+def _chat() -> dict[str, object]:
+    return {"model": "openai/gpt-4o", "messages": [{"role": "user", "content": "ECHO:via"}]}
+
+
+async def test_the_environments_proxy_is_used_and_no_proxy_honoured(
+    fake: FakeUpstream, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fake answers any ``.../chat/completions`` target, so as a forward proxy it receives
+    the absolute URL of a provider that does not exist."""
+    monkeypatch.setenv("HTTP_PROXY", fake.root_url)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    target = "http://provider.invalid/api/v1/chat/completions"
+    connections = Connections(4, connect_timeout=2.0, read_timeout=5.0)
+    try:
+        async with connections.post(target, body=_chat(), headers={}) as response:
+            assert response.status == 200
+        assert fake.requests[-1].path == target  # a proxy's request line
+    finally:
+        await connections.aclose()
+    monkeypatch.setenv("NO_PROXY", "provider.invalid")
+    direct = Connections(4, connect_timeout=2.0, read_timeout=5.0)
+    try:
+        with pytest.raises(ConnectFailed):  # straight to a host that does not resolve
+            async with direct.post(target, body=_chat(), headers={}):
+                pass
+    finally:
+        await direct.aclose()
+
+
+async def test_a_netrc_entry_for_the_provider_is_not_read(
+    fake: FakeUpstream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """aiohttp's ``trust_env`` would add the entry's credentials, and refuse the request as
+    it already has an ``Authorization`` header."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine {fake.host} login someone password secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    connections = Connections(4, connect_timeout=2.0, read_timeout=5.0)
+    try:
+        url = f"{fake.base_url}/chat/completions"
+        headers = {"Authorization": "Bearer sk-test"}
+        async with connections.post(url, body=_chat(), headers=headers) as response:
+            assert response.status == 200
+        assert fake.requests[-1].headers["authorization"] == "Bearer sk-test"
     finally:
         await connections.aclose()

@@ -13,8 +13,11 @@ request was sent).
 
 The session is made on first use inside the running event loop (aiohttp binds a session to
 its loop) and made again if a later call runs in another loop (a CLI command's second
-``asyncio.run``); the proxy settings of the environment (``HTTPS_PROXY``...) are honoured as
-httpx honours them.
+``asyncio.run``). The environment's proxies (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``,
+``NO_PROXY``) are honoured, looked up once per provider address rather than through aiohttp's
+``trust_env``, which would also read ``~/.netrc`` in a worker thread on every request (and
+refuse a request whose host it lists, as the gateway sends its own ``Authorization``). No
+cookies are kept: one user's call must not carry what a provider set on another's.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+import urllib.parse
+import urllib.request
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -87,6 +92,7 @@ class Connections:
         self._session: aiohttp.ClientSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tls: ssl.SSLContext | None = None
+        self._proxies: dict[tuple[str, str, int | None], str | None] = {}
 
     def _current(self) -> aiohttp.ClientSession:
         loop = asyncio.get_running_loop()
@@ -98,7 +104,7 @@ class Connections:
             session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=self._timeout,
-                trust_env=True,
+                cookie_jar=aiohttp.DummyCookieJar(),
             )
             self._session, self._loop = session, loop
         return session
@@ -111,7 +117,7 @@ class Connections:
         or closed if it was not read to the end) when the block ends."""
         session = self._current()
         try:
-            response = await session.post(url, json=body, headers=headers)
+            response = await session.post(url, json=body, headers=headers, proxy=self._proxy(url))
         except aiohttp.ClientConnectorError as exc:  # before the request was sent
             raise ConnectFailed(_describe(exc)) from exc
         except aiohttp.ConnectionTimeoutError as exc:
@@ -122,6 +128,19 @@ class Connections:
             yield UpstreamResponse(response)
         finally:
             response.release()
+
+    def _proxy(self, url: str) -> str | None:
+        """The environment's proxy for ``url``, or ``None`` (none set, or ``NO_PROXY``)."""
+        parts = urllib.parse.urlsplit(url)
+        key = (parts.scheme, parts.hostname or "", parts.port)
+        if key not in self._proxies:
+            proxies = urllib.request.getproxies()
+            chosen = proxies.get(parts.scheme) or proxies.get("all")
+            host = parts.netloc.rpartition("@")[2]
+            if chosen and urllib.request.proxy_bypass(host):
+                chosen = None
+            self._proxies[key] = chosen
+        return self._proxies[key]
 
     async def aclose(self) -> None:
         session, self._session = self._session, None
