@@ -107,3 +107,13 @@ async def test_a_netrc_entry_for_the_provider_is_not_read(
         assert fake.requests[-1].headers["authorization"] == "Bearer sk-test"
     finally:
         await connections.aclose()
+
+
+async def test_a_url_that_is_not_one_is_connect_failed() -> None:
+    connections = Connections(4, connect_timeout=2.0, read_timeout=2.0)
+    try:
+        with pytest.raises(ConnectFailed):
+            async with connections.post("http://[bad/chat/completions", body={}, headers={}):
+                pass
+    finally:
+        await connections.aclose()

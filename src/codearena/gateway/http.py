@@ -118,7 +118,7 @@ class Connections:
         session = self._current()
         try:
             response = await session.post(url, json=body, headers=headers, proxy=self._proxy(url))
-        except aiohttp.ClientConnectorError as exc:  # before the request was sent
+        except (aiohttp.ClientConnectorError, aiohttp.InvalidURL) as exc:  # nothing was sent
             raise ConnectFailed(_describe(exc)) from exc
         except aiohttp.ConnectionTimeoutError as exc:
             raise ConnectFailed(f"connect timeout ({exc or 'no answer'})") from exc
@@ -131,8 +131,11 @@ class Connections:
 
     def _proxy(self, url: str) -> str | None:
         """The environment's proxy for ``url``, or ``None`` (none set, or ``NO_PROXY``)."""
-        parts = urllib.parse.urlsplit(url)
-        key = (parts.scheme, parts.hostname or "", parts.port)
+        try:
+            parts = urllib.parse.urlsplit(url)
+            key = (parts.scheme, parts.hostname or "", parts.port)
+        except ValueError:  # not a URL: aiohttp says so (ConnectFailed)
+            return None
         if key not in self._proxies:
             proxies = urllib.request.getproxies()
             chosen = proxies.get(parts.scheme) or proxies.get("all")
