@@ -68,6 +68,7 @@ async def test_the_environments_proxy_is_used_and_no_proxy_honoured(
 ) -> None:
     """The fake answers any ``.../chat/completions`` target, so as a forward proxy it receives
     the absolute URL of a provider that does not exist."""
+    monkeypatch.delenv("http_proxy", raising=False)  # the lower-case name would win
     monkeypatch.setenv("HTTP_PROXY", fake.root_url)
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)

@@ -51,6 +51,6 @@ def serve(
         err().print(shown(f"invite links use {context.settings.web.public_url}"))
     redact_invites_in_access_log()  # invite tokens (single-use ones) stay out of the log
     # uvloop and httptools (C) rather than asyncio's loop and h11: at 500 calls/s to the
-    # endpoint, 370 completed per second instead of 295 (BENCHMARKS.md)
+    # endpoint, 414-500 completed per second instead of 295-319 (BENCHMARKS.md)
     app = create_app(context)
     uvicorn.run(app, host=host, port=port, log_level="info", loop="uvloop", http="httptools")
