@@ -6,7 +6,9 @@ all until then, like the mock upstream of the published gateway benchmarks). The
 first straight to the upstream, then through ``codearena serve``'s ``/v1/chat/completions`` (a
 fresh process with its own database and an API token; 20 warm-up calls first, not counted), so
 the difference is what codearena adds: authentication, routing, the gateway, recording every
-call. Two kinds of load, each request waited for and non-streamed:
+call. Two kinds of load, each request waited for, non-streamed unless ``--stream`` (then both
+targets stream, read to ``data: [DONE]``: the gateway always streams from the upstream, so a
+non-streamed direct call is an upstream doing less work than the one codearena calls):
 
 - open loop (``--rate R``): request i is sent at i / R seconds whatever the earlier ones are
   doing. Completed per second counts the answers within a window as long as the load, starting
@@ -22,7 +24,7 @@ calls the database recorded, and its RSS, open descriptors and database connecti
 during the load (first and last sample). ``--database postgresql`` records into a fresh
 PostgreSQL database (made and dropped on ``--postgres-url``) instead of SQLite.
 
-    python bench/proxy_load.py [--rate 200 | --streams 200] [--duration 15]
+    python bench/proxy_load.py [--rate 200 | --streams 200] [--duration 15] [--stream]
         [--upstream-latency 1.5] [--database sqlite|postgresql]
 
 The load generator is a lean HTTP/1.1 client on asyncio streams (httpx spent about a
@@ -132,8 +134,8 @@ class Connections:
     """A lean HTTP/1.1 keep-alive client on asyncio streams: the load generator shares the 2
     cores with what it measures, and httpx spends about a millisecond of CPU per request, which
     at hundreds per second is the generator measuring itself. A request is written as prepared
-    bytes; a response is read by its status line and ``Content-Length`` (the non-streamed
-    answers of both targets have one). Connections are reused, a new one opened when all are
+    bytes; a response is read by its status line and ``Content-Length`` (non-streamed answers)
+    or its chunks (streamed ones, which must end with ``data: [DONE]``). Connections are reused, a new one opened when all are
     busy."""
 
     def __init__(self, url: str, headers: dict[str, str], body: dict[str, object]) -> None:
@@ -177,9 +179,14 @@ class Connections:
                     length = int(value)
                 elif name == b"connection" and value.strip().lower() == b"close":
                     close = True
+                elif name == b"transfer-encoding" and b"chunked" in value.lower():
+                    length = -1
             if length is None:
-                raise OSError("a response without Content-Length")
-            await reader.readexactly(length)
+                raise OSError("a response without Content-Length or chunked encoding")
+            if length >= 0:
+                await reader.readexactly(length)
+            elif not (await _read_chunked(reader)).rstrip().endswith(b"data: [DONE]"):
+                raise OSError("a stream that did not end with data: [DONE]")
         except BaseException:
             writer.close()
             raise
@@ -192,6 +199,17 @@ class Connections:
     def close(self) -> None:
         for _, writer in self.idle:
             writer.close()
+
+
+async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    """A chunked body (a streamed answer: SSE frames) to its zero-length last chunk."""
+    parts = []
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+        if size == 0:
+            await reader.readuntil(b"\r\n")  # no trailers: the blank line that ends the body
+            return b"".join(parts)
+        parts.append((await reader.readexactly(size + 2))[:-2])
 
 
 async def load(
@@ -386,6 +404,12 @@ def main() -> None:
         "--duration 600)",
     )
     parser.add_argument("--duration", type=float, default=15.0, help="seconds of load")
+    parser.add_argument(
+        "--stream",
+        action="store_true",
+        help="streamed requests (stream: true, read to data: [DONE]) to both targets, so that "
+        "the upstream does the same work for both; the added latency at 1 and 200 streams",
+    )
     parser.add_argument("--upstream-latency", type=float, default=1.5)
     parser.add_argument(
         "--api-concurrency",
@@ -448,6 +472,7 @@ def main() -> None:
         wait_for(f"http://127.0.0.1:{serve_port}/", server, "codearena serve")
         model = f"fake/wait-{args.upstream_latency:g}"
         messages = [{"role": "user", "content": "Write add(a, b) in Python."}]
+        streamed = {"stream": True} if args.stream else {}
 
         def run(name: str, url: str, headers: dict[str, str], body: dict[str, object]) -> Run:
             if args.streams is not None:
@@ -464,11 +489,15 @@ def main() -> None:
             "upstream directly",
             f"http://127.0.0.1:{upstream_port}/api/v1/chat/completions",
             {"Authorization": "Bearer sk-or-bench"},
-            {"model": model, "messages": messages},
+            {"model": model, "messages": messages, **streamed},
         )
         proxy_url = f"http://127.0.0.1:{serve_port}/v1/chat/completions"
         proxy_headers = {"Authorization": f"Bearer {token}"}
-        proxy_body: dict[str, object] = {"model": f"openrouter:{model}", "messages": messages}
+        proxy_body: dict[str, object] = {
+            "model": f"openrouter:{model}",
+            "messages": messages,
+            **streamed,
+        }
         asyncio.run(warm_up(proxy_url, proxy_headers, proxy_body))  # first-use costs, not counted
         cpu_before = cpu_seconds(server.pid)
         every = max(1.0, args.duration / 20)
@@ -500,6 +529,7 @@ def main() -> None:
     load_text = (
         f"{args.streams} streams" if args.streams is not None else f"{args.rate:g} requests/s"
     )
+    load_text += ", streamed" if args.stream else ""
     print(f"offered: {load_text} for {args.duration:g} s, upstream latency "
           f"{args.upstream_latency:g} s, database {args.database}, cores: {os.cpu_count()}")  # fmt: skip
     for row in (a, b):

@@ -289,6 +289,23 @@ def test_serve_starts_without_any_key_and_says_how_to_add_one(env: Path) -> None
     assert "export OPENROUTER_API_KEY" in stderr
 
 
+def test_serve_freezes_the_start_up_heap_and_collects_the_young_generation_less_often() -> None:
+    # in a process of its own: the collector's settings are process-wide
+    script = (
+        "import gc, json\n"
+        "from codearena.cli.serve import tune_garbage_collector\n"
+        "before = gc.get_freeze_count()\n"
+        "tune_garbage_collector()\n"
+        "print(json.dumps([before, gc.get_freeze_count(), gc.get_threshold()]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    before, frozen, threshold = json.loads(done.stdout)
+    assert before == 0 and frozen > 1000  # the modules and objects start-up made
+    assert threshold[0] == 50_000 and threshold[1] >= 20
+
+
 def test_generate_runs_every_answer_against_tests(
     env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

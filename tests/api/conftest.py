@@ -13,6 +13,7 @@ from typing import Any
 import openai
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from codearena.catalog import Catalog
 from codearena.config import Settings
@@ -32,6 +33,7 @@ class Server:
     url: str
     context: Context
     email: str
+    app: FastAPI
     clients: list[openai.OpenAI] = field(default_factory=list)
 
     def sdk(self, token: str) -> openai.OpenAI:
@@ -75,7 +77,7 @@ def server(settings: Settings) -> Iterator[Server]:
         time.sleep(0.025)
     else:
         pytest.fail("the web server did not start")
-    running = Server(f"http://127.0.0.1:{port}", context, email)
+    running = Server(f"http://127.0.0.1:{port}", context, email, app)
     yield running
     for client in running.clients:
         client.close()

@@ -301,6 +301,48 @@ def test_a_client_that_disconnects_mid_stream_leaves_an_interrupted_generation(
     assert len(row.text) < len(DEFAULT_REPLY)
 
 
+def test_a_pending_row_that_cannot_be_written_fails_the_request_and_cancels_the_call(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the pending row is written while the upstream call starts: when it fails, nothing is
+    # answered but the database's error, and the upstream call (slow here) does not go on
+    writer = server.app.state.openai_api.writer
+    real = writer.write
+    refused: list[object] = []
+
+    async def write(record: Any) -> None:
+        if not refused:
+            refused.append(record)
+            raise OSError("disk full")
+        await real(record)
+
+    monkeypatch.setattr(writer, "write", write)
+    token, _ = server.token()
+    model = unique("slow-first-30")
+    for stream in (False, True):
+        refused.clear()
+        response = httpx.post(
+            f"{server.v1}/chat/completions",
+            json={
+                "model": model,
+                "messages": [{"role": "user", "content": "hi"}],
+                "stream": stream,
+            },
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=20,  # inside the upstream's 30 s: the request did not wait for the call
+        )
+        assert response.status_code == 500
+        assert response.json()["error"]["type"] == "server_error"
+        assert refused
+    assert statuses(server) == []
+    monkeypatch.setattr(writer, "write", real)
+    answer = server.sdk(token).chat.completions.create(
+        model=unique("ok"), messages=[{"role": "user", "content": "ECHO:still here"}]
+    )
+    assert answer.choices[0].message.content == "still here"
+    assert statuses(server) == [["ok"]]
+
+
 TOOLS: Any = [
     {
         "type": "function",

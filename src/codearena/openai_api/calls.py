@@ -5,7 +5,8 @@ pipeline's own writer, sets), or marked ``interrupted`` with the text that had a
 client went away.
 
 Each function here returns a record for :class:`codearena.openai_api.writer.CallWriter`, which
-writes many calls' records in one transaction; a request awaits its record before going on, so
+writes many calls' records in one transaction. The pending rows are written while the upstream
+call starts, the finished row once it has ended; a request awaits both before it answers, so
 the rows are committed before the response is sent.
 """
 

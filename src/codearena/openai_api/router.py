@@ -5,6 +5,10 @@ Its two routes are declared on the FastAPI router (so ``/docs`` shows them) and 
 FastAPI's routing and its middleware run: they take most requests a server gets, and at 500
 calls/s FastAPI's routing and middleware were a fifth of the server's CPU (BENCHMARKS.md).
 
+A call's pending rows are queued for the writer just before its upstream call starts, and
+committed while it runs (their commit is not added to the call's latency); nothing is answered
+before they have committed, and if they cannot be, the upstream call is cancelled.
+
 A streamed request waits for its first answer text (or its failure) before answering, so that
 a call that fails before any text gets an HTTP error status like OpenAI's; from then on every
 delta is sent as it arrives. A client that goes away mid-stream cancels the upstream call and
@@ -202,15 +206,18 @@ async def _chat(service: ApiService, request: Request) -> Response:
         model=model,
         route=route,
     )
-    await service.record(opened)
+    pending = asyncio.ensure_future(service.writer.write(opened))  # queued before the call
     completion_id = f"chatcmpl-{stored.generation_id}"
     headers = {GENERATION_HEADER: stored.generation_id}
     created = int(time.time())
     if not body.stream:
-        return await _whole(service, caller, stored, gateway, chat, completion_id, created, headers)
+        return await _whole(
+            service, caller, stored, pending, gateway, chat, completion_id, created, headers
+        )
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     writer = schemas.ChunkWriter(completion_id, created, model, include_usage)
     call = _Streamed(service, caller, stored, gateway, chat)
+    await _opened(service, stored, pending, call.task)
     first = await call.first()
     result = first.result
     if result is not None and result.status != "ok" and not result.text and not result.tool_calls:
@@ -219,18 +226,44 @@ async def _chat(service: ApiService, request: Request) -> Response:
     return EventStream(call.frames(first, writer), headers)
 
 
+async def _opened(
+    service: ApiService,
+    stored: calls.StoredCall,
+    pending: asyncio.Future[None],
+    call: asyncio.Task[CallResult],
+) -> None:
+    """Wait for the call's pending row, which is written while the upstream call starts (its
+    commit is then not added to the call's latency): nothing is answered before the row has
+    committed. If it cannot be written, the upstream call is cancelled and the request fails
+    with the database's error; if the request is cancelled meanwhile (the server stopping), the
+    row is marked interrupted once it exists, never left pending."""
+    try:
+        await asyncio.shield(pending)
+    except BaseException as exc:
+        call.cancel()
+        await asyncio.gather(call, return_exceptions=True)
+        if isinstance(exc, asyncio.CancelledError):
+            with contextlib.suppress(Exception):
+                await asyncio.shield(pending)
+                await service.record(calls.interrupt_call(stored, ""))
+        raise
+
+
 async def _whole(
     service: ApiService,
     caller: Caller,
     stored: calls.StoredCall,
+    pending: asyncio.Future[None],
     gateway: Gateway,
     chat: ChatRequest,
     completion_id: str,
     created: int,
     headers: dict[str, str],
 ) -> Response:
+    call = asyncio.create_task(_complete(gateway, chat, None))
+    await _opened(service, stored, pending, call)
     try:
-        result = await _complete(gateway, chat, None)
+        result = await call
     except BaseException:  # cancelled (the server stopping): the row says so, never pending
         await service.record(calls.interrupt_call(stored, ""))
         raise
