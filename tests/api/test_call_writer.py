@@ -4,6 +4,7 @@ against SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -13,6 +14,7 @@ from sqlalchemy import func, select
 
 from codearena.gateway import CallResult
 from codearena.openai_api import calls
+from codearena.openai_api import writer as call_writer
 from codearena.openai_api.errors import ApiError
 from codearena.openai_api.tokens import Caller, TokenCache, create_token, revoke_token
 from codearena.openai_api.writer import CallWriter
@@ -49,6 +51,7 @@ def test_every_call_is_recorded_and_a_bad_record_fails_alone(store: Store) -> No
     _, caller = _token(store)
     stranger = Caller("no-such-token", caller.user_id, None, None)
     writer = CallWriter(store)
+    assert writer.in_loop == (store.engine.dialect.name == "sqlite")  # PostgreSQL: a thread
     opened = [_open(caller) for _ in range(40)]
     _, bad = _open(stranger)  # its api_calls row breaks the foreign key
 
@@ -73,6 +76,84 @@ def test_every_call_is_recorded_and_a_bad_record_fails_alone(store: Store) -> No
         assert sum(g.status == "pending" for g in rows.values()) == 38
         token = session.get(ApiToken, caller.token_id)
         assert token is not None and token.spent_usd == pytest.approx(0.5)
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Any) -> Any:
+    store = Store(f"sqlite:///{tmp_path / 'loop.db'}")
+    yield store
+    store.dispose()
+
+
+def _pending(store: Store) -> int:
+    with store.session() as session:
+        return session.scalar(select(func.count()).select_from(ApiCall)) or 0
+
+
+def test_sqlite_records_of_one_turn_of_the_loop_commit_in_one_transaction_without_a_thread(
+    sqlite_store: Store,
+) -> None:
+    _, caller = _token(sqlite_store)
+    writer = CallWriter(sqlite_store)
+
+    async def run() -> None:
+        await asyncio.gather(*(writer.write(_open(caller)[1]) for _ in range(30)))
+        await writer.write(_open(caller)[1])  # a later turn: a transaction of its own
+
+    asyncio.run(run())
+    assert (writer.batches, writer._thread) == (2, None)
+    assert _pending(sqlite_store) == 31
+    with sqlite_store.engine.connect() as other:  # the writer's settings stay on its connection
+        assert other.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+        assert other.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 1000
+    writer.close()
+
+
+def test_sqlite_a_batch_that_finds_the_lock_taken_waits_in_the_thread_not_in_the_loop(
+    sqlite_store: Store,
+) -> None:
+    _, caller = _token(sqlite_store)
+    writer = CallWriter(sqlite_store)
+    path = sqlite_store.engine.url.database
+    assert path is not None
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds SQLite's lock
+
+    async def run() -> None:
+        write = asyncio.ensure_future(writer.write(_open(caller)[1]))
+        for _ in range(20):  # the loop goes on turning while the lock is held
+            await asyncio.sleep(0)
+        assert not write.done()
+        holder.execute("COMMIT")
+        await write
+
+    asyncio.run(run())
+    holder.close()
+    assert writer._thread is not None and _pending(sqlite_store) == 1
+    writer.close()
+
+
+def test_sqlite_checkpoints_run_off_the_loop(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(call_writer, "CHECKPOINT_EVERY_S", 0.0)
+    _, caller = _token(sqlite_store)
+    writer = CallWriter(sqlite_store)
+
+    async def run() -> None:
+        await writer.write(_open(caller)[1])
+        for _ in range(500):  # the worker thread's checkpoint
+            if writer.checkpoints:
+                return
+            await asyncio.sleep(0.01)
+
+    asyncio.run(run())
+    assert writer.checkpoints == 1
+    assert writer._own is not None
+    assert writer._own.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+    assert writer._own.exec_driver_sql("PRAGMA busy_timeout").scalar() == 0  # never waits
+    writer.close()
+    assert writer.checkpoints == 2  # closing checkpoints what is left
 
 
 class Clock:

@@ -5,7 +5,7 @@ Its two routes are declared on the FastAPI router (so ``/docs`` shows them) and 
 FastAPI's routing and its middleware run: they take most requests a server gets, and at 500
 calls/s FastAPI's routing and middleware were a fifth of the server's CPU (BENCHMARKS.md).
 
-A call's pending rows are queued for the writer just before its upstream call starts, and
+A call's pending rows are queued for the writer just after its upstream call starts, and
 committed while it runs (their commit is not added to the call's latency); nothing is answered
 before they have committed, and if they cannot be, the upstream call is cancelled.
 
@@ -206,24 +206,29 @@ async def _chat(service: ApiService, request: Request) -> Response:
         model=model,
         route=route,
     )
-    pending = asyncio.ensure_future(service.writer.write(opened))  # queued before the call
     completion_id = f"chatcmpl-{stored.generation_id}"
     headers = {GENERATION_HEADER: stored.generation_id}
     created = int(time.time())
     if not body.stream:
         return await _whole(
-            service, caller, stored, pending, gateway, chat, completion_id, created, headers
+            service, caller, stored, opened, gateway, chat, completion_id, created, headers
         )
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     writer = schemas.ChunkWriter(completion_id, created, model, include_usage)
     call = _Streamed(service, caller, stored, gateway, chat)
-    await _opened(service, stored, pending, call.task)
+    await _opened(service, stored, _queue(service, opened), call.task)
     first = await call.first()
     result = first.result
     if result is not None and result.status != "ok" and not result.text and not result.tool_calls:
         await call.save(result)
         raise from_result(result)
     return EventStream(call.frames(first, writer), headers)
+
+
+def _queue(service: ApiService, opened: Record) -> asyncio.Future[None]:
+    """Queue the call's pending rows, once its upstream call has been started: the writer may
+    write them in the event loop (SQLite), and they should not hold up the call's request."""
+    return asyncio.ensure_future(service.writer.write(opened))
 
 
 async def _opened(
@@ -253,7 +258,7 @@ async def _whole(
     service: ApiService,
     caller: Caller,
     stored: calls.StoredCall,
-    pending: asyncio.Future[None],
+    opened: Record,
     gateway: Gateway,
     chat: ChatRequest,
     completion_id: str,
@@ -261,7 +266,7 @@ async def _whole(
     headers: dict[str, str],
 ) -> Response:
     call = asyncio.create_task(_complete(gateway, chat, None))
-    await _opened(service, stored, pending, call)
+    await _opened(service, stored, _queue(service, opened), call)
     try:
         result = await call
     except BaseException:  # cancelled (the server stopping): the row says so, never pending
