@@ -283,6 +283,16 @@ def test_serve_starts_without_any_key_and_says_how_to_add_one(env: Path) -> None
         denied = httpx.post(f"http://127.0.0.1:{port}/v1/chat/completions", json={})
         assert denied.status_code == 401
         assert denied.json()["error"]["code"] == "invalid_api_key"
+        # an idle connection outlives uvicorn's default keep-alive (5 s): clients that keep
+        # theirs 5 s never race the server's close
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+            ask = f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+            answers = []
+            for wait in (0.0, 6.0):
+                time.sleep(wait)
+                conn.sendall(ask)
+                answers.append(conn.recv(65536))
+            assert all(a.startswith(b"HTTP/1.1 200") for a in answers), answers
     finally:
         proc.terminate()
         _, stderr = proc.communicate(timeout=10)

@@ -15,6 +15,13 @@ a call's objects (alive for its upstream's latency) are promoted and traversed a
 by the older generations' collections."""
 
 
+KEEP_ALIVE_S = 75
+"""Seconds an idle client connection is kept open (uvicorn's default is 5). Longer than the
+idle expiry of the usual clients (httpx, so the openai SDK, 5 s; aiohttp 15 s; Node's undici
+4 s), so that a client does not send its next request on a connection the server is closing
+at that moment, which the client sees as a reset connection (nginx keeps 75 s too)."""
+
+
 def tune_garbage_collector() -> None:
     """Move what start-up made into the collector's permanent generation and collect the young
     generation less often. Reference counting frees almost everything a call makes; the cycle
@@ -73,4 +80,12 @@ def serve(
     # endpoint, 414-500 completed per second instead of 295-319 (BENCHMARKS.md)
     app = create_app(context)
     tune_garbage_collector()
-    uvicorn.run(app, host=host, port=port, log_level="info", loop="uvloop", http="httptools")
+    uvicorn.run(
+        app,
+        host=host,
+        port=port,
+        log_level="info",
+        loop="uvloop",
+        http="httptools",
+        timeout_keep_alive=KEEP_ALIVE_S,
+    )
