@@ -249,11 +249,11 @@ class CallWriter:
         try:
             with self._store.engine.connect() as connection:
                 connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            self.checkpoints += 1
         except Exception:  # the next one will try again; SQLite's own checkpoints remain
             _log.warning("a WAL checkpoint of the endpoint's writer failed", exc_info=True)
         finally:
             self._checkpointing = False
-        self.checkpoints += 1
 
     def _start(self) -> None:
         if self._thread is not None:
@@ -273,10 +273,9 @@ class CallWriter:
             self._queue.put(_STOP)
             thread.join()
         own, self._own = self._own, None
-        if own is not None:
+        if own is not None:  # it wrote: what is in the log goes into the database file
             with contextlib.suppress(Exception):
                 own.close()
-        if self.in_loop:
             self._take_checkpoint()
 
     def _run(self) -> None:
