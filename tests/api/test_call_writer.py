@@ -156,6 +156,26 @@ def test_sqlite_checkpoints_run_off_the_loop(
     assert writer.checkpoints == 2  # closing checkpoints what is left
 
 
+def test_sqlite_closed_from_the_loop_the_writer_hands_later_records_to_its_thread(
+    sqlite_store: Store,
+) -> None:
+    _, caller = _token(sqlite_store)
+    writer = CallWriter(sqlite_store)
+
+    async def run() -> None:
+        await writer.write(_open(caller)[1])
+        own = writer._own
+        await writer.aclose()
+        assert own is not None and own.closed and writer._own is None
+        assert writer.checkpoints == 1
+        await writer.write(_open(caller)[1])  # during shutdown: written all the same
+
+    asyncio.run(run())
+    assert writer._thread is not None and writer._own is None
+    assert _pending(sqlite_store) == 2
+    writer.close()
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 0.0

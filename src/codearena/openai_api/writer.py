@@ -152,9 +152,10 @@ def _settle(future: asyncio.Future[None], outcome: Future[None]) -> None:
     """Resolve ``future`` (of the loop) as the thread's ``outcome`` resolves."""
 
     def done(_: asyncio.Future[None]) -> None:
+        exception = wrapped.exception()  # read even if nobody waits any more
         if future.done():
             return
-        if exception := wrapped.exception():
+        if exception is not None:
             future.set_exception(exception)
         else:
             future.set_result(None)
@@ -187,11 +188,12 @@ class CallWriter:
         self._waiting: list[_Waiting] = []
         self._own: Connection | None = None  # SQLite: the loop's connection
         self._checkpointing = False  # a checkpoint is running in a worker thread
+        self._closed = False  # closed from the loop: later records go to the thread
         self._checkpointed = time.monotonic()
 
     async def write(self, record: Record) -> None:
         """Write one record; returns once it has committed, raises what its write raised."""
-        if self.in_loop:
+        if self.in_loop and not self._closed:
             loop = asyncio.get_running_loop()
             waiting = _Waiting(record, loop.create_future())
             self._waiting.append(waiting)
@@ -216,6 +218,8 @@ class CallWriter:
         if self._waiting:
             loop.call_soon(self._flush, loop)
         try:
+            if self._closed:
+                raise RuntimeError("the writer was closed: its thread writes what is left")
             self._commit_in_loop([waiting.record for waiting in batch])
         except Exception:  # the lock was taken, or a bad record: the thread sorts it out
             for waiting in batch:
@@ -226,11 +230,17 @@ class CallWriter:
                 waiting.future.set_result(None)
         if not self._checkpointing and time.monotonic() - self._checkpointed >= CHECKPOINT_EVERY_S:
             self._checkpointing, self._checkpointed = True, time.monotonic()
-            loop.run_in_executor(None, self._take_checkpoint)
+            try:
+                loop.run_in_executor(None, self._take_checkpoint)
+            except RuntimeError:  # the executor is shutting down: no checkpoint this time
+                self._checkpointing = False
 
     def _commit_in_loop(self, records: list[Record]) -> None:
         connection = self._own
-        if connection is None or connection.closed:
+        if connection is None or connection.closed or connection.invalidated:
+            if connection is not None:  # a broken one: a new one, with the same settings
+                with contextlib.suppress(Exception):
+                    connection.close()
             connection = self._store.engine.connect()
             connection.detach()  # its settings below must not reach the pool's other users
             connection.exec_driver_sql("PRAGMA busy_timeout=0")  # never wait in the loop
@@ -264,13 +274,28 @@ class CallWriter:
                 thread.start()
                 self._thread = thread
 
+    async def aclose(self) -> None:
+        """Close from the running loop (the app's shutdown): the loop's connection is closed
+        here, where none of its transactions can be running, later records go to the thread,
+        and what is queued for the thread is written."""
+        self._closed = True
+        own, self._own = self._own, None
+        if own is not None:
+            with contextlib.suppress(Exception):
+                own.close()
+        await asyncio.to_thread(self.close)
+        if own is not None:  # it wrote: what is in the log goes into the database file
+            await asyncio.to_thread(self._take_checkpoint)
+
     def close(self) -> None:
         """Write what is queued, then stop the thread (a later record starts it again) and
-        close the loop's connection."""
+        close the loop's connection (from another thread only while the loop is not writing:
+        :meth:`aclose` otherwise)."""
         with self._lock:
             thread, self._thread = self._thread, None
+            if thread is not None:
+                self._queue.put(_STOP)
         if thread is not None:
-            self._queue.put(_STOP)
             thread.join()
         own, self._own = self._own, None
         if own is not None:  # it wrote: what is in the log goes into the database file

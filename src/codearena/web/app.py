@@ -79,7 +79,7 @@ def create_app(
             platform.gateway = None
             await platform.api_gateway.aclose()
             platform.api_gateway = None
-            await asyncio.to_thread(_app.state.openai_api.writer.close)  # what is queued, written
+            await _app.state.openai_api.writer.aclose()  # what is queued, written
             shared.close()
 
     app = FastAPI(
