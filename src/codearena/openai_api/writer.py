@@ -37,7 +37,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -69,6 +69,13 @@ class Batch:
     finished: list[dict[str, Any]] = field(default_factory=list)  # generation rows by id
     interrupted: list[dict[str, Any]] = field(default_factory=list)  # only if still pending
     spent: dict[str, float] = field(default_factory=dict)  # token id -> USD to add
+
+    @classmethod
+    def of(cls, records: Iterable[Record]) -> Batch:
+        batch = cls()
+        for record in records:
+            record(batch)
+        return batch
 
     def write(self, connection: Connection) -> None:
         for statement, rows in (
@@ -217,42 +224,60 @@ class CallWriter:
         del self._waiting[: self._max_batch]
         if self._waiting:
             loop.call_soon(self._flush, loop)
-        try:
-            if self._closed:
-                raise RuntimeError("the writer was closed: its thread writes what is left")
-            self._commit_in_loop([waiting.record for waiting in batch])
-        except Exception:  # the lock was taken, or a bad record: the thread sorts it out
-            for waiting in batch:
-                _settle(waiting.future, self._submit(waiting.record))
+        if self._closed:  # closed meanwhile: the thread writes what is left
+            self._hand_to_thread(batch)
             return
+        try:
+            connection = self._loop_connection()
+            with connection.begin():  # rolled back if it raises
+                Batch.of(waiting.record for waiting in batch).write(connection)
+        except Exception:  # the lock was taken (OperationalError), or a bad record
+            self._hand_to_thread(batch)
+            return
+        self.batches += 1
         for waiting in batch:
             if not waiting.future.done():  # its request may have been cancelled
                 waiting.future.set_result(None)
-        if not self._checkpointing and time.monotonic() - self._checkpointed >= CHECKPOINT_EVERY_S:
-            self._checkpointing, self._checkpointed = True, time.monotonic()
-            try:
-                loop.run_in_executor(None, self._take_checkpoint)
-            except RuntimeError:  # the executor is shutting down: no checkpoint this time
-                self._checkpointing = False
+        self._checkpoint_soon(loop)
 
-    def _commit_in_loop(self, records: list[Record]) -> None:
+    def _checkpoint_soon(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start a checkpoint in a worker thread, unless one runs or ran within
+        :data:`CHECKPOINT_EVERY_S`."""
+        if self._checkpointing or time.monotonic() - self._checkpointed < CHECKPOINT_EVERY_S:
+            return
+        self._checkpointing, self._checkpointed = True, time.monotonic()
+        try:
+            loop.run_in_executor(None, self._take_checkpoint)
+        except RuntimeError:  # the executor is shutting down: no checkpoint this time
+            self._checkpointing = False
+
+    def _hand_to_thread(self, batch: list[_Waiting]) -> None:
+        """The writer thread writes these (waiting for the lock, a bad record alone)."""
+        for waiting in batch:
+            _settle(waiting.future, self._submit(waiting.record))
+
+    def _loop_connection(self) -> Connection:
+        """The loop's own connection, made (again, if it broke) with no busy timeout and no
+        automatic checkpoints."""
         connection = self._own
         if connection is None or connection.closed or connection.invalidated:
-            if connection is not None:  # a broken one: a new one, with the same settings
-                with contextlib.suppress(Exception):
-                    connection.close()
+            self._close_own()
             connection = self._store.engine.connect()
             connection.detach()  # its settings below must not reach the pool's other users
             connection.exec_driver_sql("PRAGMA busy_timeout=0")  # never wait in the loop
             connection.exec_driver_sql("PRAGMA wal_autocheckpoint=0")  # off the loop instead
             connection.commit()
             self._own = connection
-        batch = Batch()
-        for record in records:
-            record(batch)
-        with connection.begin():  # rolled back if it raises (the lock taken: OperationalError)
-            batch.write(connection)
-        self.batches += 1
+        return connection
+
+    def _close_own(self) -> bool:
+        """Close the loop's connection; whether there was one (whether it wrote)."""
+        own, self._own = self._own, None
+        if own is None:
+            return False
+        with contextlib.suppress(Exception):
+            own.close()
+        return True
 
     def _take_checkpoint(self) -> None:
         """A passive WAL checkpoint (it waits for nobody), in a worker thread."""
@@ -279,29 +304,27 @@ class CallWriter:
         here, where none of its transactions can be running, later records go to the thread,
         and what is queued for the thread is written."""
         self._closed = True
-        own, self._own = self._own, None
-        if own is not None:
-            with contextlib.suppress(Exception):
-                own.close()
-        await asyncio.to_thread(self.close)
-        if own is not None:  # it wrote: what is in the log goes into the database file
+        wrote = self._close_own()
+        await asyncio.to_thread(self._stop_thread)
+        if wrote:  # what is in the log goes into the database file
             await asyncio.to_thread(self._take_checkpoint)
 
     def close(self) -> None:
         """Write what is queued, then stop the thread (a later record starts it again) and
         close the loop's connection (from another thread only while the loop is not writing:
         :meth:`aclose` otherwise)."""
+        self._stop_thread()
+        if self._close_own():  # it wrote: what is in the log goes into the database file
+            self._take_checkpoint()
+
+    def _stop_thread(self) -> None:
+        """Write what the thread has queued, then stop it."""
         with self._lock:
             thread, self._thread = self._thread, None
             if thread is not None:
                 self._queue.put(_STOP)
         if thread is not None:
             thread.join()
-        own, self._own = self._own, None
-        if own is not None:  # it wrote: what is in the log goes into the database file
-            with contextlib.suppress(Exception):
-                own.close()
-            self._take_checkpoint()
 
     def _run(self) -> None:
         while True:
@@ -344,9 +367,6 @@ class CallWriter:
             item.future.set_result(None)
 
     def _commit(self, items: list[_Item]) -> None:
-        batch = Batch()
-        for item in items:
-            item.record(batch)
         with self._store.engine.begin() as connection:
-            batch.write(connection)
+            Batch.of(item.record for item in items).write(connection)
         self.batches += 1
