@@ -256,6 +256,28 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _one_response(conn: socket.socket) -> bytes:
+    """One whole HTTP/1.1 response with a Content-Length (its head and body may come apart)."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = conn.recv(65536)
+        if not chunk:
+            return data  # closed by the server
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    while len(body) < length:
+        chunk = conn.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    return head + b"\r\n\r\n" + body
+
+
 def test_serve_starts_without_any_key_and_says_how_to_add_one(env: Path) -> None:
     port = _free_port()
     environ = {k: v for k, v in os.environ.items() if not k.endswith("_API_KEY")}
@@ -291,7 +313,7 @@ def test_serve_starts_without_any_key_and_says_how_to_add_one(env: Path) -> None
             for wait in (0.0, 6.0):
                 time.sleep(wait)
                 conn.sendall(ask)
-                answers.append(conn.recv(65536))
+                answers.append(_one_response(conn))
             assert all(a.startswith(b"HTTP/1.1 200") for a in answers), answers
     finally:
         proc.terminate()
