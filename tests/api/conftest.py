@@ -46,6 +46,16 @@ class Server:
     def v1(self) -> str:
         return f"{self.url}/v1"
 
+    def settle(self) -> None:
+        """Wait until every request to the endpoint has been answered and recorded (a call's
+        finished row is written just after its answer has gone)."""
+        service = self.app.state.openai_api
+        for _ in range(2000):  # polling, no wall-clock assertion
+            if service.in_flight == 0:
+                return
+            time.sleep(0.005)
+        pytest.fail(f"{service.in_flight} requests to the endpoint never finished")
+
     def token(self, **limits: Any) -> tuple[str, str]:
         """``(token, id)`` of a new token of the account."""
         token, row = create_token(self.context.store, self.email, **limits)

@@ -226,3 +226,32 @@ def test_the_cache_honours_revocation_within_its_window_and_expiry_at_once(
             cached.row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
     with pytest.raises(ApiError, match="expired"):
         _auth(cache, expiring)
+
+
+def test_a_spend_not_yet_recorded_survives_the_tokens_row_read_again(store: Store) -> None:
+    # a call's cost counts before its answer goes out, and its record adds it to the row
+    # just after: a row read again in between (its window ended) must not forget it
+    token, caller = _token(store, budget_usd=2.0)
+    clock = Clock()
+    cache = TokenCache(store, ttl=5.0, clock=clock)
+    _auth(cache, token)
+    cache.spent(caller.token_id, 0.6)
+    clock.now = 5.0  # read again from the database, which does not have the 0.6 yet
+    _auth(cache, token)
+    cache.spent(caller.token_id, 0.9)
+    _auth(cache, token)  # 1.5 of 2.0
+    cache.spent(caller.token_id, 0.6)  # 2.1: over (1.5 had the first 0.6 been forgotten)
+    with pytest.raises(ApiError) as over:
+        _auth(cache, token)
+    assert over.value.status == 402
+    with store.session() as session:  # two of the three records written
+        row = session.get(ApiToken, caller.token_id)
+        assert row is not None
+        row.spent_usd = 1.5
+    cache.recorded(caller.token_id, 0.6)
+    cache.recorded(caller.token_id, 0.9)
+    clock.now = 10.0
+    with pytest.raises(ApiError):  # 1.5 from the row, the unrecorded 0.6 added once
+        _auth(cache, token)
+    (cached,) = cache._rows.values()
+    assert cached.row.spent_usd == pytest.approx(2.1)

@@ -3,8 +3,11 @@ async, streamed and not) and raw SSE, against uvicorn on a loopback port and the
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -12,6 +15,7 @@ import openai
 import pytest
 from sqlalchemy import select
 
+from codearena.openai_api.writer import Batch
 from codearena.store import Generation, Task, repo
 from codearena.store.api_models import ApiCall
 from codearena.testing.fake_upstream import DEFAULT_REPLY, FakeUpstream
@@ -20,6 +24,7 @@ from tests.conftest import unique
 
 
 def stored(server: Server, generation_id: str) -> Generation:
+    server.settle()
     with server.context.store.session() as session:
         row = session.get(Generation, generation_id)
         assert row is not None
@@ -28,6 +33,7 @@ def stored(server: Server, generation_id: str) -> Generation:
 
 
 def api_rows(server: Server) -> list[tuple[Task, ApiCall]]:
+    server.settle()
     with server.context.store.session() as session:
         rows = session.execute(select(Task, ApiCall).join(ApiCall, ApiCall.task_id == Task.id))
         return [(task, call) for task, call in rows]
@@ -35,6 +41,7 @@ def api_rows(server: Server) -> list[tuple[Task, ApiCall]]:
 
 def statuses(server: Server) -> list[list[str]]:
     """The generations' statuses of each task made through the endpoint."""
+    server.settle()
     with server.context.store.session() as session:
         tasks = session.scalars(select(Task).join(ApiCall, ApiCall.task_id == Task.id))
         return [[g.status for g in task.generations] for task in tasks]
@@ -352,6 +359,112 @@ TOOLS: Any = [
         },
     }
 ]
+
+
+def _finishes(record: Any) -> bool:
+    """Whether a writer's record is a call's finished row."""
+    batch = Batch()
+    record(batch)
+    return bool(batch.finished)
+
+
+def _ask(server: Server, token: str, model: str, stream: bool) -> tuple[str, str]:
+    """``(generation id, answer text)`` of one call, read to its end (raw HTTP)."""
+    body = {"model": model, "messages": [{"role": "user", "content": "hi"}], "stream": stream}
+    headers = {"Authorization": f"Bearer {token}"}
+    response = httpx.post(f"{server.v1}/chat/completions", json=body, headers=headers, timeout=20)
+    assert response.status_code == 200, response.text
+    generation_id = response.headers["x-codearena-generation-id"]
+    if not stream:
+        return generation_id, response.json()["choices"][0]["message"]["content"]
+    text = ""
+    for line in response.text.splitlines():
+        if line.startswith("data: {"):
+            for choice in json.loads(line[6:])["choices"]:
+                text += choice["delta"].get("content") or ""
+    assert response.text.rstrip().endswith("data: [DONE]")
+    return generation_id, text
+
+
+def _raw(server: Server, generation_id: str) -> Generation:
+    """The generation as the database holds it now (not waiting for the endpoint)."""
+    with server.context.store.session() as session:
+        row = session.get(Generation, generation_id)
+        assert row is not None
+        session.expunge(row)
+        return row
+
+
+def test_the_answer_goes_out_before_its_finished_row_is_written(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the finished row is written once the answer has been sent: with its write held back,
+    # the client has the whole answer while the row is still pending; released, it is ok
+    writer = server.app.state.openai_api.writer
+    real = writer.write
+    held = threading.Event()
+
+    async def write(record: Any) -> None:
+        while _finishes(record) and not held.is_set():
+            await asyncio.sleep(0.005)
+        await real(record)
+
+    monkeypatch.setattr(writer, "write", write)
+    token, _ = server.token()
+    for stream in (False, True):
+        held.clear()
+        generation_id, text = _ask(server, token, unique("ok"), stream)
+        assert text == DEFAULT_REPLY
+        assert _raw(server, generation_id).status == "pending"
+        assert server.app.state.openai_api.in_flight == 1  # its record is still to come
+        held.set()
+        row = stored(server, generation_id)  # waits for the endpoint to settle
+        assert (row.status, row.text) == ("ok", DEFAULT_REPLY)
+
+
+def test_a_finished_row_that_cannot_be_written_is_logged_and_swept_at_the_next_start(
+    server: Server, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the answer has gone when its row fails: the client keeps it, the log says which row,
+    # and the row stays pending until a start finds it older than any call can last
+    writer = server.app.state.openai_api.writer
+    real = writer.write
+
+    async def write(record: Any) -> None:
+        if _finishes(record):
+            raise OSError("disk full")
+        await real(record)
+
+    monkeypatch.setattr(writer, "write", write)
+    token, _ = server.token()
+    lost = []
+    for stream in (False, True):
+        generation_id, text = _ask(server, token, unique("ok"), stream)
+        assert text == DEFAULT_REPLY
+        server.settle()
+        assert _raw(server, generation_id).status == "pending"
+        assert f"the record of generation {generation_id} could not be written" in caplog.text
+        lost.append(generation_id)
+    monkeypatch.setattr(writer, "write", real)
+    recent, _ = _ask(server, token, unique("ok"), False)
+    service = server.app.state.openai_api
+    store = server.context.store
+    older = timedelta(seconds=server.context.settings.gateway.total_timeout + 61)
+    web = repo.create_task(store, prompt="a web task's call", prompt_style="plain")
+    web_pending = repo.create_generation(store, web.id, 0, "x/y", "y", "fake")
+    with store.session() as session:
+        for generation_id in (*lost, web_pending.id):
+            row = session.get(Generation, generation_id)
+            assert row is not None
+            row.created_at = datetime.now(UTC) - older
+    assert service.sweep() == 2  # the endpoint's calls only, and only the old ones
+    for generation_id in lost:
+        row = _raw(server, generation_id)
+        assert (row.status, row.error_kind) == ("interrupted", "server_stopped")
+        assert row.finished_at is not None and row.error
+    assert _raw(server, web_pending.id).status == "pending"  # not a call of the endpoint
+    assert _raw(server, recent).status == "ok"
+    assert service.sweep() == 0
 
 
 def test_tool_calls_come_back_whole_and_are_stored(server: Server) -> None:

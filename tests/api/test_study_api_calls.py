@@ -41,7 +41,7 @@ def test_a_study_tokens_calls_appear_on_its_dashboard(server: Server) -> None:
     server.sdk(stranger).chat.completions.create(
         model=good, messages=[{"role": "user", "content": "elsewhere"}]
     )
-
+    server.settle()
     admin = _admin(server)
     try:
         data = admin.get(f"/api/studies/{study.id}/analysis?rounds=20").json()

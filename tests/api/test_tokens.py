@@ -118,6 +118,7 @@ def test_a_study_token_counts_in_the_study_spend_and_stops_at_its_cap(server: Se
     token, _ = server.token(study=study.id)
     client = server.sdk(token)
     client.chat.completions.create(model=unique("ok"), messages=[{"role": "user", "content": "hi"}])
+    server.settle()
     view = spend_view(server.context.store, study)
     assert view["api_spent_usd"] is not None and view["api_spent_usd"] > 0
     assert view["spent_usd"] == view["api_spent_usd"]  # the study has no task of its own yet

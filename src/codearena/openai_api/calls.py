@@ -6,15 +6,18 @@ client went away.
 
 Each function here returns a record for :class:`codearena.openai_api.writer.CallWriter`, which
 writes many calls' records in one transaction. The pending rows are written while the upstream
-call starts, the finished row once it has ended; a request awaits both before it answers, so
-the rows are committed before the response is sent.
+call starts and committed before anything is answered; the finished row just after the answer
+has been sent. A server that stops in between leaves a pending row, which
+:func:`sweep_unfinished` marks interrupted at the next start.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from sqlalchemy import select, update
 
 from codearena.answers import extract_code
 from codearena.catalog import Route
@@ -22,6 +25,8 @@ from codearena.gateway import CallResult
 from codearena.gateway.client import estimate_tokens
 from codearena.openai_api.tokens import Caller
 from codearena.openai_api.writer import Batch, Record
+from codearena.store import Generation, Store
+from codearena.store.api_models import ApiCall
 from codearena.store.models import new_id
 from codearena.store.repo import RESULT_FIELDS
 
@@ -109,3 +114,31 @@ def interrupt_call(call: StoredCall, text: str) -> Record:
         batch.interrupted.append(row)
 
     return record
+
+
+SERVER_STOPPED = "server_stopped"
+"""The ``error_kind`` of a call a stopped server left unfinished."""
+
+
+def sweep_unfinished(store: Store, older_than_s: float) -> int:
+    """Calls of the endpoint left pending by a server that stopped (or died) before their
+    records were complete, older than any call can last, are marked ``interrupted``; returns
+    how many. What their answers were is not known: their text stays empty."""
+    cutoff = datetime.now(UTC) - timedelta(seconds=older_than_s)
+    statement = (
+        update(Generation)
+        .where(
+            Generation.status == "pending",
+            Generation.created_at < cutoff,
+            Generation.task_id.in_(select(ApiCall.task_id)),
+        )
+        .values(
+            status="interrupted",
+            error="the server stopped before this call's record was complete",
+            error_kind=SERVER_STOPPED,
+            finished_at=datetime.now(UTC),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    with store.session() as session:
+        return int(session.execute(statement).rowcount)  # type: ignore[attr-defined]

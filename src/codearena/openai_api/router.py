@@ -7,7 +7,11 @@ calls/s FastAPI's routing and middleware were a fifth of the server's CPU (BENCH
 
 A call's pending rows are queued for the writer just after its upstream call starts, and
 committed while it runs (their commit is not added to the call's latency); nothing is answered
-before they have committed, and if they cannot be, the upstream call is cancelled.
+before they have committed, and if they cannot be, the upstream call is cancelled. Its finished
+row is written just after the answer has been sent (the answer does not wait for that commit,
+about a millisecond): a server that dies in between leaves the row pending, and the next start
+marks it interrupted (:meth:`ApiService.sweep`). :attr:`ApiService.in_flight` counts the
+requests whose answer or record is not done.
 
 A streamed request waits for its first answer text (or its failure) before answering, so that
 a call that fails before any text gets an HTTP error status like OpenAI's; from then on every
@@ -28,6 +32,7 @@ from typing import cast
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
+from starlette.background import BackgroundTask
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from codearena.catalog import UnknownModel
@@ -61,19 +66,25 @@ class DirectRoutes:
         if handler is None:
             await self.app(scope, receive, send)
             return
+        request = Request(scope, receive)
+        service = _service(request)
+        service.in_flight += 1
         try:
-            response = await handler(Request(scope, receive))
-        except Exception:
-            _log.exception("the OpenAI-compatible endpoint failed")
-            response = error_response(
-                ApiError(
-                    500,
-                    "internal error of the server; its log says more",
-                    "server_error",
-                    "internal_error",
+            try:
+                response = await handler(request)
+            except Exception:
+                _log.exception("the OpenAI-compatible endpoint failed")
+                response = error_response(
+                    ApiError(
+                        500,
+                        "internal error of the server; its log says more",
+                        "server_error",
+                        "internal_error",
+                    )
                 )
-            )
-        await response(scope, receive, send)
+            await response(scope, receive, send)  # and then its record (its background)
+        finally:
+            service.in_flight -= 1
 
 
 def _route_path(scope: Scope) -> str:
@@ -93,6 +104,7 @@ class ApiService:
         self.tokens = TokenCache(context.store)
         self.writer = CallWriter(context.store)
         self.started = int(time.time())  # the catalog has no dates: "created" is start-up
+        self.in_flight = 0  # requests whose answer or record is not done (tests wait for 0)
 
     def gateway(self) -> Gateway:
         gateway = self._gateway()
@@ -114,13 +126,41 @@ class ApiService:
         await asyncio.shield(self.writer.write(record))
 
     async def finish(self, caller: Caller, stored: calls.StoredCall, result: CallResult) -> None:
-        await self.record(calls.finish_call(caller, stored, result))
+        """Write a finished call's record (after its answer has been sent; :meth:`finished`).
+        A record that cannot be written is logged: the answer has gone, and the row stays
+        pending until the next start marks it interrupted."""
+        try:
+            await self.record(calls.finish_call(caller, stored, result))
+        except Exception:
+            _log.exception("the record of generation %s could not be written", stored.generation_id)
+            return
+        if result.cost_usd:
+            self.tokens.recorded(caller.token_id, result.cost_usd)
+
+    def finished(
+        self, caller: Caller, stored: calls.StoredCall, result: CallResult
+    ) -> BackgroundTask:
+        """A call has ended: its cost counts against its token at once (a next request of the
+        same client sees it), and its record is to be written once its answer has been sent."""
         if result.cost_usd:
             self.tokens.spent(caller.token_id, result.cost_usd)
+        return BackgroundTask(self.finish, caller, stored, result)
+
+    def sweep(self) -> int:
+        """At start-up: calls a stopped server left pending (older than any call can last)
+        are marked interrupted; how many."""
+        older_than_s = self.context.settings.gateway.total_timeout + 60
+        return calls.sweep_unfinished(self.context.store, older_than_s)
 
 
-def error_response(error: ApiError) -> Response:
-    return Response(error.body(), error.status, error.headers, media_type="application/json")
+def error_response(error: ApiError, background: BackgroundTask | None = None) -> Response:
+    return Response(
+        error.body(),
+        error.status,
+        error.headers,
+        media_type="application/json",
+        background=background,
+    )
 
 
 def _service(request: Request) -> ApiService:
@@ -220,9 +260,9 @@ async def _chat(service: ApiService, request: Request) -> Response:
     first = await call.first()
     result = first.result
     if result is not None and result.status != "ok" and not result.text and not result.tool_calls:
-        await call.save(result)
-        raise from_result(result)
-    return EventStream(call.frames(first, writer), headers)
+        call.finishing = True
+        return error_response(from_result(result), service.finished(caller, stored, result))
+    return EventStream(call.frames(first, writer), headers, BackgroundTask(call.save))
 
 
 def _queue(service: ApiService, opened: Record) -> asyncio.Future[None]:
@@ -272,11 +312,11 @@ async def _whole(
     except BaseException:  # cancelled (the server stopping): the row says so, never pending
         await service.record(calls.interrupt_call(stored, ""))
         raise
-    await service.finish(caller, stored, result)
+    record = service.finished(caller, stored, result)
     if result.status != "ok":
-        raise from_result(result)
+        return error_response(from_result(result), record)
     body = schemas.completion(completion_id, created, chat.model, result)
-    return Response(body, media_type="application/json", headers=headers)
+    return Response(body, media_type="application/json", headers=headers, background=record)
 
 
 async def _complete(
@@ -307,7 +347,8 @@ class _Streamed:
         self._service, self.caller, self.stored = service, caller, stored
         self.queue: asyncio.Queue[GatewayEvent] = asyncio.Queue()
         self.parts: list[str] = []
-        self.finishing = False
+        self.finishing = False  # the call has ended or been interrupted
+        self.record: BackgroundTask | None = None  # the ended call's record, still to write
         self.task = asyncio.create_task(_complete(gateway, chat, self._on_event))
 
     def _on_event(self, event: GatewayEvent) -> None:
@@ -328,9 +369,11 @@ class _Streamed:
             await self.interrupt()
             raise
 
-    async def save(self, result: CallResult) -> None:
-        self.finishing = True
-        await self._service.finish(self.caller, self.stored, result)
+    async def save(self) -> None:
+        """Once the answer has been sent (or the client went away after its end): write the
+        finished call's record, if it ended."""
+        if self.record is not None:
+            await self.record()
 
     async def interrupt(self) -> None:
         """The client went away (or the server is stopping): cancel the call, keep the text."""
@@ -364,7 +407,8 @@ class _Streamed:
                     event = self.queue.get_nowait()
             result = event.result
             assert result is not None
-            await self.save(result)
+            self.finishing = True
+            self.record = self._service.finished(self.caller, self.stored, result)
             if result.status == "ok":
                 out.append(writer.finish(result.finish_reason or "stop"))
                 if writer.include_usage:
@@ -380,16 +424,23 @@ class _Streamed:
 class EventStream(Response):
     """``text/event-stream`` from an iterator of frames, written as they come, while the client
     is watched: a disconnect (``http.disconnect``, or a failed send) stops the iterator, whose
-    ``finally`` then runs at once rather than whenever it is garbage-collected."""
+    ``finally`` then runs at once rather than whenever it is garbage-collected. ``background``
+    runs at the end, however the stream ended."""
 
     media_type = "text/event-stream"
 
-    def __init__(self, frames: AsyncGenerator[bytes, None], headers: dict[str, str]) -> None:
+    def __init__(
+        self,
+        frames: AsyncGenerator[bytes, None],
+        headers: dict[str, str],
+        background: BackgroundTask,
+    ) -> None:
         super().__init__(
             None,
             200,
             {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **headers},
             self.media_type,
+            background,
         )
         self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
         self.frames = frames
@@ -410,6 +461,8 @@ class EventStream(Response):
             with contextlib.suppress(BaseException):
                 await watch
             await self.frames.aclose()
+            if self.background is not None:
+                await asyncio.shield(self.background())
 
     async def _pump(self, send: Send) -> None:
         async for frame in self.frames:

@@ -196,8 +196,9 @@ class TokenCache:
     on every request, so
 
     - its expiry is honoured to the second (the time is compared on each request);
-    - its budget is honoured at once for this process's calls (:meth:`spent` adds each stored
-      call's cost to the cached row, as the call's record adds it to ``spent_usd``), and within
+    - its budget is honoured at once for this process's calls (:meth:`spent` adds each call's
+      cost to the cached row before its answer goes out; until the call's record has added it
+      to ``spent_usd`` (:meth:`recorded`), a row read again gets it added too), and within
       :data:`AUTH_CACHE_S` seconds for what other processes spend;
     - a revocation (``codearena tokens revoke``, another process) is honoured within
       :data:`AUTH_CACHE_S` seconds; :func:`revoke_token` in this process, at once;
@@ -209,6 +210,7 @@ class TokenCache:
     def __init__(self, store: Store, *, ttl: float = AUTH_CACHE_S, clock: Any = time.monotonic):
         self._store, self._ttl, self._clock = store, ttl, clock
         self._rows: dict[str, _Cached] = {}
+        self._unrecorded: dict[str, float] = {}  # token id -> USD spent, not yet in its row
         _CACHES.add(self)
 
     def lookup(self, token: str) -> tuple[Caller | None, str]:
@@ -227,14 +229,25 @@ class TokenCache:
             if row is None:
                 raise _unauthorized("invalid API token")
             session.expunge(row)
+        row.spent_usd += self._unrecorded.get(row.id, 0.0)
         self._rows[key] = _Cached(row, self._clock() + self._ttl)
         return _judge(row)
 
     def spent(self, token_id: str, usd: float) -> None:
-        """A call of ``token_id`` costing ``usd`` has been stored."""
+        """A call of ``token_id`` cost ``usd`` (its record is still to be written)."""
+        self._unrecorded[token_id] = self._unrecorded.get(token_id, 0.0) + usd
         for cached in self._rows.values():
             if cached.row.id == token_id:
                 cached.row.spent_usd += usd
+
+    def recorded(self, token_id: str, usd: float) -> None:
+        """The record of a call of ``token_id`` costing ``usd`` has added it to ``spent_usd``.
+        (A record that could not be written stays counted: the money was spent.)"""
+        left = self._unrecorded.get(token_id, 0.0) - usd
+        if left > 1e-12:
+            self._unrecorded[token_id] = left
+        else:
+            self._unrecorded.pop(token_id, None)
 
     def forget(self, token_id: str) -> None:
         for key in [k for k, c in self._rows.items() if c.row.id == token_id]:

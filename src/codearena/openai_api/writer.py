@@ -2,9 +2,8 @@
 
 A request hands its record to :meth:`CallWriter.write` and awaits it: the writer takes
 everything that is waiting (up to :data:`MAX_BATCH` records) and writes it in one transaction,
-and each awaiting request resumes once that transaction has committed. So a call's rows are in
-the database before its response goes out, exactly as with one transaction per record, but
-under load one commit serves many calls. There is no timer: an idle writer writes at once.
+and each awaiting request resumes once that transaction has committed, exactly as with one
+transaction per record, but under load one commit serves many calls. There is no timer: an idle writer writes at once.
 
 Where the transaction runs depends on the database:
 

@@ -66,6 +66,7 @@ def create_app(
             context.catalog,
         )
         mark_interrupted(platform)
+        _app.state.openai_api.sweep()  # calls a stopped server left pending
         try:
             yield
         finally:
