@@ -78,6 +78,71 @@ def test_every_call_is_recorded_and_a_bad_record_fails_alone(store: Store) -> No
         assert token is not None and token.spent_usd == pytest.approx(0.5)
 
 
+def _statuses(store: Store) -> list[str]:
+    with store.session() as session:
+        return sorted(session.scalars(select(Generation.status)))
+
+
+def test_records_written_later_wait_for_their_window_and_share_a_transaction(
+    store: Store,
+) -> None:
+    _, caller = _token(store)
+    writer = CallWriter(store)
+    opened = [_open(caller) for _ in range(4)]
+    result = CallResult("m", "openrouter", status="ok", text="done", cost_usd=0.25)
+
+    async def run() -> None:
+        await asyncio.gather(*(writer.write(record) for _, record in opened))
+        before = writer.batches
+        later = [
+            asyncio.ensure_future(writer.write(calls.finish_call(caller, s, result), later=True))
+            for s, _ in opened[:2]
+        ]
+        for _ in range(5):  # turns of the loop: a record not written later commits in one
+            await asyncio.sleep(0)
+        await asyncio.to_thread(lambda: None)  # and a thread's
+        assert not any(write.done() for write in later)
+        assert _statuses(store) == ["pending"] * 4
+        later += [  # arriving within the window: written with the first ones
+            asyncio.ensure_future(writer.write(calls.finish_call(caller, s, result), later=True))
+            for s, _ in opened[2:]
+        ]
+        await asyncio.gather(*later)
+        if writer.in_loop:
+            assert writer.batches == before + 1
+        assert _statuses(store) == ["ok"] * 4
+
+    asyncio.run(run())
+    writer.close()
+    with store.session() as session:
+        token = session.get(ApiToken, caller.token_id)
+        assert token is not None and token.spent_usd == pytest.approx(1.0)
+
+
+def test_records_in_their_window_are_written_when_the_writer_closes(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(call_writer, "LATER_S", 60.0)  # not by the window's end
+    _, caller = _token(store)
+    writer = CallWriter(store)
+    stored, record = _open(caller)
+    result = CallResult("m", "openrouter", status="ok", text="done")
+
+    async def run() -> None:
+        await writer.write(record)
+        later = asyncio.ensure_future(
+            writer.write(calls.finish_call(caller, stored, result), later=True)
+        )
+        await asyncio.sleep(0)
+        await writer.aclose()  # the app stopping within the record's window
+        assert _statuses(store) == ["ok"]  # written by the time it has closed
+        await later
+
+    asyncio.run(run())
+    assert _statuses(store) == ["ok"]
+    writer.close()
+
+
 @pytest.fixture
 def sqlite_store(tmp_path: Any) -> Any:
     store = Store(f"sqlite:///{tmp_path / 'loop.db'}")
@@ -137,10 +202,15 @@ def test_sqlite_checkpoints_run_off_the_loop(
     sqlite_store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(call_writer, "CHECKPOINT_EVERY_S", 0.0)
+    monkeypatch.setattr(call_writer, "CHECKPOINT_AFTER_RECORDS", 3)
     _, caller = _token(sqlite_store)
     writer = CallWriter(sqlite_store)
 
     async def run() -> None:
+        await writer.write(_open(caller)[1])
+        await writer.write(_open(caller)[1])
+        await asyncio.sleep(0.1)
+        assert writer.checkpoints == 0  # two records since the start: none yet
         await writer.write(_open(caller)[1])
         for _ in range(500):  # the worker thread's checkpoint
             if writer.checkpoints:

@@ -404,10 +404,11 @@ def test_the_answer_goes_out_before_its_finished_row_is_written(
     real = writer.write
     held = threading.Event()
 
-    async def write(record: Any) -> None:
+    async def write(record: Any, *, later: bool = False) -> None:
+        assert later == _finishes(record)  # nobody waits for the finished row
         while _finishes(record) and not held.is_set():
             await asyncio.sleep(0.005)
-        await real(record)
+        await real(record, later=later)
 
     monkeypatch.setattr(writer, "write", write)
     token, _ = server.token()
@@ -430,10 +431,10 @@ def test_a_finished_row_that_cannot_be_written_is_logged_and_swept_at_the_next_s
     writer = server.app.state.openai_api.writer
     real = writer.write
 
-    async def write(record: Any) -> None:
+    async def write(record: Any, *, later: bool = False) -> None:
         if _finishes(record):
             raise OSError("disk full")
-        await real(record)
+        await real(record, later=later)
 
     monkeypatch.setattr(writer, "write", write)
     token, _ = server.token()
@@ -447,6 +448,7 @@ def test_a_finished_row_that_cannot_be_written_is_logged_and_swept_at_the_next_s
         lost.append(generation_id)
     monkeypatch.setattr(writer, "write", real)
     recent, _ = _ask(server, token, unique("ok"), False)
+    server.settle()
     service = server.app.state.openai_api
     store = server.context.store
     older = timedelta(seconds=server.context.settings.gateway.total_timeout + 61)

@@ -44,6 +44,7 @@ def test_create_list_and_revoke(server: Server, caplog: pytest.LogCaptureFixture
         model=unique("ok"), messages=[{"role": "user", "content": "ECHO:hi"}]
     )
     assert answer.choices[0].message.content == "hi"
+    server.settle()  # its record (and spending) written just after the answer
     listed = cli("tokens", "list", "--json")
     assert listed.exit_code == 0, listed.output
     [entry] = json.loads(listed.stdout)

@@ -121,16 +121,16 @@ class ApiService:
             await asyncio.to_thread(check_study, self.context.store, caller.study_id)
         return caller
 
-    async def record(self, record: Record) -> None:
+    async def record(self, record: Record, *, later: bool = False) -> None:
         """Write a call's record; a cancellation of the request waits for it all the same."""
-        await asyncio.shield(self.writer.write(record))
+        await asyncio.shield(self.writer.write(record, later=later))
 
     async def finish(self, caller: Caller, stored: calls.StoredCall, result: CallResult) -> None:
         """Write a finished call's record (after its answer has been sent; :meth:`finished`).
         A record that cannot be written is logged: the answer has gone, and the row stays
         pending until the next start marks it interrupted."""
         try:
-            await self.record(calls.finish_call(caller, stored, result))
+            await self.record(calls.finish_call(caller, stored, result), later=True)
         except Exception:
             _log.exception("the record of generation %s could not be written", stored.generation_id)
             return

@@ -20,6 +20,11 @@ Where the transaction runs depends on the database:
 - **PostgreSQL** (and any other server): in the writer thread, which spends its transactions
   waiting on the server.
 
+A record that nobody waits for (a finished call's, written after its answer has gone) is
+written :data:`LATER_S` after it arrives, with every other such record that arrived in that
+window: it then does not take the loop (or, in a thread, the GIL) at the moment the client's
+next request arrives, and under load more records share a transaction.
+
 If a batch's transaction fails, each of its records is written again in a transaction of its
 own (in the writer thread), so a bad record fails only its own request (with the database's
 exception) and never the others. Records of one batch are written in the order of their kinds
@@ -48,8 +53,14 @@ from codearena.store.api_models import ApiCall, ApiToken
 
 MAX_BATCH = 256
 """At most this many records in one transaction."""
+LATER_S = 0.02
+"""A record written ``later`` waits this long (with the others that arrive meanwhile)."""
 CHECKPOINT_EVERY_S = 1.0
-"""SQLite: at most one WAL checkpoint (in a worker thread) per this many seconds of writing."""
+"""SQLite: at most one WAL checkpoint (in a worker thread) per this many seconds of writing..."""
+CHECKPOINT_AFTER_RECORDS = 200
+"""...and only once this many records have been written since the last one (SQLite's own
+default is a checkpoint per 1,000 pages of log; a call's records write a few dozen): at a few
+calls a second, a checkpoint per call took the GIL in the middle of the next request."""
 _log = logging.getLogger(__name__)
 TASKS = cast(Table, Task.__table__)
 API_CALLS = cast(Table, ApiCall.__table__)
@@ -196,18 +207,41 @@ class CallWriter:
         self._checkpointing = False  # a checkpoint is running in a worker thread
         self._closed = False  # closed from the loop: later records go to the thread
         self._checkpointed = time.monotonic()
+        self._since_checkpoint = 0  # records committed in the loop since the last checkpoint
+        self._later: list[_Waiting] = []  # records waiting for the end of their window
+        self._later_timer: asyncio.TimerHandle | None = None
 
-    async def write(self, record: Record) -> None:
-        """Write one record; returns once it has committed, raises what its write raised."""
-        if self.in_loop and not self._closed:
-            loop = asyncio.get_running_loop()
-            waiting = _Waiting(record, loop.create_future())
-            self._waiting.append(waiting)
-            if len(self._waiting) == 1:  # the first of this turn: write them all at its end
-                loop.call_soon(self._flush, loop)
-            await waiting.future
+    async def write(self, record: Record, *, later: bool = False) -> None:
+        """Write one record; returns once it has committed, raises what its write raised.
+        ``later``: nobody is waiting for it, and it is written :data:`LATER_S` from now with
+        the other such records."""
+        if self._closed or not (later or self.in_loop):
+            await asyncio.wrap_future(self._submit(record))
             return
-        await asyncio.wrap_future(self._submit(record))
+        loop = asyncio.get_running_loop()
+        waiting = _Waiting(record, loop.create_future())
+        if later:
+            self._later.append(waiting)
+            if self._later_timer is None:
+                self._later_timer = loop.call_later(LATER_S, self._release_later, loop)
+        else:
+            self._enqueue([waiting], loop)
+        await waiting.future
+
+    def _enqueue(self, records: list[_Waiting], loop: asyncio.AbstractEventLoop) -> None:
+        """SQLite: queue records for the transaction at the end of this turn of the loop."""
+        first = not self._waiting
+        self._waiting.extend(records)
+        if first:
+            loop.call_soon(self._flush, loop)
+
+    def _release_later(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The window of the ``later`` records has ended: they are written now."""
+        records, self._later, self._later_timer = self._later, [], None
+        if self.in_loop and not self._closed:
+            self._enqueue(records, loop)
+        else:
+            self._hand_to_thread(records)
 
     def _submit(self, record: Record) -> Future[None]:
         """Hand a record to the writer thread."""
@@ -234,6 +268,7 @@ class CallWriter:
             self._hand_to_thread(batch)
             return
         self.batches += 1
+        self._since_checkpoint += len(batch)
         for waiting in batch:
             if not waiting.future.done():  # its request may have been cancelled
                 waiting.future.set_result(None)
@@ -241,10 +276,16 @@ class CallWriter:
 
     def _checkpoint_soon(self, loop: asyncio.AbstractEventLoop) -> None:
         """Start a checkpoint in a worker thread, unless one runs or ran within
-        :data:`CHECKPOINT_EVERY_S`."""
-        if self._checkpointing or time.monotonic() - self._checkpointed < CHECKPOINT_EVERY_S:
+        :data:`CHECKPOINT_EVERY_S`, or fewer than :data:`CHECKPOINT_AFTER_RECORDS` records
+        have been written since."""
+        if (
+            self._checkpointing
+            or self._since_checkpoint < CHECKPOINT_AFTER_RECORDS
+            or time.monotonic() - self._checkpointed < CHECKPOINT_EVERY_S
+        ):
             return
         self._checkpointing, self._checkpointed = True, time.monotonic()
+        self._since_checkpoint = 0
         try:
             loop.run_in_executor(None, self._take_checkpoint)
         except RuntimeError:  # the executor is shutting down: no checkpoint this time
@@ -303,6 +344,9 @@ class CallWriter:
         here, where none of its transactions can be running, later records go to the thread,
         and what is queued for the thread is written."""
         self._closed = True
+        if self._later_timer is not None:  # records in their window: to the thread, now
+            self._later_timer.cancel()
+            self._release_later(asyncio.get_running_loop())
         wrote = self._close_own()
         await asyncio.to_thread(self._stop_thread)
         if wrote:  # what is in the log goes into the database file
