@@ -325,3 +325,44 @@ def test_a_spend_not_yet_recorded_survives_the_tokens_row_read_again(store: Stor
         _auth(cache, token)
     (cached,) = cache._rows.values()
     assert cached.row.spent_usd == pytest.approx(2.1)
+
+
+def test_a_token_in_use_is_read_again_ahead_of_its_window(store: Store) -> None:
+    # past half its window a cached row is due: read again (in the endpoint, while a call
+    # waits for its upstream) it brings what other processes changed, and the row served is
+    # never older than its window
+    token, caller = _token(store)
+    clock = Clock()
+    cache = TokenCache(store, ttl=5.0, clock=clock)
+    _auth(cache, token)
+    clock.now = 2.0
+    assert cache.due(caller.token_id) is None  # fresh
+    clock.now = 2.6
+    key = cache.due(caller.token_id)
+    assert key is not None and cache.due(caller.token_id) is None  # one read at a time
+    with store.session() as session:  # revoked by another process
+        row = session.get(ApiToken, caller.token_id)
+        assert row is not None
+        row.revoked_at = datetime.now(UTC)
+    assert cache.lookup(token)[0] is not None  # the row read at 0 still serves
+    cache.refresh(key)
+    with pytest.raises(ApiError, match="revoked"):  # at 2.6, not at 5
+        cache.lookup(token)
+    clock.now = 5.5  # read at 2.6: still within its window
+    with pytest.raises(ApiError, match="revoked"):
+        cache.lookup(token)
+    assert cache.due(caller.token_id) == key  # and due again
+
+    gone, gone_row = create_token(store, "writer@example.org")
+    _auth(cache, gone)
+    clock.now = 8.1
+    gone_key = cache.due(gone_row.id)
+    assert gone_key is not None
+    with store.session() as session:  # deleted by another process
+        row = session.get(ApiToken, gone_row.id)
+        assert row is not None
+        session.delete(row)
+    cache.refresh(gone_key)
+    assert cache.lookup(gone)[0] is None  # no longer cached: its next request reads it
+    with pytest.raises(ApiError, match="invalid API token"):
+        _auth(cache, gone)

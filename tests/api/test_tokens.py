@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -139,3 +140,48 @@ def test_a_study_token_counts_in_the_study_spend_and_stops_at_its_cap(server: Se
     assert closed.value.body["code"] == "study_closed"  # type: ignore[index]
     other, _ = server.token()  # a token without a study is not affected
     assert server.sdk(other).models.list().data
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_token_in_use_is_read_again_while_its_call_waits(
+    server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a token used more often than its cache window is read again while a call waits for
+    # its upstream, not in a request's own time: a revocation by another process reaches
+    # the next request after that read, before the window of the first read has ended
+    tokens = server.app.state.openai_api.tokens
+    clock = _Clock()
+    monkeypatch.setattr(tokens, "_clock", clock)
+    refreshed: list[str] = []
+    real = tokens.refresh
+
+    def refresh(key: str) -> None:
+        refreshed.append(key)
+        real(key)
+
+    monkeypatch.setattr(tokens, "refresh", refresh)
+    token, token_id = server.token()
+    sdk = server.sdk(token)
+    messages = [{"role": "user", "content": "ECHO:hi"}]
+    sdk.chat.completions.create(model=unique("ok"), messages=messages)  # read at 0
+    server.settle()
+    assert refreshed == []
+    with server.context.store.session() as session:  # revoked by another process
+        row = session.get(ApiToken, token_id)
+        assert row is not None
+        row.revoked_at = datetime.now(UTC)
+    clock.now = 3.0
+    answer = sdk.chat.completions.create(model=unique("ok"), messages=messages)
+    assert answer.choices[0].message.content == "hi"  # the row read at 0 serves until 5
+    server.settle()
+    assert len(refreshed) == 1  # read again during that call
+    clock.now = 3.1
+    with pytest.raises(openai.AuthenticationError, match="revoked"):
+        sdk.chat.completions.create(model=unique("ok"), messages=messages)

@@ -105,6 +105,7 @@ class ApiService:
         self.writer = CallWriter(context.store)
         self.started = int(time.time())  # the catalog has no dates: "created" is start-up
         self.in_flight = 0  # requests whose answer or record is not done (tests wait for 0)
+        self.refreshes: set[asyncio.Future[None]] = set()  # tokens being read again
 
     def gateway(self) -> Gateway:
         gateway = self._gateway()
@@ -120,6 +121,21 @@ class ApiService:
         if caller.study_id is not None:
             await asyncio.to_thread(check_study, self.context.store, caller.study_id)
         return caller
+
+    def refresh_soon(self, caller: Caller) -> None:
+        """Read the caller's token again in a worker thread if its cached row is due (while
+        this call waits for the upstream: not in a request's own time)."""
+        key = self.tokens.due(caller.token_id)
+        if key is None:
+            return
+        refresh = asyncio.ensure_future(asyncio.to_thread(self.tokens.refresh, key))
+        self.refreshes.add(refresh)
+        refresh.add_done_callback(self._refreshed)
+
+    def _refreshed(self, refresh: asyncio.Future[None]) -> None:
+        self.refreshes.discard(refresh)
+        if not refresh.cancelled() and refresh.exception() is not None:
+            _log.warning("an API token could not be read again", exc_info=refresh.exception())
 
     async def record(self, record: Record, *, later: bool = False) -> None:
         """Write a call's record; a cancellation of the request waits for it all the same."""
@@ -256,7 +272,7 @@ async def _chat(service: ApiService, request: Request) -> Response:
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     writer = schemas.ChunkWriter(completion_id, created, model, include_usage)
     call = _Streamed(service, caller, stored, gateway, chat)
-    await _opened(service, stored, _queue(service, opened), call.task)
+    await _opened(service, caller, stored, _queue(service, opened), call.task)
     first = await call.first()
     result = first.result
     if result is not None and result.status != "ok" and not result.text and not result.tool_calls:
@@ -273,6 +289,7 @@ def _queue(service: ApiService, opened: Record) -> asyncio.Future[None]:
 
 async def _opened(
     service: ApiService,
+    caller: Caller,
     stored: calls.StoredCall,
     pending: asyncio.Future[None],
     call: asyncio.Task[CallResult],
@@ -281,7 +298,8 @@ async def _opened(
     commit is then not added to the call's latency): nothing is answered before the row has
     committed. If it cannot be written, the upstream call is cancelled and the request fails
     with the database's error; if the request is cancelled meanwhile (the server stopping), the
-    row is marked interrupted once it exists, never left pending."""
+    row is marked interrupted once it exists, never left pending. Once it has committed (the
+    upstream request has gone), the caller's token is read again if it is due."""
     try:
         await asyncio.shield(pending)
     except BaseException as exc:
@@ -292,6 +310,7 @@ async def _opened(
                 await asyncio.shield(pending)
                 await service.record(calls.interrupt_call(stored, ""))
         raise
+    service.refresh_soon(caller)
 
 
 async def _whole(
@@ -306,7 +325,7 @@ async def _whole(
     headers: dict[str, str],
 ) -> Response:
     call = asyncio.create_task(_complete(gateway, chat, None))
-    await _opened(service, stored, _queue(service, opened), call)
+    await _opened(service, caller, stored, _queue(service, opened), call)
     try:
         result = await call
     except BaseException:  # cancelled (the server stopping): the row says so, never pending

@@ -187,6 +187,7 @@ AUTH_CACHE_S = 5.0
 class _Cached:
     row: ApiToken
     until: float
+    fresh_until: float  # after this, read again ahead of ``until`` (:meth:`TokenCache.due`)
 
 
 class TokenCache:
@@ -205,11 +206,18 @@ class TokenCache:
     - unknown tokens are not cached (a new token works at once), and a token of a study is
       checked against its study (open, under its spend cap) on every request, as the study's
       cap also counts its web tasks.
+
+    A token in use is read again ahead of time: once its row is older than half its window,
+    :meth:`due` says so and the endpoint reads it again (:meth:`refresh`, in a worker thread)
+    while its call waits for the upstream, so that a token used every few seconds is never
+    read in a request's own time. The row in the cache is never older than its window.
     """
 
     def __init__(self, store: Store, *, ttl: float = AUTH_CACHE_S, clock: Any = time.monotonic):
         self._store, self._ttl, self._clock = store, ttl, clock
         self._rows: dict[str, _Cached] = {}
+        self._keys: dict[str, str] = {}  # token id -> the digest its row is cached under
+        self._refreshing: set[str] = set()  # digests being read again
         self._unrecorded: dict[str, float] = {}  # token id -> USD spent, not yet in its row
         _CACHES.add(self)
 
@@ -227,18 +235,46 @@ class TokenCache:
         with self._store.session() as session:
             row = session.scalars(select(ApiToken).where(ApiToken.token_hash == key)).first()
             if row is None:
+                self._rows.pop(key, None)  # deleted since it was cached
                 raise _unauthorized("invalid API token")
             session.expunge(row)
         row.spent_usd += self._unrecorded.get(row.id, 0.0)
-        self._rows[key] = _Cached(row, self._clock() + self._ttl)
+        now = self._clock()
+        self._rows[key] = _Cached(row, now + self._ttl, now + self._ttl / 2)
+        self._keys[row.id] = key
         return _judge(row)
+
+    def due(self, token_id: str) -> str | None:
+        """The digest of ``token_id``'s row if it is cached, older than half its window and
+        not being read again already (it is then marked as being read); else ``None``."""
+        key = self._keys.get(token_id)
+        cached = self._rows.get(key) if key is not None else None
+        if key is None or cached is None or key in self._refreshing:
+            return None
+        if cached.fresh_until > self._clock():
+            return None
+        self._refreshing.add(key)
+        return key
+
+    def refresh(self, key: str) -> None:
+        """Read the row of a token :meth:`due` named again (blocking); a token that has gone
+        leaves the cache (its next request reads it, and gets its 401)."""
+        try:
+            self.load(key)
+        except ApiError:
+            pass  # gone (no longer cached), or revoked, expired or spent (the row says so)
+        except Exception:
+            self._rows.pop(key, None)
+            raise
+        finally:
+            self._refreshing.discard(key)
 
     def spent(self, token_id: str, usd: float) -> None:
         """A call of ``token_id`` cost ``usd`` (its record is still to be written)."""
         self._unrecorded[token_id] = self._unrecorded.get(token_id, 0.0) + usd
-        for cached in self._rows.values():
-            if cached.row.id == token_id:
-                cached.row.spent_usd += usd
+        cached = self._rows.get(self._keys.get(token_id, ""))
+        if cached is not None:
+            cached.row.spent_usd += usd
 
     def recorded(self, token_id: str, usd: float) -> None:
         """The record of a call of ``token_id`` costing ``usd`` has added it to ``spent_usd``.
@@ -252,6 +288,7 @@ class TokenCache:
     def forget(self, token_id: str) -> None:
         for key in [k for k, c in self._rows.items() if c.row.id == token_id]:
             del self._rows[key]
+        self._keys.pop(token_id, None)
 
 
 _CACHES: weakref.WeakSet[TokenCache] = weakref.WeakSet()
