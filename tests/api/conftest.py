@@ -20,6 +20,7 @@ from codearena.config import Settings
 from codearena.openai_api.tokens import create_token
 from codearena.pipeline import Context
 from codearena.store import Store
+from codearena.web.access_log import logging_config
 from codearena.web.app import create_app
 from codearena.web.auth import create_user
 from codearena.web.limits import PlatformLimits
@@ -78,7 +79,14 @@ def server(settings: Settings) -> Iterator[Server]:
     create_user(store, email, "researcher", PASSWORD)
     app = create_app(context, limits=PlatformLimits(tasks_per_minute=1000, running_tasks=50))
     port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=logging_config(),  # as `codearena serve` runs it: the app's access log
+        log_level="warning",
+        lifespan="on",
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -55,6 +55,7 @@ def serve(
     from codearena import __version__
     from codearena.config import load_settings, mask_url, public_url_of
     from codearena.pipeline import Context
+    from codearena.web.access_log import logging_config
     from codearena.web.app import create_app
     from codearena.web.auth import redact_invites_in_access_log
 
@@ -88,4 +89,5 @@ def serve(
         loop="uvloop",
         http="httptools",
         timeout_keep_alive=KEEP_ALIVE_S,
+        log_config=logging_config(),  # the access log: the app's, once a request is done
     )

@@ -22,6 +22,7 @@ from codearena.openai_api import router as openai_api
 from codearena.pipeline import Context
 from codearena.studies.invites import platform_secret
 from codearena.web import api, apidocs, coding, dashboard, errors, pages
+from codearena.web.access_log import AccessLog
 from codearena.web.limits import PlatformLimits
 from codearena.web.security import SECURITY_HEADERS, SecurityHeaders
 from codearena.web.state import STATIC, TEMPLATES, Platform, SharedSandbox
@@ -97,6 +98,7 @@ def create_app(
     app.state.platform = platform
     app.add_middleware(openai_api.DirectRoutes)  # inside SecurityHeaders (added after: outside)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(AccessLog)  # outside all of them: a line once the request is done
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     apidocs.install(app)
     errors.install(app, pages.error_page)

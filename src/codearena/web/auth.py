@@ -210,7 +210,9 @@ class RedactInviteTokens(logging.Filter):
 
 
 def redact_invites_in_access_log() -> None:
-    """Install :class:`RedactInviteTokens` on uvicorn's access logger (once)."""
-    access = logging.getLogger("uvicorn.access")
+    """Install :class:`RedactInviteTokens` on the access logger (once)."""
+    from codearena.web.access_log import ACCESS_LOGGER
+
+    access = logging.getLogger(ACCESS_LOGGER)
     if not any(isinstance(f, RedactInviteTokens) for f in access.filters):
         access.addFilter(RedactInviteTokens())
