@@ -3,45 +3,43 @@ environment's proxies honoured; ``~/.netrc`` never read."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from codearena.gateway.http import ConnectFailed, Connections, split_lines
+from codearena.gateway.http import ConnectFailed, Connections
+from codearena.gateway.sse import EventStream
 from codearena.testing.fake_upstream import FakeUpstream
 
 
-async def _lines(*reads: bytes) -> list[str]:
-    async def source() -> AsyncIterator[bytes]:
-        for read in reads:
-            yield read
-
-    return [line async for line in split_lines(source())]
+def _events(*reads: bytes) -> list[str]:
+    stream = EventStream()
+    events = [data for read in reads for data in stream.feed(read)]
+    return events + stream.close()
 
 
-async def test_each_ending_ends_a_line_and_is_dropped() -> None:
-    assert await _lines(b"a\r\nb\nc\rd") == ["a", "b", "c", "d"]
-    assert await _lines(b"data: x\n\n") == ["data: x", ""]
+def test_each_ending_ends_a_line_and_is_dropped() -> None:
+    assert _events(b"data: a\r\ndata: b\ndata: c\rdata: d\n\n") == ["a\nb\nc\nd"]
+    assert _events(b"data: x\n\n", b"data: y") == ["x", "y"]  # the last without a blank
 
 
-async def test_a_crlf_split_between_two_reads_is_one_ending() -> None:
+def test_a_crlf_split_between_two_reads_is_one_ending() -> None:
     """Else the "\\n" would make an empty line, which ends an SSE event too early."""
-    assert await _lines(b"data: a\r", b"\ndata: b\r\n\r\n") == ["data: a", "data: b", ""]
+    assert _events(b"data: a\r", b"\ndata: b\r\n\r\n") == ["a\nb"]
 
 
-async def test_a_line_in_many_reads_and_a_character_split_between_them() -> None:
+def test_a_line_in_many_reads_and_a_character_split_between_them() -> None:
     text = "é".encode()
-    assert await _lines(b"da", b"ta: " + text[:1], text[1:] + b"\n", b"tail") == [
-        "data: é",
+    assert _events(b"da", b"ta: " + text[:1], text[1:] + b"\n", b"\n", b"data: tail") == [
+        "é",
         "tail",
     ]
 
 
-async def test_a_line_longer_than_aiohttps_limit() -> None:
+def test_a_line_longer_than_aiohttps_limit() -> None:
     long = b"x" * 300_000
     reads = [long[i : i + 16_384] for i in range(0, len(long), 16_384)]
-    assert await _lines(*reads, b"\nnext\n") == [long.decode(), "next"]
+    assert _events(b"data: ", *reads, b"\n\ndata: next\n\n") == [long.decode(), "next"]
 
 
 async def test_a_refused_connection_is_connect_failed() -> None:

@@ -4,23 +4,20 @@ from __future__ import annotations
 
 import email.utils
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 
 from codearena.gateway.errors import from_body, from_status, parse_retry_after
-from codearena.gateway.sse import iter_sse_data
+from codearena.gateway.sse import EventStream
 
 
-async def collect(lines: list[str]) -> list[str]:
-    async def source() -> AsyncIterator[str]:
-        for line in lines:
-            yield line
-
-    return [data async for data in iter_sse_data(source())]
+def collect(lines: list[str]) -> list[str]:
+    stream = EventStream()
+    events = [data for line in lines for data in stream.feed(line.encode() + b"\n")]
+    return events + stream.close()
 
 
-async def test_comments_are_skipped_and_done_ends() -> None:
+def test_comments_are_skipped_and_done_ends() -> None:
     lines = [
         ": OPENROUTER PROCESSING",
         "",
@@ -33,18 +30,18 @@ async def test_comments_are_skipped_and_done_ends() -> None:
         'data: {"late": 1}',
         "",
     ]
-    assert await collect(lines) == ['{"a": 1}']
+    assert collect(lines) == ['{"a": 1}']
 
 
-async def test_multiline_data_and_missing_trailing_blank() -> None:
-    assert await collect(["data: one", "data: two", "", "event: x", "data:three"]) == [
+def test_multiline_data_and_missing_trailing_blank() -> None:
+    assert collect(["data: one", "data: two", "", "event: x", "data:three"]) == [
         "one\ntwo",
         "three",
     ]
 
 
-async def test_crlf_and_other_fields_ignored() -> None:
-    assert await collect(["id: 5\r", "data: {}\r", "\r", "retry: 100", ""]) == ["{}"]
+def test_crlf_and_other_fields_ignored() -> None:
+    assert collect(["id: 5\r", "data: {}\r", "\r", "retry: 100", ""]) == ["{}"]
 
 
 def test_retry_after_seconds_and_http_date() -> None:

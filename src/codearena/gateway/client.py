@@ -28,7 +28,6 @@ from codearena.gateway.errors import (
     redact,
 )
 from codearena.gateway.http import ConnectFailed, Connections, ReadFailed
-from codearena.gateway.sse import iter_sse_data
 from codearena.gateway.types import CallResult, ChatRequest, GatewayEvent, Listener
 from codearena.gateway.usage import ask_for_usage, read_usage, usage_in
 
@@ -291,7 +290,7 @@ class Gateway:
                         payload = _json_or_none(await response.read())
                         self._read_whole(payload, stream, provider.name, provider.key_env)
                         return
-                    async for data in iter_sse_data(response.lines()):
+                    async for data in response.events():
                         try:
                             chunk = json.loads(data)
                         except ValueError:

@@ -6,8 +6,8 @@ aiohttp (its HTTP parser is C), and at hundreds of calls per second that is the 
 between keeping up and falling behind (``bench/proxy_load.py``, BENCHMARKS.md).
 
 What the rest of the gateway sees is library-neutral: :meth:`Connections.post` yields an
-:class:`UpstreamResponse` (status, headers, the whole body or its lines), and a failure of the
-connection is one of two exceptions, :class:`ConnectFailed` (nothing was sent: safe to retry)
+:class:`UpstreamResponse` (status, headers, the whole body or its server-sent events), and a
+failure of the connection is one of two exceptions, :class:`ConnectFailed` (nothing was sent: safe to retry)
 and :class:`ReadFailed` (the connection broke, or went silent past the read timeout, after the
 request was sent).
 
@@ -33,6 +33,8 @@ from typing import Any
 import aiohttp
 import certifi
 
+from codearena.gateway.sse import EventStream
+
 
 class ConnectFailed(Exception):
     """The connection to the provider could not be made (refused, DNS, TLS, connect timeout)."""
@@ -43,7 +45,7 @@ class ReadFailed(Exception):
 
 
 class UpstreamResponse:
-    """One response from a provider, read as a whole or line by line."""
+    """One response from a provider, read as a whole or as server-sent events."""
 
     def __init__(self, response: aiohttp.ClientResponse) -> None:
         self._response = response
@@ -54,31 +56,16 @@ class UpstreamResponse:
         with _reading():
             return await self._response.read()
 
-    async def lines(self) -> AsyncIterator[str]:
-        """The body's lines (:func:`split_lines`)."""
+    async def events(self) -> AsyncIterator[str]:
+        """The data of the body's server-sent events (:class:`EventStream`), to ``[DONE]``;
+        the body is read to its end all the same."""
+        stream = EventStream()
         with _reading():
-            async for line in split_lines(self._response.content.iter_any()):
-                yield line
-
-
-async def split_lines(reads: AsyncIterator[bytes]) -> AsyncIterator[str]:
-    """The lines of a body read in pieces, without their ending (``\\r\\n``, ``\\n`` or
-    ``\\r``, as server-sent events allow), decoded as UTF-8; the last line even without an
-    ending. Split here rather than by aiohttp's line reader, which refuses lines over 64 KiB (a
-    tool call's arguments can arrive as one long ``data:`` line)."""
-    pending = b""
-    async for data in reads:
-        pending += data
-        if b"\n" not in data and b"\r" not in data:
-            continue
-        lines = pending.splitlines(keepends=True)
-        last = lines[-1]
-        # an unfinished line, or a "\r" whose "\n" may come in the next read, waits
-        pending = lines.pop() if last.endswith(b"\r") or not last.endswith(b"\n") else b""
-        for line in lines:
-            yield _decoded(line)
-    if pending:
-        yield _decoded(pending)
+            async for read in self._response.content.iter_any():
+                for data in stream.feed(read):
+                    yield data
+        for data in stream.close():
+            yield data
 
 
 class Connections:
@@ -158,14 +145,6 @@ def _reading() -> Any:
         yield
     except (aiohttp.ClientError, aiohttp.ServerTimeoutError) as exc:
         raise ReadFailed(_describe(exc)) from exc
-
-
-def _decoded(line: bytes) -> str:
-    if line.endswith(b"\r\n"):
-        line = line[:-2]
-    elif line.endswith((b"\n", b"\r")):
-        line = line[:-1]
-    return line.decode("utf-8", "replace")
 
 
 def _describe(exc: BaseException) -> str:

@@ -1,41 +1,79 @@
-"""Server-sent events as OpenAI-compatible APIs send them.
+"""Server-sent events as OpenAI-compatible APIs send them, parsed from the body's reads.
 
-Lines starting with ``:`` are comments (OpenRouter's keep-alive ``: OPENROUTER PROCESSING``) and are
-skipped; ``data:`` lines of one event are joined; ``[DONE]`` ends the stream. The lines after
-``[DONE]`` are still read (and ignored) so that the HTTP connection is returned to the pool
-instead of being closed.
+:class:`EventStream` is fed the body as it is read, in pieces of any size, and gives back the
+data of each event completed so far. Lines end with ``\\r\\n``, ``\\n`` or ``\\r`` (as
+server-sent events allow; a ``\\r\\n`` split between two reads is one ending), are decoded as
+UTF-8 once whole (a character split between reads is kept whole) and may be of any length
+(aiohttp's line reader refuses lines over 64 KiB, and a tool call's arguments can arrive as one
+long ``data:`` line). Lines starting with ``:`` are comments (OpenRouter's keep-alive
+``: OPENROUTER PROCESSING``) and are skipped; ``data:`` lines of one event are joined; other
+fields are ignored; ``[DONE]`` ends the stream, and what follows it is ignored (the body is
+still read to its end by the caller, so that the HTTP connection goes back to the pool instead
+of being closed). At the end of the body, :meth:`EventStream.close` gives an event that had no
+blank line after it.
+
+The framing lives here whole (line endings and events), as plain code fed by the one async loop
+that reads the body (:meth:`codearena.gateway.http.UpstreamResponse.events`).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 DONE = "[DONE]"
 
 
-async def iter_sse_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
-    """Yield the data payload of each event, ending at ``[DONE]`` or the end of the stream."""
-    buffer: list[str] = []
-    done = False
-    async for raw in lines:
-        if done:
-            continue
-        line = raw.rstrip("\r\n")
+class EventStream:
+    """The data of the events of one body, fed as it is read."""
+
+    def __init__(self) -> None:
+        self._pending = b""  # an unfinished line, or one ending in "\r" (its "\n" may follow)
+        self._data: list[str] = []  # the data lines of the event being read
+        self.done = False  # [DONE] has arrived
+
+    def feed(self, read: bytes) -> list[str]:
+        """The data of the events that ``read`` completed."""
+        pending = self._pending + read
+        if b"\n" not in read and b"\r" not in read:
+            self._pending = pending
+            return []
+        lines = pending.splitlines(keepends=True)
+        last = lines[-1]
+        self._pending = lines.pop() if last.endswith(b"\r") or not last.endswith(b"\n") else b""
+        events: list[str] = []
+        for line in lines:
+            self._line(_decoded(line), events)
+        return events
+
+    def close(self) -> list[str]:
+        """At the end of the body: the data of an event it did not end with a blank line."""
+        events: list[str] = []
+        if self._pending:
+            self._line(_decoded(self._pending), events)
+            self._pending = b""
+        self._line("", events)
+        return events
+
+    def _line(self, line: str, events: list[str]) -> None:
+        if self.done:
+            return
         if not line:
-            if buffer:
-                data = "\n".join(buffer)
-                buffer.clear()
+            if self._data:
+                data = "\n".join(self._data)
+                self._data.clear()
                 if data == DONE:
-                    done = True
-                    continue
-                yield data
-            continue
+                    self.done = True
+                else:
+                    events.append(data)
+            return
         if line.startswith(":"):
-            continue
+            return
         name, _, value = line.partition(":")
         if name == "data":
-            buffer.append(value[1:] if value.startswith(" ") else value)
-    if buffer and not done:
-        data = "\n".join(buffer)
-        if data != DONE:
-            yield data
+            self._data.append(value[1:] if value.startswith(" ") else value)
+
+
+def _decoded(line: bytes) -> str:
+    if line.endswith(b"\r\n"):
+        line = line[:-2]
+    elif line.endswith((b"\n", b"\r")):
+        line = line[:-1]
+    return line.decode("utf-8", "replace")
