@@ -24,8 +24,15 @@ calls the database recorded, and its RSS, open descriptors and database connecti
 during the load (first and last sample). ``--database postgresql`` records into a fresh
 PostgreSQL database (made and dropped on ``--postgres-url``) instead of SQLite.
 
+Two floors can be measured in the same run, between the direct calls and codearena's, with the
+same load: ``--floor``, a Python relay that only copies bytes between the client's and the
+upstream's connections (bench/floor_proxy.py, on uvloop like codearena), and ``--nginx``, nginx
+as the proxy (one worker, kept-alive upstream connections, nothing buffered). What they add to the
+direct calls is what the two extra hops of any proxy cost here; what codearena adds above them is
+its own work.
+
     python bench/proxy_load.py [--rate 200 | --streams 200] [--duration 15] [--stream]
-        [--upstream-latency 1.5] [--database sqlite|postgresql]
+        [--upstream-latency 1.5] [--database sqlite|postgresql] [--floor] [--nginx]
 
 The load generator is a lean HTTP/1.1 client on asyncio streams (httpx spent about a
 millisecond of CPU per request, so at hundreds per second the generator measured itself); it
@@ -392,6 +399,56 @@ async def watch(pid: int, database: Database, every_s: float, out: list[Sample])
         )
 
 
+def start_floor_proxy(port: int, upstream_port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    """bench/floor_proxy.py: a Python relay that copies bytes and does nothing else."""
+    script = Path(__file__).with_name("floor_proxy.py")
+    return subprocess.Popen(
+        [sys.executable, str(script), "--port", str(port), "--upstream-port", str(upstream_port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+NGINX_CONF = """\
+worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/nginx-error.log;
+events {{ worker_connections 8192; }}
+http {{
+    access_log {dir}/nginx-access.log;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    upstream codearena_bench {{ server 127.0.0.1:{upstream}; keepalive 1024; }}
+    server {{
+        listen 127.0.0.1:{port};
+        keepalive_requests 1000000;
+        location / {{
+            proxy_pass http://codearena_bench;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering off;
+        }}
+    }}
+}}
+"""
+
+
+def start_nginx(port: int, upstream_port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    """nginx as the proxy, one worker like codearena's one process, kept-alive upstream
+    connections, responses passed on as they arrive (``proxy_buffering off``)."""
+    nginx = next((p for p in ("/usr/sbin/nginx", "/usr/bin/nginx") if Path(p).exists()), None)
+    if nginx is None:
+        raise SystemExit("--nginx needs nginx: apt-get install nginx-light")
+    conf = workdir / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(dir=workdir, upstream=upstream_port, port=port))
+    return subprocess.Popen(
+        [nginx, "-p", str(workdir), "-c", str(conf), "-e", str(workdir / "nginx-error.log")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rate", type=float, default=200.0, help="requests per second offered")
@@ -416,6 +473,18 @@ def main() -> None:
         type=int,
         default=1024,
         help="[web] api_concurrency of the server: calls in flight at once (rate x latency)",
+    )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure bench/floor_proxy.py, a Python relay that only copies bytes between "
+        "the client's and the upstream's connections: the two extra hops' cost in Python",
+    )
+    parser.add_argument(
+        "--nginx",
+        action="store_true",
+        help="also measure nginx (Debian's nginx-light, one worker, keep-alive to the upstream) "
+        "as the proxy: the two extra hops' cost in a compiled proxy",
     )
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument(
@@ -446,6 +515,16 @@ def main() -> None:
     )
     server: subprocess.Popen[bytes] | None = None
     samples: list[Sample] = []
+    relays = [
+        (name, start)
+        for name, start, wanted in (
+            ("python relay (floor)", start_floor_proxy, args.floor),
+            ("nginx (floor)", start_nginx, args.nginx),
+        )
+        if wanted
+    ]
+    helpers: list[subprocess.Popen[bytes]] = []
+    floors: list[Run] = []
     try:
         wait_for(f"http://127.0.0.1:{upstream_port}/api/v1/models", upstream, "the upstream")
         codearena = str(BIN / "codearena")
@@ -485,12 +564,22 @@ def main() -> None:
                 load(name, url, headers, body, args.rate, args.duration, args.upstream_latency)
             )
 
+        direct_headers = {"Authorization": "Bearer sk-or-bench"}
+        direct_body: dict[str, object] = {"model": model, "messages": messages, **streamed}
         direct = run(
             "upstream directly",
             f"http://127.0.0.1:{upstream_port}/api/v1/chat/completions",
-            {"Authorization": "Bearer sk-or-bench"},
-            {"model": model, "messages": messages, **streamed},
+            direct_headers,
+            direct_body,
         )
+        for name, start_relay in relays:
+            port = free_port()
+            relay = start_relay(port, upstream_port, workdir)
+            helpers.append(relay)
+            url = f"http://127.0.0.1:{port}/api/v1/chat/completions"
+            wait_for(f"http://127.0.0.1:{port}/api/v1/models", relay, name)
+            asyncio.run(warm_up(url, direct_headers, direct_body))
+            floors.append(run(name, url, direct_headers, direct_body))
         proxy_url = f"http://127.0.0.1:{serve_port}/v1/chat/completions"
         proxy_headers = {"Authorization": f"Bearer {token}"}
         proxy_body: dict[str, object] = {
@@ -520,19 +609,20 @@ def main() -> None:
         time.sleep(1.0)  # the last calls' rows
         recorded = database.recorded() - WARM_UP
     finally:
-        for proc in (server, upstream):
+        for proc in (server, *helpers, upstream):
             if proc is not None:
                 proc.terminate()
                 proc.wait(timeout=15)
         database.drop()
     a, b = direct.summary(), proxied.summary()
+    relayed = [floor.summary() for floor in floors]
     load_text = (
         f"{args.streams} streams" if args.streams is not None else f"{args.rate:g} requests/s"
     )
     load_text += ", streamed" if args.stream else ""
     print(f"offered: {load_text} for {args.duration:g} s, upstream latency "
           f"{args.upstream_latency:g} s, database {args.database}, cores: {os.cpu_count()}")  # fmt: skip
-    for row in (a, b):
+    for row in (a, *relayed, b):
         print(
             f"{row['target']:>20}: {row['completed']} completed, "
             f"{row['completed_per_s']:.1f}/s, failures {row['failures'] or 'none'}, "
@@ -545,6 +635,14 @@ def main() -> None:
             f"median +{b['median_ms'] - a['median_ms']:.1f} ms, "  # type: ignore[operator]
             f"p99 +{b['p99_ms'] - a['p99_ms']:.1f} ms"  # type: ignore[operator]
         )
+    for row in relayed:
+        if row["median_ms"] is not None and a["median_ms"] is not None:
+            print(
+                f"{row['target']} against direct: "
+                f"median +{row['median_ms'] - a['median_ms']:.1f} ms, "  # type: ignore[operator]
+                f"p99 +{row['p99_ms'] - a['p99_ms']:.1f} ms; codearena above it: "  # type: ignore[operator]
+                f"median +{b['median_ms'] - row['median_ms']:.1f} ms"  # type: ignore[operator]
+            )
     print(f"codearena serve peak RSS: {rss:.0f} MB; calls recorded: {recorded} of {b['completed']}")
     calls = int(b["completed"]) + sum(proxied.failures.values())  # type: ignore[call-overload]
     if calls:
