@@ -632,16 +632,16 @@ def main() -> None:
     if a["completed_per_s"] and b["median_ms"] is not None and a["median_ms"] is not None:
         print(
             f"codearena against direct: throughput {b['completed_per_s'] / a['completed_per_s']:.2f}x, "  # type: ignore[operator]
-            f"median +{b['median_ms'] - a['median_ms']:.1f} ms, "  # type: ignore[operator]
-            f"p99 +{b['p99_ms'] - a['p99_ms']:.1f} ms"  # type: ignore[operator]
+            f"median {b['median_ms'] - a['median_ms']:+.1f} ms, "  # type: ignore[operator]
+            f"p99 {b['p99_ms'] - a['p99_ms']:+.1f} ms"  # type: ignore[operator]
         )
     for row in relayed:
         if row["median_ms"] is not None and a["median_ms"] is not None:
             print(
                 f"{row['target']} against direct: "
-                f"median +{row['median_ms'] - a['median_ms']:.1f} ms, "  # type: ignore[operator]
-                f"p99 +{row['p99_ms'] - a['p99_ms']:.1f} ms; codearena above it: "  # type: ignore[operator]
-                f"median +{b['median_ms'] - row['median_ms']:.1f} ms"  # type: ignore[operator]
+                f"median {row['median_ms'] - a['median_ms']:+.1f} ms, "  # type: ignore[operator]
+                f"p99 {row['p99_ms'] - a['p99_ms']:+.1f} ms; codearena above it: "  # type: ignore[operator]
+                f"median {b['median_ms'] - row['median_ms']:+.1f} ms"  # type: ignore[operator]
             )
     print(f"codearena serve peak RSS: {rss:.0f} MB; calls recorded: {recorded} of {b['completed']}")
     calls = int(b["completed"]) + sum(proxied.failures.values())  # type: ignore[call-overload]
