@@ -1,4 +1,4 @@
-"""The floor under any proxy written in Python: a relay that only copies bytes.
+"""The floors under any proxy: a Python relay that only copies bytes, and nginx.
 
 Each client connection gets its own connection to the upstream, opened when the client connects,
 and every byte read from one side is written to the other, on uvloop (codearena's own loop) with
@@ -8,12 +8,17 @@ it is the cost of the two extra hops a proxy adds (client to proxy, proxy to ups
 in a Python process on this machine, below which no Python gateway can go.
 
     python bench/floor_proxy.py --port P --upstream-port U
+
+:func:`start_relay` and :func:`start_nginx` start either floor for ``bench/proxy_load.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import subprocess
+import sys
+from pathlib import Path
 
 import uvloop
 
@@ -64,6 +69,56 @@ async def serve(port: int, upstream_port: int) -> None:
     server = await loop.create_server(lambda: _Client(upstream_port), "127.0.0.1", port)
     async with server:
         await server.serve_forever()
+
+
+def start_relay(port: int, upstream_port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    """This relay in a process of its own."""
+    script = Path(__file__)
+    return subprocess.Popen(
+        [sys.executable, str(script), "--port", str(port), "--upstream-port", str(upstream_port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+NGINX_CONF = """\
+worker_processes 1;
+daemon off;
+pid {dir}/nginx.pid;
+error_log {dir}/nginx-error.log;
+events {{ worker_connections 8192; }}
+http {{
+    access_log {dir}/nginx-access.log;
+    client_body_temp_path {dir}/body;
+    proxy_temp_path {dir}/proxy;
+    upstream codearena_bench {{ server 127.0.0.1:{upstream}; keepalive 1024; }}
+    server {{
+        listen 127.0.0.1:{port};
+        keepalive_requests 1000000;
+        location / {{
+            proxy_pass http://codearena_bench;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering off;
+        }}
+    }}
+}}
+"""
+
+
+def start_nginx(port: int, upstream_port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    """nginx as the proxy, one worker like codearena's one process, kept-alive upstream
+    connections, responses passed on as they arrive (``proxy_buffering off``)."""
+    nginx = next((p for p in ("/usr/sbin/nginx", "/usr/bin/nginx") if Path(p).exists()), None)
+    if nginx is None:
+        raise SystemExit("--nginx needs nginx: apt-get install nginx-light")
+    conf = workdir / "nginx.conf"
+    conf.write_text(NGINX_CONF.format(dir=workdir, upstream=upstream_port, port=port))
+    return subprocess.Popen(
+        [nginx, "-p", str(workdir), "-c", str(conf), "-e", str(workdir / "nginx-error.log")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def main() -> None:

@@ -63,6 +63,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import floor_proxy  # bench/floor_proxy.py, beside this script
 import httpx
 
 BIN = Path(sys.executable).parent
@@ -399,56 +400,6 @@ async def watch(pid: int, database: Database, every_s: float, out: list[Sample])
         )
 
 
-def start_floor_proxy(port: int, upstream_port: int, workdir: Path) -> subprocess.Popen[bytes]:
-    """bench/floor_proxy.py: a Python relay that copies bytes and does nothing else."""
-    script = Path(__file__).with_name("floor_proxy.py")
-    return subprocess.Popen(
-        [sys.executable, str(script), "--port", str(port), "--upstream-port", str(upstream_port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-NGINX_CONF = """\
-worker_processes 1;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/nginx-error.log;
-events {{ worker_connections 8192; }}
-http {{
-    access_log {dir}/nginx-access.log;
-    client_body_temp_path {dir}/body;
-    proxy_temp_path {dir}/proxy;
-    upstream codearena_bench {{ server 127.0.0.1:{upstream}; keepalive 1024; }}
-    server {{
-        listen 127.0.0.1:{port};
-        keepalive_requests 1000000;
-        location / {{
-            proxy_pass http://codearena_bench;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_buffering off;
-        }}
-    }}
-}}
-"""
-
-
-def start_nginx(port: int, upstream_port: int, workdir: Path) -> subprocess.Popen[bytes]:
-    """nginx as the proxy, one worker like codearena's one process, kept-alive upstream
-    connections, responses passed on as they arrive (``proxy_buffering off``)."""
-    nginx = next((p for p in ("/usr/sbin/nginx", "/usr/bin/nginx") if Path(p).exists()), None)
-    if nginx is None:
-        raise SystemExit("--nginx needs nginx: apt-get install nginx-light")
-    conf = workdir / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(dir=workdir, upstream=upstream_port, port=port))
-    return subprocess.Popen(
-        [nginx, "-p", str(workdir), "-c", str(conf), "-e", str(workdir / "nginx-error.log")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rate", type=float, default=200.0, help="requests per second offered")
@@ -518,8 +469,8 @@ def main() -> None:
     relays = [
         (name, start)
         for name, start, wanted in (
-            ("python relay (floor)", start_floor_proxy, args.floor),
-            ("nginx (floor)", start_nginx, args.nginx),
+            ("python relay (floor)", floor_proxy.start_relay, args.floor),
+            ("nginx (floor)", floor_proxy.start_nginx, args.nginx),
         )
         if wanted
     ]

@@ -7,9 +7,9 @@ between keeping up and falling behind (``bench/proxy_load.py``, BENCHMARKS.md).
 
 What the rest of the gateway sees is library-neutral: :meth:`Connections.post` yields an
 :class:`UpstreamResponse` (status, headers, the whole body or its server-sent events), and a
-failure of the connection is one of two exceptions, :class:`ConnectFailed` (nothing was sent: safe to retry)
-and :class:`ReadFailed` (the connection broke, or went silent past the read timeout, after the
-request was sent).
+failure of the connection is one of two exceptions, :class:`ConnectFailed` (nothing was sent:
+safe to retry) and :class:`ReadFailed` (the connection broke, or went silent past the read
+timeout, after the request was sent).
 
 The session is made on first use inside the running event loop (aiohttp binds a session to
 its loop) and made again if a later call runs in another loop (a CLI command's second

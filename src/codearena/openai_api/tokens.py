@@ -187,7 +187,6 @@ AUTH_CACHE_S = 5.0
 class _Cached:
     row: ApiToken
     until: float
-    fresh_until: float  # after this, read again ahead of ``until`` (:meth:`TokenCache.due`)
 
 
 class TokenCache:
@@ -239,8 +238,7 @@ class TokenCache:
                 raise _unauthorized("invalid API token")
             session.expunge(row)
         row.spent_usd += self._unrecorded.get(row.id, 0.0)
-        now = self._clock()
-        self._rows[key] = _Cached(row, now + self._ttl, now + self._ttl / 2)
+        self._rows[key] = _Cached(row, self._clock() + self._ttl)
         self._keys[row.id] = key
         return _judge(row)
 
@@ -251,21 +249,19 @@ class TokenCache:
         cached = self._rows.get(key) if key is not None else None
         if key is None or cached is None or key in self._refreshing:
             return None
-        if cached.fresh_until > self._clock():
+        if cached.until - self._ttl / 2 > self._clock():  # read less than half a window ago
             return None
         self._refreshing.add(key)
         return key
 
     def refresh(self, key: str) -> None:
         """Read the row of a token :meth:`due` named again (blocking); a token that has gone
-        leaves the cache (its next request reads it, and gets its 401)."""
+        leaves the cache (its next request reads it, and gets its 401). If the database cannot
+        be read, the row cached stays, within its window."""
         try:
             self.load(key)
         except ApiError:
             pass  # gone (no longer cached), or revoked, expired or spent (the row says so)
-        except Exception:
-            self._rows.pop(key, None)
-            raise
         finally:
             self._refreshing.discard(key)
 
@@ -286,9 +282,7 @@ class TokenCache:
             self._unrecorded.pop(token_id, None)
 
     def forget(self, token_id: str) -> None:
-        for key in [k for k, c in self._rows.items() if c.row.id == token_id]:
-            del self._rows[key]
-        self._keys.pop(token_id, None)
+        self._rows.pop(self._keys.pop(token_id, ""), None)
 
 
 _CACHES: weakref.WeakSet[TokenCache] = weakref.WeakSet()

@@ -41,7 +41,7 @@ def logging_config() -> dict[str, Any]:
 
 
 class AccessLog:
-    """ASGI middleware: one ``uvicorn.access`` line per HTTP request, after it is done."""
+    """ASGI middleware: one access log line per HTTP request, after it is done."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
