@@ -98,3 +98,19 @@ def test_a_cached_input_price_is_a_model_field(env: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"line 3.*price_cached_input_per_m"):
         load_settings()
+
+
+def test_the_request_body_limit_is_a_web_setting(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert load_settings().web.max_request_mb == 32.0  # the default
+    (env / "codearena.toml").write_text("[web]\nmax_request_mb = 1.5\n")
+    assert load_settings().web.max_request_mb == 1.5
+    # the public URL from the environment keeps the file's other [web] settings
+    monkeypatch.setenv("CODEARENA_PUBLIC_URL", "https://arena.example.org")
+    web = load_settings().web
+    assert (web.public_url, web.max_request_mb) == ("https://arena.example.org", 1.5)
+    for bad in ("0", "-2", '"32"', "true"):
+        (env / "codearena.toml").write_text(f"[web]\nmax_request_mb = {bad}\n")
+        with pytest.raises(ConfigError, match="max_request_mb"):
+            load_settings()

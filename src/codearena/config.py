@@ -144,6 +144,9 @@ class WebSettings:
     # calls in flight at once per provider through the OpenAI-compatible endpoint (its clients
     # bring their own concurrency; a provider's lower `concurrency` is for batch fan-outs)
     api_concurrency: int = 256
+    # the largest request body the server reads (pages, the JSON API and /v1): a larger one is
+    # answered 413 before it is read, or as soon as it passes the limit
+    max_request_mb: float = 32.0
 
 
 @dataclass(frozen=True)
@@ -415,7 +418,9 @@ def public_url_of(value: str, source: str) -> str:
 def _web_from(reader: _Reader, raw: Any) -> WebSettings:
     if not isinstance(raw, dict):
         raise reader.error("web", "", "expected a table")
-    reader.check_keys("web", raw, {"public_url", "joins_per_minute", "api_concurrency"})
+    reader.check_keys(
+        "web", raw, {"public_url", "joins_per_minute", "api_concurrency", "max_request_mb"}
+    )
     joins: int | None = None
     if "joins_per_minute" in raw:
         joins = reader.typed("web", "joins_per_minute", raw["joins_per_minute"], int)
@@ -426,13 +431,20 @@ def _web_from(reader: _Reader, raw: Any) -> WebSettings:
         api = reader.typed("web", "api_concurrency", raw["api_concurrency"], int)
         if isinstance(api, bool) or api < 1:
             raise reader.error("web", "api_concurrency", "must be a whole number of at least 1")
+    largest = WebSettings.max_request_mb
+    if "max_request_mb" in raw:
+        largest = float(reader.typed("web", "max_request_mb", raw["max_request_mb"], (int, float)))
+        if not 0 < largest <= 4096:
+            raise reader.error(
+                "web", "max_request_mb", "must be a number of megabytes above 0 (at most 4096)"
+            )
     if "public_url" not in raw:
-        return WebSettings(joins_per_minute=joins, api_concurrency=api)
+        return WebSettings(joins_per_minute=joins, api_concurrency=api, max_request_mb=largest)
     value = reader.typed("web", "public_url", raw["public_url"], str)
     url = _public_url(value)
     if url is None:
         raise reader.error("web", "public_url", f"{value!r} {_PUBLIC_URL_PROBLEM}")
-    return WebSettings(url, joins, api)
+    return WebSettings(url, joins, api, largest)
 
 
 def default_home(env: Mapping[str, str]) -> Path:
@@ -475,10 +487,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if not database_url:
         database_url = f"sqlite:///{home / 'codearena.db'}"
     if env.get("CODEARENA_PUBLIC_URL", "").strip():
-        web = WebSettings(
-            public_url_of(env["CODEARENA_PUBLIC_URL"], "CODEARENA_PUBLIC_URL"),
-            web.joins_per_minute,
-            web.api_concurrency,
+        web = replace(
+            web, public_url=public_url_of(env["CODEARENA_PUBLIC_URL"], "CODEARENA_PUBLIC_URL")
         )
     for provider in providers.values():
         provider.api_key()  # a key file with loose permissions fails here, before any call

@@ -33,6 +33,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.background import BackgroundTask
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from codearena.catalog import UnknownModel
@@ -52,7 +53,8 @@ class DirectRoutes:
     """ASGI middleware: ``POST /v1/chat/completions`` and ``GET /v1/models`` go straight to
     their handlers; everything else (and another method on these paths) to the app. An
     exception a handler lets through before its response starts is answered with a 500 in
-    OpenAI's error format, as the handlers answer every other failure."""
+    OpenAI's error format, as the handlers answer every other failure, and so is a body over
+    the server's limit (413)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -72,6 +74,9 @@ class DirectRoutes:
         try:
             try:
                 response = await handler(request)
+            except HTTPException as exc:  # the body over the server's limit (web.body_limit)
+                code = "request_too_large" if exc.status_code == 413 else None
+                response = error_response(ApiError(exc.status_code, str(exc.detail), code=code))
             except Exception:
                 _log.exception("the OpenAI-compatible endpoint failed")
                 response = error_response(

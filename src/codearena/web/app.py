@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import text
+from starlette.types import ASGIApp
 
 import codearena.store.platform_models  # noqa: F401  (the platform's tables)
 from codearena import __version__
@@ -23,6 +24,7 @@ from codearena.pipeline import Context
 from codearena.studies.invites import platform_secret
 from codearena.web import api, apidocs, coding, dashboard, errors, pages
 from codearena.web.access_log import AccessLog
+from codearena.web.body_limit import BodyLimit
 from codearena.web.limits import PlatformLimits
 from codearena.web.security import SECURITY_HEADERS, SecurityHeaders
 from codearena.web.state import STATIC, TEMPLATES, Platform, SharedSandbox
@@ -39,6 +41,20 @@ def templates() -> Environment:
     )
     env.filters.update(display.FILTERS)  # the report's formatters, so both show the same text
     return env
+
+
+class CodearenaApp(FastAPI):
+    """FastAPI with codearena's own layers outside all of FastAPI's: the access log, the
+    security headers, the limit on request bodies (``[web] max_request_mb``), then the
+    OpenAI-compatible endpoint's routes (:class:`~codearena.openai_api.router.DirectRoutes`),
+    which answer their requests (and their failures, in OpenAI's error format) before FastAPI's
+    own error and telemetry middleware run; everything else goes on through FastAPI's stack,
+    where a body over the limit is answered by the app's error handlers."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        inner = openai_api.DirectRoutes(super().build_middleware_stack())
+        megabytes = self.state.context.settings.web.max_request_mb
+        return AccessLog(SecurityHeaders(BodyLimit(inner, megabytes)))
 
 
 def create_app(
@@ -84,7 +100,7 @@ def create_app(
             await _app.state.openai_api.writer.aclose()  # what is queued, written
             shared.close()
 
-    app = FastAPI(
+    app = CodearenaApp(
         title="codearena",
         version=__version__,
         lifespan=lifespan,
@@ -96,9 +112,6 @@ def create_app(
     )
     app.state.context = context
     app.state.platform = platform
-    app.add_middleware(openai_api.DirectRoutes)  # inside SecurityHeaders (added after: outside)
-    app.add_middleware(SecurityHeaders)
-    app.add_middleware(AccessLog)  # outside all of them: a line once the request is done
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     apidocs.install(app)
     errors.install(app, pages.error_page)
