@@ -29,10 +29,12 @@ same load: ``--floor``, a Python relay that only copies bytes between the client
 upstream's connections (bench/floor_proxy.py, on uvloop like codearena), and ``--nginx``, nginx
 as the proxy (one worker, kept-alive upstream connections, nothing buffered). What they add to the
 direct calls is what the two extra hops of any proxy cost here; what codearena adds above them is
-its own work.
+its own work. ``--lean`` measures a third, bench/lean_gateway.py: the least a recording gateway
+must do (token, upstream streamed and parsed, a pending and a finished row in SQLite), on raw
+protocols, as a bound on what a Python design could reach here.
 
     python bench/proxy_load.py [--rate 200 | --streams 200] [--duration 15] [--stream]
-        [--upstream-latency 1.5] [--database sqlite|postgresql] [--floor] [--nginx]
+        [--upstream-latency 1.5] [--database sqlite|postgresql] [--floor] [--nginx] [--lean]
 
 The load generator is a lean HTTP/1.1 client on asyncio streams (httpx spent about a
 millisecond of CPU per request, so at hundreds per second the generator measured itself); it
@@ -65,6 +67,7 @@ from pathlib import Path
 
 import floor_proxy  # bench/floor_proxy.py, beside this script
 import httpx
+import lean_gateway  # bench/lean_gateway.py, beside this script
 
 BIN = Path(sys.executable).parent
 PEERS = (
@@ -437,6 +440,13 @@ def main() -> None:
         help="also measure nginx (Debian's nginx-light, one worker, keep-alive to the upstream) "
         "as the proxy: the two extra hops' cost in a compiled proxy",
     )
+    parser.add_argument(
+        "--lean",
+        action="store_true",
+        help="also measure bench/lean_gateway.py, the least a recording gateway must do (the "
+        "token checked, the upstream streamed and parsed, a pending and a finished row in "
+        "SQLite) on raw protocols: what a Python design that does only that costs here",
+    )
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument(
         "--postgres-url",
@@ -471,6 +481,7 @@ def main() -> None:
         for name, start, wanted in (
             ("python relay (floor)", floor_proxy.start_relay, args.floor),
             ("nginx (floor)", floor_proxy.start_nginx, args.nginx),
+            ("lean gateway (floor)", lean_gateway.start, args.lean),
         )
         if wanted
     ]
