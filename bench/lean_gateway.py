@@ -36,7 +36,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import httptools  # type: ignore[import-untyped]
+import httptools
 import uvloop
 
 SCHEMA = (

@@ -4,8 +4,8 @@
 data of each event completed so far. Lines end with ``\\r\\n``, ``\\n`` or ``\\r`` (as
 server-sent events allow; a ``\\r\\n`` split between two reads is one ending), are decoded as
 UTF-8 once whole (a character split between reads is kept whole) and may be of any length
-(aiohttp's line reader refuses lines over 64 KiB, and a tool call's arguments can arrive as one
-long ``data:`` line). Lines starting with ``:`` are comments (OpenRouter's keep-alive
+(a line reader with a limit, as aiohttp's of 64 KiB, would refuse a tool call's arguments
+sent as one long ``data:`` line). Lines starting with ``:`` are comments (OpenRouter's keep-alive
 ``: OPENROUTER PROCESSING``) and are skipped; ``data:`` lines of one event are joined; other
 fields are ignored; ``[DONE]`` ends the stream, and what follows it is ignored (the body is
 still read to its end by the caller, so that the HTTP connection goes back to the pool instead

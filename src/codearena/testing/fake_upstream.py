@@ -65,6 +65,7 @@ import hashlib
 import itertools
 import json
 import re
+import ssl
 import threading
 import time
 import uuid
@@ -178,8 +179,10 @@ class FakeUpstream:
         chunk_delay: float = 0.0,
         models_listing: list[dict[str, Any]] | None = None,
         ollama_models: list[str] | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.host, self.chunk_delay = host, chunk_delay
+        self.tls = tls  # served over TLS with this context (https) instead of plain HTTP
         listing = DEFAULT_MODELS if models_listing is None else models_listing
         self.models_listing: list[dict[str, Any]] = copy.deepcopy(listing)
         self.ollama_models = (
@@ -202,7 +205,7 @@ class FakeUpstream:
 
     @property
     def root_url(self) -> str:
-        return f"http://{self.host}:{self._port}"
+        return f"{'https' if self.tls else 'http'}://{self.host}:{self._port}"
 
     @property
     def base_url(self) -> str:
@@ -271,7 +274,9 @@ class FakeUpstream:
             finally:
                 tasks.discard(task)
 
-        server = await asyncio.start_server(on_connect, self.host, self._port, limit=1 << 20)
+        server = await asyncio.start_server(
+            on_connect, self.host, self._port, limit=1 << 20, ssl=self.tls
+        )
         self._port = server.sockets[0].getsockname()[1]
         on_ready()
         try:
