@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import gzip
 import json
 import ssl
@@ -251,3 +252,40 @@ async def test_a_header_with_a_line_break_is_refused_before_sending(
     finally:
         await connections.aclose()
     assert len(fake.requests) == before
+
+
+async def test_a_body_cut_off_is_never_taken_for_a_whole_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A body without a length that stalls past the read timeout, and a gzip body that is
+    corrupt or ends early, fail as ReadFailed instead of returning what arrived."""
+    _no_proxy(monkeypatch)
+    packed = gzip.compress(b'{"answer": "a long enough answer"}')
+    answers = [
+        b'HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\r\n{"partial": ',
+        b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 12\r\n\r\n" + b"x" * 12,
+        b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: %d\r\n\r\n%s"
+        % (len(packed) - 8, packed[:-8]),
+    ]
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        await reader.readexactly(length)
+        writer.write(answers.pop(0))
+        await writer.drain()
+        with contextlib.suppress(asyncio.CancelledError, OSError):
+            await reader.read()  # silent, the connection open, until the client closes it
+        writer.close()
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/v1/chat/completions"
+    connections = Connections(4, connect_timeout=5, read_timeout=0.3)
+    try:
+        async with server:
+            for expected in ("no data from the provider", "corrupt", "ended before its end"):
+                with pytest.raises(ReadFailed, match=expected):
+                    async with connections.post(url, body=CHAT, headers={}) as response:
+                        await response.read()
+    finally:
+        await connections.aclose()

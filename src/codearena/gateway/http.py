@@ -136,10 +136,12 @@ class _Connection(asyncio.Protocol):
                 if self._paused and self._buffered < _PAUSE_AT // 2 and self.transport:
                     self._paused = False
                     self.transport.resume_reading()
-                yield decoder.decompress(piece) if decoder else piece
+                yield _decoded(decoder, piece) if decoder else piece
+            if self._error is not None:
+                raise self._error
             if self._done:
                 if decoder is not None:
-                    yield decoder.flush()
+                    yield _decoded(decoder, b"", end=True)
                 return
             await self._next()
 
@@ -175,6 +177,8 @@ class _Connection(asyncio.Protocol):
         self._timer = None
         if self._done or self.closed or self._error is not None:
             return
+        if self._paused:  # the reader is behind, not the provider
+            self._last_read = self._loop.time()
         if self._loop.time() - self._last_read >= self._read_timeout:
             self._fail(ReadFailed(f"no data from the provider for {self._read_timeout:g} s"))
         else:
@@ -195,15 +199,19 @@ class _Connection(asyncio.Protocol):
             self._tunnel += data
             self._wake()
             return
+        if self._done:  # bytes after the whole response (or while idle): never reused
+            self.reusable = False
+            return
         try:
             self._parser.feed_data(data)
-        except httptools.HttpParserError as exc:
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:
             self._fail(ReadFailed(f"the provider's response is not valid HTTP ({exc})"))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self._stop_watching()
-        if self._head_done and not self._done and self._ends_with_connection():
+        ended = exc is None and self._error is None  # closed by the server, not broken
+        if ended and self._head_done and not self._done and self._ends_with_connection():
             self._done = True  # a body without a length ends with its connection
         elif not self._done and self._error is None:
             why = f" ({exc})" if exc else ""
@@ -211,8 +219,9 @@ class _Connection(asyncio.Protocol):
         self._wake()
 
     def _ends_with_connection(self) -> bool:
-        return "content-length" not in self.headers and "chunked" not in self.headers.get(
-            "transfer-encoding", ""
+        return (
+            "content-length" not in self.headers
+            and "chunked" not in self.headers.get("transfer-encoding", "").lower()
         )
 
     # ------------------------------------------------------------------ httptools' callbacks
@@ -269,8 +278,19 @@ class _Connection(asyncio.Protocol):
             raise ConnectFailed(f"the proxy {proxy} refused the tunnel: {status_line[:200]}")
 
 
+def _decoded(decoder: Any, piece: bytes, *, end: bool = False) -> bytes:
+    try:
+        data: bytes = decoder.flush() if end else decoder.decompress(piece)
+    except zlib.error as exc:
+        raise ReadFailed(f"the provider's compressed body is corrupt ({exc})") from None
+    if end and not decoder.eof:
+        raise ReadFailed("the provider's compressed body ended before its end")
+    return data
+
+
 def _decoder(encoding: str | None) -> Any:
     """A ``zlib`` decompressor for the body's encoding, or None for none."""
+    encoding = (encoding or "").strip().lower()
     if not encoding or encoding == "identity":
         return None
     if encoding in ("gzip", "x-gzip"):
@@ -335,7 +355,7 @@ class Connections:
         self, url: str, *, body: Any, headers: dict[str, str]
     ) -> AsyncIterator[UpstreamResponse]:
         """POST ``body`` as JSON; the connection goes back to the pool when the block ends if
-        the response was read to its end, and is closed otherwise."""
+        the response was read to its end, and is closed otherwise (or if the block raised)."""
         target = self._target(url)
         payload = json.dumps(body).encode()
         lines = [target.head]
@@ -354,8 +374,11 @@ class Connections:
                 connection.send(b"".join(lines))
                 await connection.head()
                 yield UpstreamResponse(connection)
-            finally:
-                self._release(pool, target, connection)
+            except BaseException:  # a failed or abandoned read: the connection is not reused
+                _abort(connection)
+                pool.all.discard(connection)
+                raise
+            self._release(pool, target, connection)
 
     def _current(self) -> _Pool:
         loop = asyncio.get_running_loop()
@@ -372,7 +395,12 @@ class Connections:
         while idle:
             connection = idle.pop()
             transport = connection.transport
-            if connection.closed or transport is None or transport.is_closing():
+            if (
+                connection.closed
+                or not connection.reusable
+                or transport is None
+                or transport.is_closing()
+            ):
                 pool.all.discard(connection)
                 continue
             if now - connection.idle_since > KEEP_IDLE_S:
@@ -416,7 +444,10 @@ class Connections:
             raise
         except (OSError, ValueError) as exc:  # refused, DNS, TLS (ssl.SSLError is an OSError)
             _abort(connection)
-            raise ConnectFailed(f"{exc or type(exc).__name__} ({where})") from None
+            raise ConnectFailed(f"{str(exc) or type(exc).__name__} ({where})") from None
+        except BaseException:  # cancelled while connecting: no half-made connection is left open
+            _abort(connection)
+            raise
         return connection
 
     def _release(self, pool: _Pool, target: _Target, connection: _Connection) -> None:
@@ -486,8 +517,8 @@ def _target_of(url: str) -> _Target:
         via_host, via_port = via.hostname, via.port or 80
     except ValueError as exc:
         raise ConnectFailed(f"the proxy {proxy!r} is not a URL ({exc})") from None
-    if not via_host:
-        raise ConnectFailed(f"the proxy {proxy!r} is not a URL")
+    if not via_host or via.scheme != "http":
+        raise ConnectFailed(f"the proxy {proxy!r} is not an http:// proxy URL (the only kind used)")
     credentials = ""
     if via.username is not None:
         pair = f"{urllib.parse.unquote(via.username)}:{urllib.parse.unquote(via.password or '')}"
