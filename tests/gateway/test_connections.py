@@ -181,6 +181,13 @@ async def test_a_provider_silent_past_the_read_timeout_is_read_failed(
         await connections.aclose()
 
 
+async def _read_request(reader: asyncio.StreamReader) -> None:
+    """One request the client sent (its head and its Content-Length body), read and dropped."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+    await reader.readexactly(length)
+
+
 @pytest.fixture
 async def raw_server() -> AsyncIterator[tuple[int, list[bytes]]]:
     """Answers each connection's first request with the next prepared response, then closes
@@ -189,9 +196,7 @@ async def raw_server() -> AsyncIterator[tuple[int, list[bytes]]]:
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         while responses:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
-            await reader.readexactly(length)
+            await _read_request(reader)
             response = responses.pop(0)
             writer.write(response)
             await writer.drain()
@@ -269,9 +274,7 @@ async def test_a_body_cut_off_is_never_taken_for_a_whole_one(
     ]
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
-        await reader.readexactly(length)
+        await _read_request(reader)
         writer.write(answers.pop(0))
         await writer.drain()
         with contextlib.suppress(asyncio.CancelledError, OSError):

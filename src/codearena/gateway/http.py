@@ -331,6 +331,11 @@ class _Pool:
         self.idle: dict[tuple[str, str, int, str | None], list[_Connection]] = {}
         self.all: set[_Connection] = set()
 
+    def drop(self, connection: _Connection) -> None:
+        """Close ``connection`` (if it is open) and forget it."""
+        _abort(connection)
+        self.all.discard(connection)
+
 
 class Connections:
     """Up to ``size`` requests at once to the providers, their connections kept alive."""
@@ -375,8 +380,7 @@ class Connections:
                 await connection.head()
                 yield UpstreamResponse(connection)
             except BaseException:  # a failed or abandoned read: the connection is not reused
-                _abort(connection)
-                pool.all.discard(connection)
+                pool.drop(connection)
                 raise
             self._release(pool, target, connection)
 
@@ -395,17 +399,9 @@ class Connections:
         while idle:
             connection = idle.pop()
             transport = connection.transport
-            if (
-                connection.closed
-                or not connection.reusable
-                or transport is None
-                or transport.is_closing()
-            ):
-                pool.all.discard(connection)
-                continue
-            if now - connection.idle_since > KEEP_IDLE_S:
-                transport.close()
-                pool.all.discard(connection)
+            usable = connection.reusable and transport is not None and not transport.is_closing()
+            if not usable or connection.closed or now - connection.idle_since > KEEP_IDLE_S:
+                pool.drop(connection)
                 continue
             return connection
         connection = await self._connect(pool.loop, target)
@@ -434,29 +430,22 @@ class Connections:
                         self._tls_context(),
                         server_hostname=target.tls_host,
                     )
-        except TimeoutError:
+        except BaseException as exc:  # no half-made connection is left open, whatever happened
             _abort(connection)
-            raise ConnectFailed(
-                f"connect timeout ({self._connect_timeout:g} s to {where})"
-            ) from None
-        except ConnectFailed:
-            _abort(connection)
-            raise
-        except (OSError, ValueError) as exc:  # refused, DNS, TLS (ssl.SSLError is an OSError)
-            _abort(connection)
-            raise ConnectFailed(f"{str(exc) or type(exc).__name__} ({where})") from None
-        except BaseException:  # cancelled while connecting: no half-made connection is left open
-            _abort(connection)
-            raise
+            if isinstance(exc, TimeoutError):
+                message = f"connect timeout ({self._connect_timeout:g} s to {where})"
+                raise ConnectFailed(message) from None
+            if isinstance(exc, OSError | ValueError):  # refused, DNS, TLS (SSLError: OSError)
+                raise ConnectFailed(f"{str(exc) or type(exc).__name__} ({where})") from None
+            raise  # ConnectFailed from the tunnel, or cancelled
         return connection
 
     def _release(self, pool: _Pool, target: _Target, connection: _Connection) -> None:
         if connection.reusable and connection.finished and not connection.closed:
             connection.idle_since = time.monotonic()
             pool.idle.setdefault(target.key, []).append(connection)
-            return
-        _abort(connection)
-        pool.all.discard(connection)
+        else:
+            pool.drop(connection)
 
     def _tls_context(self) -> ssl.SSLContext:
         if self._tls is None:  # one for all: loading the CA bundle costs ~20 ms
@@ -482,10 +471,8 @@ def _abort(connection: _Connection) -> None:
 
 def _close_all(pool: _Pool) -> None:
     for connection in pool.all:
-        transport = connection.transport
-        if transport is not None and not connection.closed:
-            with contextlib.suppress(RuntimeError):  # its loop may be closed
-                transport.abort()
+        with contextlib.suppress(RuntimeError):  # its loop may be closed
+            _abort(connection)
     pool.all.clear()
     pool.idle.clear()
 
@@ -507,11 +494,11 @@ def _target_of(url: str) -> _Target:
     port = port or (443 if secure else 80)
     authority = _authority(host, port, 443 if secure else 80)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    origin_form = f"POST {path} HTTP/1.1\r\nHost: {authority}\r\n{_FIXED}".encode()
     proxy = _proxy_for(url, parts.scheme)
     if proxy is None:
-        head = f"POST {path} HTTP/1.1\r\nHost: {authority}\r\n{_FIXED}"
-        target = host if secure else None
-        return _Target((parts.scheme, host, port, None), host, port, target, None, head.encode())
+        tls_host = host if secure else None
+        return _Target((parts.scheme, host, port, None), host, port, tls_host, None, origin_form)
     try:
         via = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
         via_host, via_port = via.hostname, via.port or 80
@@ -526,8 +513,7 @@ def _target_of(url: str) -> _Target:
     key = (parts.scheme, host, port, proxy)
     if secure:  # through a tunnel: the proxy sees only the host and port
         tunnel = f"CONNECT {authority} HTTP/1.1\r\nHost: {authority}\r\n{credentials}\r\n"
-        head = f"POST {path} HTTP/1.1\r\nHost: {authority}\r\n{_FIXED}"
-        return _Target(key, via_host, via_port, host, tunnel.encode(), head.encode())
+        return _Target(key, via_host, via_port, host, tunnel.encode(), origin_form)
     absolute = f"http://{authority}{path}"
     head = f"POST {absolute} HTTP/1.1\r\nHost: {authority}\r\n{credentials}{_FIXED}"
     return _Target(key, via_host, via_port, None, None, head.encode())
