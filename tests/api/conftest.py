@@ -15,12 +15,12 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from codearena.asgi.access_log import logging_config
 from codearena.catalog import Catalog
 from codearena.config import Settings
 from codearena.openai_api.tokens import create_token
 from codearena.pipeline import Context
 from codearena.store import Store
-from codearena.web.access_log import logging_config
 from codearena.web.app import create_app
 from codearena.web.auth import create_user
 from codearena.web.limits import PlatformLimits

@@ -1,5 +1,5 @@
 """``[web] max_request_mb``: a body over the limit is refused with 413 at every door, before it is
-read whole (``web/body_limit.py``), and nothing of it is stored; a body under it is served."""
+read whole (``asgi/body_limit.py``), and nothing of it is stored; a body under it is served."""
 
 from __future__ import annotations
 

@@ -63,9 +63,13 @@ def test_every_call_is_recorded_and_a_bad_record_fails_alone(store: Store) -> No
     assert outcomes[:-1] == [None] * 40
     assert isinstance(outcomes[-1], Exception)
     result = CallResult("m", "openrouter", status="ok", text="done", cost_usd=0.5)
-    asyncio.run(writer.write(calls.finish_call(caller, opened[0][0], result)))
-    asyncio.run(writer.write(calls.interrupt_call(opened[1][0], "par")))
-    asyncio.run(writer.write(calls.interrupt_call(opened[0][0], "late")))  # finished: kept
+
+    async def write(record: calls.Record) -> None:
+        await writer.write(record)
+
+    asyncio.run(write(calls.finish_call(caller, opened[0][0], result)))
+    asyncio.run(write(calls.interrupt_call(opened[1][0], "par")))
+    asyncio.run(write(calls.interrupt_call(opened[0][0], "late")))  # finished: kept
     writer.close()
     with store.session() as session:
         assert session.scalar(select(func.count()).select_from(ApiCall)) == 40

@@ -19,9 +19,11 @@ def test_the_routes_are_served_directly_and_keep_the_security_headers(
     seen: list[str] = []
     original = router._DIRECT[("POST", "/v1/chat/completions")]
 
-    async def counted(request: router.Request) -> router.Response:
-        seen.append(request.url.path)
-        return await original(request)
+    async def counted(
+        service: router.ApiService, request: router.ApiRequest
+    ) -> router.Answer | router.EventStream:
+        seen.append(str(request.scope["path"]))
+        return await original(service, request)
 
     monkeypatch.setitem(router._DIRECT, ("POST", "/v1/chat/completions"), counted)
     answer = httpx.post(
@@ -32,6 +34,9 @@ def test_the_routes_are_served_directly_and_keep_the_security_headers(
     assert answer.status_code == 200 and answer.json()["choices"][0]["message"]["content"] == "hi"
     assert seen == ["/v1/chat/completions"]
     assert answer.headers["x-content-type-options"] == "nosniff"
+    assert answer.headers["x-frame-options"] == "DENY"
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.headers["x-codearena-generation-id"]
 
 
 def test_other_methods_and_paths_go_to_the_app(server: Server) -> None:
@@ -46,7 +51,7 @@ def test_other_methods_and_paths_go_to_the_app(server: Server) -> None:
 def test_a_handlers_bug_is_a_500_in_openais_format(
     server: Server, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def broken(request: router.Request) -> router.Response:
+    async def broken(service: router.ApiService, request: router.ApiRequest) -> router.Answer:
         raise RuntimeError("a bug")
 
     monkeypatch.setitem(router._DIRECT, ("GET", "/v1/models"), broken)

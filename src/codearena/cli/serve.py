@@ -53,9 +53,10 @@ def serve(
     import uvicorn
 
     from codearena import __version__
+    from codearena.asgi.access_log import logging_config
+    from codearena.asgi.http_protocol import OneWriteProtocol
     from codearena.config import load_settings, mask_url, public_url_of
     from codearena.pipeline import Context
-    from codearena.web.access_log import logging_config
     from codearena.web.app import create_app
     from codearena.web.auth import redact_invites_in_access_log
 
@@ -78,7 +79,8 @@ def serve(
         err().print(shown(f"invite links use {context.settings.web.public_url}"))
     redact_invites_in_access_log()  # invite tokens (single-use ones) stay out of the log
     # uvloop and httptools (C) rather than asyncio's loop and h11: at 500 calls/s to the
-    # endpoint, 414-500 completed per second instead of 295-319 (BENCHMARKS.md)
+    # endpoint, 414-500 completed per second instead of 295-319 (BENCHMARKS.md); httptools'
+    # protocol with a response's head and body in one write (asgi/http_protocol.py)
     app = create_app(context)
     tune_garbage_collector()
     uvicorn.run(
@@ -87,7 +89,7 @@ def serve(
         port=port,
         log_level="info",
         loop="uvloop",
-        http="httptools",
+        http=OneWriteProtocol,
         timeout_keep_alive=KEEP_ALIVE_S,
         log_config=logging_config(),  # the access log: the app's, once a request is done
     )

@@ -309,10 +309,12 @@ class Gateway:
                         if piece or tools:
                             if first:  # from now on only the total timeout applies
                                 timer.reschedule(total_deadline + to_loop)
-                            _emit(
-                                listener,
-                                GatewayEvent(index, model, "delta", text=piece, tool_calls=tools),
-                            )
+                            if listener is not None:
+                                listener(
+                                    GatewayEvent(
+                                        index, model, "delta", text=piece, tool_calls=tools
+                                    )
+                                )
         except TimeoutError:
             if stream.first_token_at is None and first_token_deadline < total_deadline:
                 raise UpstreamError(

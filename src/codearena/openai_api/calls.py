@@ -80,14 +80,15 @@ def open_call(
 
 def finish_call(caller: Caller, call: StoredCall, result: CallResult) -> Record:
     """The record of the finished generation (text, code blocks, figures, cost) and the
-    token's spending."""
+    token's spending. Its code blocks are read from the text when the record is written (in
+    the writer's transaction, after the answer has gone), not on the answer's path."""
     row: dict[str, Any] = {name: getattr(result, name) for name in RESULT_FIELDS}
-    row["code"] = [block.to_dict() for block in extract_code(result.text)]
     row["finished_at"] = datetime.now(UTC)
     row["row_id"] = call.generation_id
     cost = result.cost_usd
 
     def record(batch: Batch) -> None:
+        row["code"] = [block.to_dict() for block in extract_code(result.text)]
         batch.finished.append(row)
         if cost:
             batch.spent[caller.token_id] = batch.spent.get(caller.token_id, 0.0) + cost

@@ -1,9 +1,11 @@
 """The routes of the OpenAI-compatible endpoint, mounted under ``/v1`` by ``codearena.web.app``.
 
-Its two routes are declared on the FastAPI router (so ``/docs`` shows them) and reached through
-:class:`DirectRoutes`, a middleware that hands their requests to the same handlers before
-FastAPI's routing and its middleware run: they take most requests a server gets, and at 500
-calls/s FastAPI's routing and middleware were a fifth of the server's CPU (BENCHMARKS.md).
+Its two routes are declared on the FastAPI router (so ``/docs`` shows them, and another method
+on their paths gets FastAPI's 405) and answered by :class:`DirectRoutes`, the outermost layer of
+the app, on plain ASGI messages: the body read with ``[web] max_request_mb``'s rule, the
+security headers and the access log line added by the same functions the app's middleware
+uses, and nothing of Starlette's request and response objects or FastAPI's routing and
+middleware on the way. They take most requests a server gets (BENCHMARKS.md).
 
 A call's pending rows are queued for the writer just after its upstream call starts, and
 committed while it runs (their commit is not added to the call's latency); nothing is answered
@@ -23,19 +25,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
 from collections.abc import AsyncGenerator, Awaitable, Callable
+from dataclasses import dataclass, field
 from typing import cast
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import ValidationError
-from starlette.background import BackgroundTask
-from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from codearena.asgi.access_log import log_request
+from codearena.asgi.body_limit import RequestTooLarge, read_body
+from codearena.asgi.security import RAW_HEADERS
 from codearena.catalog import UnknownModel
 from codearena.gateway import CallResult, ChatRequest, Gateway, GatewayEvent
 from codearena.openai_api import calls, schemas
@@ -46,18 +52,66 @@ from codearena.pipeline import Context
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 _log = logging.getLogger(__name__)
-GENERATION_HEADER = "X-Codearena-Generation-Id"
+GENERATION_HEADER = b"x-codearena-generation-id"
+
+
+class ApiRequest:
+    """What a handler reads of its request: a header, and the body (at most ``[web]
+    max_request_mb``, read with :func:`codearena.asgi.body_limit.read_body`)."""
+
+    def __init__(self, scope: Scope, receive: Receive, max_request_mb: float) -> None:
+        self.scope, self._receive, self._max_request_mb = scope, receive, max_request_mb
+
+    def header(self, name: bytes) -> str | None:
+        """The first header of that (lower-case) name."""
+        for key, value in self.scope["headers"]:
+            if key == name:
+                return cast(bytes, value).decode("latin-1")
+        return None
+
+    async def body(self) -> bytes:
+        return await read_body(self.scope, self._receive, self._max_request_mb)
+
+
+After = Callable[[], Awaitable[None]]
+"""What an answer runs once it has been sent (or its client has gone): the call's record."""
+_JSON = (b"content-type", b"application/json")
+
+
+@dataclass
+class Answer:
+    """A whole answer: status, JSON body, headers, and what runs once it has been sent."""
+
+    status: int
+    body: bytes
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    after: After | None = None
+
+    async def send(self, receive: Receive, send: Send) -> None:
+        headers = [_JSON, (b"content-length", b"%d" % len(self.body)), *self.headers]
+        try:
+            await send({"type": "http.response.start", "status": self.status, "headers": headers})
+            await send({"type": "http.response.body", "body": self.body})
+        finally:
+            if self.after is not None:
+                await self.after()
+
+
+Handler = Callable[["ApiService", ApiRequest], Awaitable["Answer | EventStream"]]
 
 
 class DirectRoutes:
-    """ASGI middleware: ``POST /v1/chat/completions`` and ``GET /v1/models`` go straight to
-    their handlers; everything else (and another method on these paths) to the app. An
-    exception a handler lets through before its response starts is answered with a 500 in
-    OpenAI's error format, as the handlers answer every other failure, and so is a body over
-    the server's limit (413)."""
+    """The app's outermost layer: ``POST /v1/chat/completions`` and ``GET /v1/models`` are
+    answered here, on plain ASGI messages, with the security headers and the access log line
+    of every other response; everything else (and another method on these paths) goes to the
+    app. A body over ``[web] max_request_mb`` is answered with 413, and an exception a handler
+    lets through with a 500, both in OpenAI's error format, as the handlers answer every other
+    failure; a client that goes away before its body has arrived gets nothing (logged 499)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, service: ApiService, max_request_mb: float) -> None:
         self.app = app
+        self.service = service
+        self.max_request_mb = max_request_mb
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         handler = (
@@ -68,28 +122,41 @@ class DirectRoutes:
         if handler is None:
             await self.app(scope, receive, send)
             return
-        request = Request(scope, receive)
-        service = _service(request)
+        service = self.service
         service.in_flight += 1
+        status = 499  # nginx's "client closed request": nothing was answered
         try:
-            try:
-                response = await handler(request)
-            except HTTPException as exc:  # the body over the server's limit (web.body_limit)
-                code = "request_too_large" if exc.status_code == 413 else None
-                response = error_response(ApiError(exc.status_code, str(exc.detail), code=code))
-            except Exception:
-                _log.exception("the OpenAI-compatible endpoint failed")
-                response = error_response(
-                    ApiError(
-                        500,
-                        "internal error of the server; its log says more",
-                        "server_error",
-                        "internal_error",
-                    )
-                )
-            await response(scope, receive, send)  # and then its record (its background)
+            answer = await _answer(
+                handler, service, ApiRequest(scope, receive, self.max_request_mb)
+            )
+            if answer is not None:
+                status = answer.status
+                answer.headers += RAW_HEADERS
+                await answer.send(receive, send)  # and then its record (its ``after``)
         finally:
             service.in_flight -= 1
+            log_request(scope, status)
+
+
+async def _answer(
+    handler: Handler, service: ApiService, request: ApiRequest
+) -> Answer | EventStream | None:
+    try:
+        return await handler(service, request)
+    except ClientDisconnect:
+        return None
+    except RequestTooLarge as exc:
+        return error_response(ApiError(413, str(exc.detail), code="request_too_large"))
+    except Exception:
+        _log.exception("the OpenAI-compatible endpoint failed")
+        return error_response(
+            ApiError(
+                500,
+                "internal error of the server; its log says more",
+                "server_error",
+                "internal_error",
+            )
+        )
 
 
 def _route_path(scope: Scope) -> str:
@@ -118,8 +185,8 @@ class ApiService:
             raise ApiError(503, "the server is starting or stopping", "server_error", "unavailable")
         return gateway
 
-    async def caller(self, request: Request) -> Caller:
-        token = bearer(request.headers.get("authorization"))
+    async def caller(self, request: ApiRequest) -> Caller:
+        token = bearer(request.header(b"authorization"))
         caller, key = self.tokens.lookup(token)
         if caller is None:
             caller = await asyncio.to_thread(self.tokens.load, key)
@@ -158,14 +225,12 @@ class ApiService:
         if result.cost_usd:
             self.tokens.recorded(caller.token_id, result.cost_usd)
 
-    def finished(
-        self, caller: Caller, stored: calls.StoredCall, result: CallResult
-    ) -> BackgroundTask:
+    def finished(self, caller: Caller, stored: calls.StoredCall, result: CallResult) -> After:
         """A call has ended: its cost counts against its token at once (a next request of the
         same client sees it), and its record is to be written once its answer has been sent."""
         if result.cost_usd:
             self.tokens.spent(caller.token_id, result.cost_usd)
-        return BackgroundTask(self.finish, caller, stored, result)
+        return functools.partial(self.finish, caller, stored, result)
 
     def sweep(self) -> int:
         """At start-up: calls a stopped server left pending (older than any call can last)
@@ -174,23 +239,12 @@ class ApiService:
         return calls.sweep_unfinished(self.context.store, older_than_s)
 
 
-def error_response(error: ApiError, background: BackgroundTask | None = None) -> Response:
-    return Response(
-        error.body(),
-        error.status,
-        error.headers,
-        media_type="application/json",
-        background=background,
-    )
+def error_response(error: ApiError, after: After | None = None) -> Answer:
+    headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in error.headers.items()]
+    return Answer(error.status, error.body(), headers, after)
 
 
-def _service(request: Request) -> ApiService:
-    return cast(ApiService, request.app.state.openai_api)
-
-
-@router.get("/models", summary="The catalog in OpenAI's list shape")
-async def list_models(request: Request) -> Response:
-    service = _service(request)
+async def list_models(service: ApiService, request: ApiRequest) -> Answer:
     try:
         await service.caller(request)
     except ApiError as exc:
@@ -206,24 +260,35 @@ async def list_models(request: Request) -> Response:
         }
         for info in service.context.catalog.all()
     ]
-    return Response(json.dumps({"object": "list", "data": data}), media_type="application/json")
+    return Answer(200, json.dumps({"object": "list", "data": data}).encode())
 
 
-@router.post("/chat/completions", summary="A chat completion (streamed or not) from any model")
-async def chat_completions(request: Request) -> Response:
+async def chat_completions(service: ApiService, request: ApiRequest) -> Answer | EventStream:
     try:
-        return await _chat(_service(request), request)
+        return await _chat(service, request)
     except ApiError as exc:
         return error_response(exc)
 
 
-_DIRECT: dict[tuple[str, str], Callable[[Request], Awaitable[Response]]] = {
+_DIRECT: dict[tuple[str, str], Handler] = {
     ("POST", "/v1/chat/completions"): chat_completions,
     ("GET", "/v1/models"): list_models,
 }
 
 
-async def _chat(service: ApiService, request: Request) -> Response:
+# Declared for FastAPI's schema (/docs) and its 405 for another method on these paths; every
+# request of these methods is answered by DirectRoutes, before FastAPI's routing.
+@router.get("/models", summary="The catalog in OpenAI's list shape")
+async def _models_declared() -> Response:
+    raise RuntimeError("GET /v1/models is answered by DirectRoutes")
+
+
+@router.post("/chat/completions", summary="A chat completion (streamed or not) from any model")
+async def _chat_declared() -> Response:
+    raise RuntimeError("POST /v1/chat/completions is answered by DirectRoutes")
+
+
+async def _chat(service: ApiService, request: ApiRequest) -> Answer | EventStream:
     caller = await service.caller(request)
     service.limiter.check(caller)
     try:
@@ -268,7 +333,7 @@ async def _chat(service: ApiService, request: Request) -> Response:
         route=route,
     )
     completion_id = f"chatcmpl-{stored.generation_id}"
-    headers = {GENERATION_HEADER: stored.generation_id}
+    headers = [(GENERATION_HEADER, stored.generation_id.encode())]
     created = int(time.time())
     if not body.stream:
         return await _whole(
@@ -283,13 +348,13 @@ async def _chat(service: ApiService, request: Request) -> Response:
     if result is not None and result.status != "ok" and not result.text and not result.tool_calls:
         call.finishing = True
         return error_response(from_result(result), service.finished(caller, stored, result))
-    return EventStream(call.frames(first, writer), headers, BackgroundTask(call.save))
+    return EventStream(call.frames(first, writer), headers, call.save)
 
 
 def _queue(service: ApiService, opened: Record) -> asyncio.Future[None]:
     """Queue the call's pending rows, once its upstream call has been started: the writer may
     write them in the event loop (SQLite), and they should not hold up the call's request."""
-    return asyncio.ensure_future(service.writer.write(opened))
+    return service.writer.write(opened)
 
 
 async def _opened(
@@ -327,8 +392,8 @@ async def _whole(
     chat: ChatRequest,
     completion_id: str,
     created: int,
-    headers: dict[str, str],
-) -> Response:
+    headers: list[tuple[bytes, bytes]],
+) -> Answer:
     call = asyncio.create_task(_complete(gateway, chat, None))
     await _opened(service, caller, stored, _queue(service, opened), call)
     try:
@@ -340,7 +405,7 @@ async def _whole(
     if result.status != "ok":
         return error_response(from_result(result), record)
     body = schemas.completion(completion_id, created, chat.model, result)
-    return Response(body, media_type="application/json", headers=headers, background=record)
+    return Answer(200, body, headers, record)
 
 
 async def _complete(
@@ -372,7 +437,7 @@ class _Streamed:
         self.queue: asyncio.Queue[GatewayEvent] = asyncio.Queue()
         self.parts: list[str] = []
         self.finishing = False  # the call has ended or been interrupted
-        self.record: BackgroundTask | None = None  # the ended call's record, still to write
+        self.record: After | None = None  # the ended call's record, still to write
         self.task = asyncio.create_task(_complete(gateway, chat, self._on_event))
 
     def _on_event(self, event: GatewayEvent) -> None:
@@ -445,32 +510,31 @@ class _Streamed:
             await self.interrupt()
 
 
-class EventStream(Response):
+class EventStream:
     """``text/event-stream`` from an iterator of frames, written as they come, while the client
     is watched: a disconnect (``http.disconnect``, or a failed send) stops the iterator, whose
-    ``finally`` then runs at once rather than whenever it is garbage-collected. ``background``
-    runs at the end, however the stream ended."""
+    ``finally`` then runs at once rather than whenever it is garbage-collected. ``after`` runs
+    at the end, however the stream ended."""
 
-    media_type = "text/event-stream"
+    status = 200
 
     def __init__(
         self,
         frames: AsyncGenerator[bytes, None],
-        headers: dict[str, str],
-        background: BackgroundTask,
+        headers: list[tuple[bytes, bytes]],
+        after: After,
     ) -> None:
-        super().__init__(
-            None,
-            200,
-            {"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **headers},
-            self.media_type,
-            background,
-        )
-        self.raw_headers = [(k, v) for k, v in self.raw_headers if k != b"content-length"]
+        self.headers = [
+            (b"content-type", b"text/event-stream"),
+            (b"cache-control", b"no-cache"),
+            (b"x-accel-buffering", b"no"),
+            *headers,
+        ]
         self.frames = frames
+        self.after = after
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+    async def send(self, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": self.headers})
         pump = asyncio.create_task(self._pump(send))
         watch = asyncio.create_task(self._watch(receive, pump))
         try:
@@ -485,8 +549,7 @@ class EventStream(Response):
             with contextlib.suppress(BaseException):
                 await watch
             await self.frames.aclose()
-            if self.background is not None:
-                await asyncio.shield(self.background())
+            await asyncio.shield(self.after())
 
     async def _pump(self, send: Send) -> None:
         async for frame in self.frames:

@@ -1,6 +1,6 @@
 """The writer of the endpoint's records, many calls to a transaction.
 
-A request hands its record to :meth:`CallWriter.write` and awaits it: the writer takes
+A request hands its record to :meth:`CallWriter.write` and awaits the future it returns: the writer takes
 everything that is waiting (up to :data:`MAX_BATCH` records) and writes it in one transaction,
 and each awaiting request resumes once that transaction has committed, exactly as with one
 transaction per record, but under load one commit serves many calls. There is no timer: an idle writer writes at once.
@@ -211,13 +211,13 @@ class CallWriter:
         self._later: list[_Waiting] = []  # records waiting for the end of their window
         self._later_timer: asyncio.TimerHandle | None = None
 
-    async def write(self, record: Record, *, later: bool = False) -> None:
-        """Write one record; returns once it has committed, raises what its write raised.
-        ``later``: nobody is waiting for it, and it is written :data:`LATER_S` from now with
-        the other such records."""
+    def write(self, record: Record, *, later: bool = False) -> asyncio.Future[None]:
+        """Write one record: the future resolves once it has committed, or raises what its
+        write raised (a future of the running loop, not a coroutine: a call's records make no
+        task of their own). ``later``: nobody is waiting for it, and it is written
+        :data:`LATER_S` from now with the other such records."""
         if self._closed or not (later or self.in_loop):
-            await asyncio.wrap_future(self._submit(record))
-            return
+            return asyncio.wrap_future(self._submit(record))
         loop = asyncio.get_running_loop()
         waiting = _Waiting(record, loop.create_future())
         if later:
@@ -226,7 +226,7 @@ class CallWriter:
                 self._later_timer = loop.call_later(LATER_S, self._release_later, loop)
         else:
             self._enqueue([waiting], loop)
-        await waiting.future
+        return waiting.future
 
     def _enqueue(self, records: list[_Waiting], loop: asyncio.AbstractEventLoop) -> None:
         """SQLite: queue records for the transaction at the end of this turn of the loop."""

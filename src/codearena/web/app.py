@@ -17,16 +17,16 @@ from starlette.types import ASGIApp
 import codearena.store.platform_models  # noqa: F401  (the platform's tables)
 from codearena import __version__
 from codearena.analysis import display
+from codearena.asgi.access_log import AccessLog
+from codearena.asgi.body_limit import BodyLimit
+from codearena.asgi.security import SECURITY_HEADERS, SecurityHeaders
 from codearena.config import with_concurrency
 from codearena.gateway import Gateway
 from codearena.openai_api import router as openai_api
 from codearena.pipeline import Context
 from codearena.studies.invites import platform_secret
 from codearena.web import api, apidocs, coding, dashboard, errors, pages
-from codearena.web.access_log import AccessLog
-from codearena.web.body_limit import BodyLimit
 from codearena.web.limits import PlatformLimits
-from codearena.web.security import SECURITY_HEADERS, SecurityHeaders
 from codearena.web.state import STATIC, TEMPLATES, Platform, SharedSandbox
 from codearena.web.tasks import mark_interrupted
 
@@ -44,17 +44,20 @@ def templates() -> Environment:
 
 
 class CodearenaApp(FastAPI):
-    """FastAPI with codearena's own layers outside all of FastAPI's: the access log, the
-    security headers, the limit on request bodies (``[web] max_request_mb``), then the
+    """FastAPI with codearena's own layers outside all of FastAPI's: first the
     OpenAI-compatible endpoint's routes (:class:`~codearena.openai_api.router.DirectRoutes`),
-    which answer their requests (and their failures, in OpenAI's error format) before FastAPI's
-    own error and telemetry middleware run; everything else goes on through FastAPI's stack,
-    where a body over the limit is answered by the app's error handlers."""
+    which answer their requests (and their failures, in OpenAI's error format) on plain ASGI
+    messages, with the same access log line, security headers and body limit as the rest;
+    then, for everything else, the access log, the security headers and the limit on request
+    bodies (``[web] max_request_mb``) around FastAPI's stack, where a body over the limit is
+    answered by the app's error handlers."""
 
     def build_middleware_stack(self) -> ASGIApp:
-        inner = openai_api.DirectRoutes(super().build_middleware_stack())
         megabytes = self.state.context.settings.web.max_request_mb
-        return AccessLog(SecurityHeaders(BodyLimit(inner, megabytes)))
+        platform = AccessLog(
+            SecurityHeaders(BodyLimit(super().build_middleware_stack(), megabytes))
+        )
+        return openai_api.DirectRoutes(platform, self.state.openai_api, megabytes)
 
 
 def create_app(

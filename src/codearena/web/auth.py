@@ -211,7 +211,7 @@ class RedactInviteTokens(logging.Filter):
 
 def redact_invites_in_access_log() -> None:
     """Install :class:`RedactInviteTokens` on the access logger (once)."""
-    from codearena.web.access_log import ACCESS_LOGGER
+    from codearena.asgi.access_log import ACCESS_LOGGER
 
     access = logging.getLogger(ACCESS_LOGGER)
     if not any(isinstance(f, RedactInviteTokens) for f in access.filters):

@@ -12,6 +12,7 @@ from starlette.datastructures import FormData
 
 from codearena import __version__
 from codearena.answers import stored_blocks
+from codearena.asgi.security import task_page_csp
 from codearena.catalog import probe_reachability, provider_status
 from codearena.prompting import REQUIREMENTS, TONES
 from codearena.studies import judgements, participants, survey
@@ -32,7 +33,6 @@ from codearena.web.errors import ApiError, translate, validate
 from codearena.web.followups import follow_up, repair
 from codearena.web.limits import JOINS_LIMITED
 from codearena.web.preview import PREVIEW_HEADERS, preview_document
-from codearena.web.security import task_page_csp
 from codearena.web.state import platform_of
 from codearena.web.tasks import create_task
 

@@ -7,13 +7,15 @@ is over the limit fails before any of its body is read, and one without it (chun
 as what has arrived passes it. The failure is :class:`RequestTooLarge`, an ``HTTPException``
 raised where the handler reads the body, so each door answers it in its own form: the pages
 and the JSON API through the app's error handlers (``web/errors.py``), ``/v1`` in OpenAI's
-error format (``openai_api.router.DirectRoutes``), both with status 413. A request that never
-reads its body is not affected.
+error format (``openai_api.router.DirectRoutes``, which reads its requests' bodies with
+:func:`read_body`, the same rule without the middleware), both with status 413. A request
+that never reads its body is not affected.
 """
 
 from __future__ import annotations
 
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -32,28 +34,54 @@ class BodyLimit:
     def __init__(self, app: ASGIApp, megabytes: float) -> None:
         self.app = app
         self.megabytes = megabytes
-        self.limit = int(megabytes * 1024 * 1024)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.limit
-        declared = _content_length(scope)
-        received = 0
+        counter = _Counter(scope, self.megabytes)
 
         async def limited() -> Message:
-            nonlocal received
-            if declared is not None and declared > limit:
-                raise RequestTooLarge(self.megabytes)
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise RequestTooLarge(self.megabytes)
-            return message
+            return counter.count(await counter.before(receive))
 
         await self.app(scope, limited, send)
+
+
+async def read_body(scope: Scope, receive: Receive, megabytes: float) -> bytes:
+    """The whole body of an HTTP request of at most ``megabytes`` MB (``RequestTooLarge``
+    otherwise; starlette's ``ClientDisconnect`` if the client went away first), for a handler
+    that reads ``receive`` itself, without :class:`BodyLimit` around it."""
+    counter = _Counter(scope, megabytes)
+    pieces: list[bytes] = []
+    while True:
+        message = counter.count(await counter.before(receive))
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        pieces.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+
+
+class _Counter:
+    """One request's body against the limit: its declared length, then what has arrived."""
+
+    def __init__(self, scope: Scope, megabytes: float) -> None:
+        self.megabytes = megabytes
+        self.limit = int(megabytes * 1024 * 1024)
+        self.declared = _content_length(scope)
+        self.received = 0
+
+    async def before(self, receive: Receive) -> Message:
+        if self.declared is not None and self.declared > self.limit:
+            raise RequestTooLarge(self.megabytes)
+        return await receive()
+
+    def count(self, message: Message) -> Message:
+        if message["type"] == "http.request":
+            self.received += len(message.get("body", b""))
+            if self.received > self.limit:
+                raise RequestTooLarge(self.megabytes)
+        return message
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -1,4 +1,4 @@
-"""The access log: uvicorn's line, written once a request is done (web/access_log.py)."""
+"""The access log: uvicorn's line, written once a request is done (asgi/access_log.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from codearena.web.access_log import ACCESS_LOGGER, AccessLog
+from codearena.asgi.access_log import ACCESS_LOGGER, AccessLog
 from codearena.web.auth import redact_invites_in_access_log
 
 

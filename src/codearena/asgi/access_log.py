@@ -61,12 +61,19 @@ class AccessLog:
         try:
             await self.app(scope, receive, sending)
         finally:
-            http = cast("HTTPScope", scope)
-            _log.info(
-                '%s - "%s %s HTTP/%s" %d',
-                get_client_addr(http),
-                scope["method"],
-                get_path_with_query_string(http),
-                scope["http_version"],
-                status,
-            )
+            log_request(scope, status)
+
+
+def log_request(scope: Scope, status: int) -> None:
+    """The access log line of one HTTP request that is done (uvicorn's text)."""
+    if not _log.isEnabledFor(logging.INFO):
+        return
+    http = cast("HTTPScope", scope)
+    _log.info(
+        '%s - "%s %s HTTP/%s" %d',
+        get_client_addr(http),
+        scope["method"],
+        get_path_with_query_string(http),
+        scope["http_version"],
+        status,
+    )

@@ -40,6 +40,15 @@ _DOCS_CSP = (
 )
 
 
+RAW_HEADERS = [(name.lower().encode(), value.encode()) for name, value in SECURITY_HEADERS.items()]
+""":data:`SECURITY_HEADERS` as ASGI headers, for a response built without this middleware
+(``openai_api.router``'s answers)."""
+_DOCS_RAW_HEADERS = [
+    (name, _DOCS_CSP.encode() if name == b"content-security-policy" else value)
+    for name, value in RAW_HEADERS
+]
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -49,16 +58,13 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         docs = str(scope.get("path", "")).startswith(_DOCS_PATHS)
+        wanted = _DOCS_RAW_HEADERS if docs else RAW_HEADERS
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
-                for name, value in SECURITY_HEADERS.items():
-                    if name == "Content-Security-Policy" and docs:
-                        value = _DOCS_CSP
-                    if name.lower().encode() not in present:
-                        headers.append((name.lower().encode(), value.encode()))
+                headers += [(name, value) for name, value in wanted if name not in present]
                 message["headers"] = headers
             await send(message)
 
