@@ -4,10 +4,16 @@ handler's bug answered in OpenAI's error format rather than as a bare 500."""
 
 from __future__ import annotations
 
+import logging
+import socket
+import time
+
 import httpx
 import pytest
+from sqlalchemy import func, select
 
 from codearena.openai_api import router
+from codearena.store import Task
 from tests.api.conftest import Server
 from tests.conftest import unique
 
@@ -60,3 +66,27 @@ def test_a_handlers_bug_is_a_500_in_openais_format(
     assert answer.json()["error"]["type"] == "server_error"
     assert "a bug" not in answer.text  # the log has it, not the client
     assert any("a bug" in (r.exc_text or "") or r.exc_info for r in caplog.records)
+
+
+def test_a_client_gone_before_its_body_arrived_is_logged_499_and_stores_nothing(
+    server: Server, caplog: pytest.LogCaptureFixture
+) -> None:
+    token, _ = server.token()
+    head = (
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+        "Content-Length: 5000\r\n\r\n"
+    )
+    host, port = server.url.removeprefix("http://").split(":")
+    with caplog.at_level(logging.INFO, logger="codearena.access"):
+        with socket.create_connection((host, int(port))) as client:
+            client.sendall(head.encode() + b'{"model": "fake/ok", "mess')  # and no more
+        server.settle()
+        for _ in range(400):  # the line is written once the request is done (polling)
+            if any("chat/completions" in r.getMessage() for r in caplog.records):
+                break
+            time.sleep(0.005)
+    lines = [r.getMessage() for r in caplog.records if "chat/completions" in r.getMessage()]
+    assert lines and lines[-1].endswith('"POST /v1/chat/completions HTTP/1.1" 499'), lines
+    with server.context.store.session() as session:
+        assert not session.scalar(select(func.count()).where(Task.source == "api"))

@@ -36,6 +36,19 @@ def test_a_line_in_many_reads_and_a_character_split_between_them() -> None:
     ]
 
 
+def test_every_split_of_a_stream_gives_its_events() -> None:
+    """Reads cut anywhere (inside a character, between "\r" and "\n") give what the whole
+    body gives, with "\n" endings (read a run of whole lines at a time) and with others."""
+    lf = ': OPENROUTER PROCESSING\n\ndata: {"t": "héllo ✓"}\n\ndata: a\ndata: b\n\n'
+    for body in (lf, lf.replace("\n", "\r\n"), lf.replace("\n\n", "\r\r")):
+        raw = (body + "data: [DONE]\n\ndata: after\n\n").encode()
+        whole = _events(raw)
+        assert whole == ['{"t": "héllo ✓"}', "a\nb"]
+        for cut in range(1, len(raw)):
+            assert _events(raw[:cut], raw[cut:]) == whole, (body, cut)
+        assert _events(*(raw[i : i + 1] for i in range(len(raw)))) == whole
+
+
 def test_a_line_longer_than_aiohttps_limit() -> None:
     long = b"x" * 300_000
     reads = [long[i : i + 16_384] for i in range(0, len(long), 16_384)]

@@ -31,14 +31,24 @@ class EventStream:
 
     def feed(self, read: bytes) -> list[str]:
         """The data of the events that ``read`` completed."""
-        pending = self._pending + read
+        pending = self._pending + read if self._pending else read
+        events: list[str] = []
+        if b"\r" not in pending:  # lines ending in "\n" alone, as the providers send them
+            end = pending.rfind(b"\n")
+            if end < 0:
+                self._pending = pending
+                return events
+            self._pending = pending[end + 1 :]
+            # whole lines only, so no character is split: decoded at once, not line by line
+            for line in pending[:end].decode("utf-8", "replace").split("\n"):
+                self._line(line, events)
+            return events
         if b"\n" not in read and b"\r" not in read:
             self._pending = pending
-            return []
+            return events
         lines = pending.splitlines(keepends=True)
         last = lines[-1]
         self._pending = lines.pop() if last.endswith(b"\r") or not last.endswith(b"\n") else b""
-        events: list[str] = []
         for line in lines:
             self._line(_decoded(line), events)
         return events

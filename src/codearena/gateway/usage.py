@@ -18,7 +18,6 @@ OpenRouter sends one (``usage.cost``); for the others the catalog's prices apply
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,8 +35,10 @@ _REFUSED: dict[str, tuple[str, ...]] = {"mistral": ("stream_options",)}
 
 
 def usage_request(provider: str) -> dict[str, Any]:
-    """The body fields that ask ``provider`` for usage in a streamed answer."""
-    return copy.deepcopy(_REQUEST.get(provider, _STREAM_OPTIONS))
+    """The body fields that ask ``provider`` for usage in a streamed answer (a new dict of
+    new dicts: the caller may change them)."""
+    fields = _REQUEST.get(provider, _STREAM_OPTIONS)
+    return {name: dict(value) for name, value in fields.items()}
 
 
 def ask_for_usage(body: dict[str, Any], provider: str) -> None:
