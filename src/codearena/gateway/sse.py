@@ -40,8 +40,8 @@ class EventStream:
                 return events
             self._pending = pending[end + 1 :]
             # whole lines only, so no character is split: decoded at once, not line by line
-            for line in pending[:end].decode("utf-8", "replace").split("\n"):
-                self._line(line, events)
+            for text in pending[:end].decode("utf-8", "replace").split("\n"):
+                self._line(text, events)
             return events
         if b"\n" not in read and b"\r" not in read:
             self._pending = pending
