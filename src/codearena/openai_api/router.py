@@ -1,11 +1,12 @@
 """The routes of the OpenAI-compatible endpoint, mounted under ``/v1`` by ``codearena.web.app``.
 
 Its two routes are declared on the FastAPI router (so ``/docs`` shows them, and another method
-on their paths gets FastAPI's 405) and answered by :class:`DirectRoutes`, the outermost layer of
-the app, on plain ASGI messages: the body read with ``[web] max_request_mb``'s rule, the
-security headers and the access log line added by the same functions the app's middleware
-uses, and nothing of Starlette's request and response objects or FastAPI's routing and
-middleware on the way. They take most requests a server gets (BENCHMARKS.md).
+on their paths gets FastAPI's 405) and answered by :class:`DirectRoutes`, which the app
+(``web.app.CodearenaApp``) calls before FastAPI's own ``__call__``, on plain ASGI messages: the
+body read with ``[web] max_request_mb``'s rule, the security headers and the access log line
+added by the same functions the app's middleware uses, and nothing of Starlette's request and
+response objects or FastAPI's telemetry check, routing and middleware on the way. They take
+most requests a server gets (BENCHMARKS.md).
 
 A call's pending rows are queued for the writer just after its upstream call starts, and
 committed while it runs (their commit is not added to the call's latency); nothing is answered
@@ -37,7 +38,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.requests import ClientDisconnect
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from codearena.asgi.access_log import log_request
 from codearena.asgi.body_limit import RequestTooLarge, read_body
@@ -101,27 +102,26 @@ Handler = Callable[["ApiService", ApiRequest], Awaitable["Answer | EventStream"]
 
 
 class DirectRoutes:
-    """The app's outermost layer: ``POST /v1/chat/completions`` and ``GET /v1/models`` are
-    answered here, on plain ASGI messages, with the security headers and the access log line
-    of every other response; everything else (and another method on these paths) goes to the
-    app. A body over ``[web] max_request_mb`` is answered with 413, and an exception a handler
-    lets through with a 500, both in OpenAI's error format, as the handlers answer every other
-    failure; a client that goes away before its body has arrived gets nothing (logged 499)."""
+    """``POST /v1/chat/completions`` and ``GET /v1/models``, answered before the app (by
+    ``web.app.CodearenaApp``, ahead of FastAPI's own ``__call__``, routing and middleware), on
+    plain ASGI messages, with the security headers and the access log line of every other
+    response. A body over ``[web] max_request_mb`` is answered with 413, and an exception a
+    handler lets through with a 500, both in OpenAI's error format, as the handlers answer
+    every other failure; a client that goes away before its body has arrived gets nothing
+    (logged 499)."""
 
-    def __init__(self, app: ASGIApp, service: ApiService, max_request_mb: float) -> None:
-        self.app = app
+    def __init__(self, service: ApiService, max_request_mb: float) -> None:
         self.service = service
         self.max_request_mb = max_request_mb
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        handler = (
-            _DIRECT.get((str(scope["method"]), _route_path(scope)))
-            if scope["type"] == "http"
-            else None
-        )
-        if handler is None:
-            await self.app(scope, receive, send)
-            return
+    @staticmethod
+    def handler(scope: Scope) -> Handler | None:
+        """The handler of this request, if it is one of the two routes."""
+        if scope["type"] != "http":
+            return None
+        return _DIRECT.get((str(scope["method"]), _route_path(scope)))
+
+    async def answer(self, handler: Handler, scope: Scope, receive: Receive, send: Send) -> None:
         service = self.service
         service.in_flight += 1
         status = 499  # nginx's "client closed request": nothing was answered

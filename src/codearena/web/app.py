@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import text
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 import codearena.store.platform_models  # noqa: F401  (the platform's tables)
 from codearena import __version__
@@ -44,20 +44,26 @@ def templates() -> Environment:
 
 
 class CodearenaApp(FastAPI):
-    """FastAPI with codearena's own layers outside all of FastAPI's: first the
-    OpenAI-compatible endpoint's routes (:class:`~codearena.openai_api.router.DirectRoutes`),
-    which answer their requests (and their failures, in OpenAI's error format) on plain ASGI
+    """FastAPI with codearena's own layers outside all of FastAPI's: the OpenAI-compatible
+    endpoint's two routes (:class:`~codearena.openai_api.router.DirectRoutes`) are answered
+    before FastAPI's ``__call__`` (its telemetry check, routing and middleware), on plain ASGI
     messages, with the same access log line, security headers and body limit as the rest;
-    then, for everything else, the access log, the security headers and the limit on request
-    bodies (``[web] max_request_mb``) around FastAPI's stack, where a body over the limit is
-    answered by the app's error handlers."""
+    everything else goes through the access log, the security headers and the limit on
+    request bodies (``[web] max_request_mb``) around FastAPI's stack, where a body over the
+    limit is answered by the app's error handlers."""
+
+    direct: openai_api.DirectRoutes | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        handler = openai_api.DirectRoutes.handler(scope)
+        if handler is not None and self.direct is not None:
+            await self.direct.answer(handler, scope, receive, send)
+        else:
+            await super().__call__(scope, receive, send)
 
     def build_middleware_stack(self) -> ASGIApp:
         megabytes = self.state.context.settings.web.max_request_mb
-        platform = AccessLog(
-            SecurityHeaders(BodyLimit(super().build_middleware_stack(), megabytes))
-        )
-        return openai_api.DirectRoutes(platform, self.state.openai_api, megabytes)
+        return AccessLog(SecurityHeaders(BodyLimit(super().build_middleware_stack(), megabytes)))
 
 
 def create_app(
@@ -121,6 +127,7 @@ def create_app(
     # the OpenAI-compatible endpoint (/v1): its own tokens and error format; its routes come
     # first, as the router tries the routes in order and these take the most requests
     app.state.openai_api = openai_api.ApiService(context, lambda: platform.api_gateway)
+    app.direct = openai_api.DirectRoutes(app.state.openai_api, context.settings.web.max_request_mb)
     app.include_router(openai_api.router)
     app.include_router(api.router)
     app.include_router(pages.router)
