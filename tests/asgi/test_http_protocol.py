@@ -106,8 +106,11 @@ def test_held_writes_are_sent_before_a_close_and_dropped_by_an_abort() -> None:
         closed, aborted = _Transport(), _Transport()
         held = HeldWrites(closed, loop)
         held.write(b"head")
-        held.write(memoryview(b"body"))
-        assert closed.writes == [] and held.get_write_buffer_size() == 8
+        assert closed.writes == [] and held.get_write_buffer_size() == 4
+        held.write(memoryview(b"body"))  # the second goes out at once, with the first
+        assert closed.writes == [b"headbody"] and held.get_write_buffer_size() == 0
+        held.write(b"tail")
+        assert closed.writes == [b"headbody"]
         held.close()
         dropped = HeldWrites(aborted, loop)
         dropped.write(b"never")
@@ -116,7 +119,7 @@ def test_held_writes_are_sent_before_a_close_and_dropped_by_an_abort() -> None:
         return closed, aborted
 
     closed, aborted = asyncio.run(run())
-    assert closed.writes == [b"headbody"] and closed.closed
+    assert closed.writes == [b"headbody", b"tail"] and closed.closed
     assert aborted.writes == [] and aborted.aborted
 
 

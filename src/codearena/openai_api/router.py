@@ -525,7 +525,7 @@ class EventStream:
         after: After,
     ) -> None:
         self.headers = [
-            (b"content-type", b"text/event-stream"),
+            (b"content-type", b"text/event-stream; charset=utf-8"),  # as OpenAI sends it
             (b"cache-control", b"no-cache"),
             (b"x-accel-buffering", b"no"),
             *headers,
