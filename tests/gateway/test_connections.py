@@ -64,7 +64,7 @@ async def _events(connections: Connections, url: str) -> str:
     """The streamed answer's text."""
     async with connections.post(url, body=CHAT, headers={}) as response:
         assert response.status == 200
-        chunks = [json.loads(data) async for data in response.events()]
+        chunks = [json.loads(data) async for events in response.events() for data in events]
     return "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"])
 
 

@@ -290,31 +290,32 @@ class Gateway:
                         payload = _json_or_none(await response.read())
                         self._read_whole(payload, stream, provider.name, provider.key_env)
                         return
-                    async for data in response.events():
-                        try:
-                            chunk = json.loads(data)
-                        except ValueError:
-                            continue
-                        if not isinstance(chunk, dict):
-                            failure = error_in(
-                                chunk, provider=provider.name, key_env=provider.key_env
-                            )
-                            if failure is not None:
-                                raise failure
-                            continue
-                        first = stream.first_token_at is None
-                        piece, tools = self._read_chunk(
-                            chunk, stream, provider.name, provider.key_env
-                        )
-                        if piece or tools:
-                            if first:  # from now on only the total timeout applies
-                                timer.reschedule(total_deadline + to_loop)
-                            if listener is not None:
-                                listener(
-                                    GatewayEvent(
-                                        index, model, "delta", text=piece, tool_calls=tools
-                                    )
+                    async for events in response.events():
+                        for data in events:
+                            try:
+                                chunk = json.loads(data)
+                            except ValueError:
+                                continue
+                            if not isinstance(chunk, dict):
+                                failure = error_in(
+                                    chunk, provider=provider.name, key_env=provider.key_env
                                 )
+                                if failure is not None:
+                                    raise failure
+                                continue
+                            first = stream.first_token_at is None
+                            piece, tools = self._read_chunk(
+                                chunk, stream, provider.name, provider.key_env
+                            )
+                            if piece or tools:
+                                if first:  # from now on only the total timeout applies
+                                    timer.reschedule(total_deadline + to_loop)
+                                if listener is not None:
+                                    listener(
+                                        GatewayEvent(
+                                            index, model, "delta", text=piece, tool_calls=tools
+                                        )
+                                    )
         except TimeoutError:
             if stream.first_token_at is None and first_token_deadline < total_deadline:
                 raise UpstreamError(

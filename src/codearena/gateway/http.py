@@ -127,16 +127,19 @@ class _Connection(asyncio.Protocol):
         return self._done and not self._pieces
 
     async def body(self) -> AsyncIterator[bytes]:
+        """The body as it arrives: what has been read since the last step, as one piece."""
         decoder = _decoder(self.headers.get("content-encoding"))
         pieces = self._pieces
         while True:
-            while pieces:
-                piece = pieces.popleft()
-                self._buffered -= len(piece)
-                if self._paused and self._buffered < _PAUSE_AT // 2 and self.transport:
+            if pieces:
+                piece = pieces.popleft() if len(pieces) == 1 else b"".join(pieces)
+                pieces.clear()
+                self._buffered = 0
+                if self._paused and self.transport:
                     self._paused = False
                     self.transport.resume_reading()
                 yield _decoded(decoder, piece) if decoder else piece
+                continue
             if self._error is not None:
                 raise self._error
             if self._done:
@@ -311,15 +314,16 @@ class UpstreamResponse:
     async def read(self) -> bytes:
         return b"".join([piece async for piece in self._connection.body()])
 
-    async def events(self) -> AsyncIterator[str]:
-        """The data of the body's server-sent events (:class:`EventStream`), to ``[DONE]``;
-        the body is read to its end all the same (the connection is then kept alive)."""
+    async def events(self) -> AsyncIterator[list[str]]:
+        """The data of the body's server-sent events (:class:`EventStream`), to ``[DONE]``,
+        in lists: those that each read of the body completed; the body is read to its end all
+        the same (the connection is then kept alive)."""
         stream = EventStream()
         async for piece in self._connection.body():
-            for data in stream.feed(piece):
-                yield data
-        for data in stream.close():
-            yield data
+            if events := stream.feed(piece):
+                yield events
+        if events := stream.close():
+            yield events
 
 
 class _Pool:
