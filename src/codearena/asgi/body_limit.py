@@ -42,7 +42,7 @@ class BodyLimit:
         counter = _Counter(scope, self.megabytes)
 
         async def limited() -> Message:
-            return counter.count(await counter.before(receive))
+            return await counter.receive(receive)
 
         await self.app(scope, limited, send)
 
@@ -54,12 +54,12 @@ async def read_body(scope: Scope, receive: Receive, megabytes: float) -> bytes:
     counter = _Counter(scope, megabytes)
     pieces: list[bytes] = []
     while True:
-        message = counter.count(await counter.before(receive))
+        message = await counter.receive(receive)
         if message["type"] == "http.disconnect":
             raise ClientDisconnect()
         pieces.append(message.get("body", b""))
         if not message.get("more_body", False):
-            return pieces[0] if len(pieces) == 1 else b"".join(pieces)
+            return b"".join(pieces)
 
 
 class _Counter:
@@ -71,12 +71,11 @@ class _Counter:
         self.declared = _content_length(scope)
         self.received = 0
 
-    async def before(self, receive: Receive) -> Message:
+    async def receive(self, receive: Receive) -> Message:
+        """The next message of ``receive``, or ``RequestTooLarge``."""
         if self.declared is not None and self.declared > self.limit:
             raise RequestTooLarge(self.megabytes)
-        return await receive()
-
-    def count(self, message: Message) -> Message:
+        message = await receive()
         if message["type"] == "http.request":
             self.received += len(message.get("body", b""))
             if self.received > self.limit:

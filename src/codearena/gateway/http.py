@@ -132,7 +132,7 @@ class _Connection(asyncio.Protocol):
         pieces = self._pieces
         while True:
             if pieces:
-                piece = pieces.popleft() if len(pieces) == 1 else b"".join(pieces)
+                piece = b"".join(pieces)
                 pieces.clear()
                 self._buffered = 0
                 if self._paused and self.transport:

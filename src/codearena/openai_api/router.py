@@ -134,8 +134,8 @@ class DirectRoutes:
                 answer.headers += RAW_HEADERS
                 await answer.send(receive, send)  # and then its record (its ``after``)
         finally:
-            service.in_flight -= 1
             log_request(scope, status)
+            service.in_flight -= 1  # last: a request counted done has its log line too
 
 
 async def _answer(

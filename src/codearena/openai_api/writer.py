@@ -1,9 +1,10 @@
 """The writer of the endpoint's records, many calls to a transaction.
 
-A request hands its record to :meth:`CallWriter.write` and awaits the future it returns: the writer takes
-everything that is waiting (up to :data:`MAX_BATCH` records) and writes it in one transaction,
-and each awaiting request resumes once that transaction has committed, exactly as with one
-transaction per record, but under load one commit serves many calls. There is no timer: an idle writer writes at once.
+A request hands its record to :meth:`CallWriter.write` and awaits the future it returns: the
+writer takes everything that is waiting (up to :data:`MAX_BATCH` records) and writes it in one
+transaction, and each awaiting request resumes once that transaction has committed, exactly as
+with one transaction per record, but under load one commit serves many calls. There is no
+timer: an idle writer writes at once.
 
 Where the transaction runs depends on the database:
 

@@ -124,8 +124,8 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     apidocs.install(app)
     errors.install(app, pages.error_page)
-    # the OpenAI-compatible endpoint (/v1): its own tokens and error format; its routes come
-    # first, as the router tries the routes in order and these take the most requests
+    # the OpenAI-compatible endpoint (/v1): its own tokens and error format; its two routes are
+    # answered by `direct` before FastAPI, and declared on the router for /docs and the 405s
     app.state.openai_api = openai_api.ApiService(context, lambda: platform.api_gateway)
     app.direct = openai_api.DirectRoutes(app.state.openai_api, context.settings.web.max_request_mb)
     app.include_router(openai_api.router)
